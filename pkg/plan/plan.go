@@ -1,0 +1,225 @@
+// Package plan turns observed state, tags and settings into a plan (SPEC section 4): a
+// value that says, per image, which accounts to share with or unshare, which managed
+// resource shares to join or leave, what to record in tags, and what is refused or
+// postponed — and, per managed resource share, what to create, repair or delete. The
+// planner is pure: the same state gives the same plan, so most tests live here.
+package plan
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"imageshare/pkg/policy"
+)
+
+// Actions of R10.
+const (
+	ActShare        = "share"
+	ActUnshare      = "unshare"
+	ActAssociate    = "associate"
+	ActDisassociate = "disassociate"
+	ActRetain       = "retain"
+	ActRefuse       = "refuse"
+	ActPostpone     = "postpone"
+)
+
+// Refusal reasons (stable codes; Message carries the sentence with the remedy).
+const (
+	ReasonTagError          = "tag-error"
+	ReasonNotAllowed        = "not-allowed"
+	ReasonOwner             = "owner"
+	ReasonUnknownFolder     = "unknown-folder"
+	ReasonUnknownDirectory  = "unknown-directory"
+	ReasonNoDirectory       = "no-directory"
+	ReasonShareLimit        = "share-limit"
+	ReasonManagedShareLimit = "managed-share-limit"
+	ReasonImageStatus       = "image-status"
+	ReasonImageWait         = "image-wait"
+	ReasonAssociationFailed = "association-failed"
+	ReasonRetain            = "retain-limit"
+)
+
+// Refusal is one thing not done, with a remedy a person can act on.
+type Refusal struct {
+	Subject string `json:"subject"` // account, folder or directory ID, the bad tag token or key; "" for the whole image
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+}
+
+// Unshare is one direct share to revoke.
+type Unshare struct {
+	Account string `json:"account"`
+	Why     string `json:"why"` // "redundant" (covered), "untagged" (exact mode), "refused" (R3)
+	Via     string `json:"via,omitempty"`
+}
+
+// Why values of Unshare.
+const (
+	WhyRedundant = "redundant"
+	WhyUntagged  = "untagged"
+	WhyRefused   = "refused"
+)
+
+// ShareRef names a resource share.
+type ShareRef struct {
+	ID   string `json:"id,omitempty"` // empty for a share this plan creates
+	Name string `json:"name"`
+}
+
+// Retain is R8: tags that record direct shares before they are revoked.
+type Retain struct {
+	Tags     map[string]string `json:"tags"`
+	Accounts []string          `json:"accounts"` // revoke only those a read-back shows recorded
+}
+
+// ImagePlan is what to do with one image.
+type ImagePlan struct {
+	Image       string      `json:"image"`
+	Managed     bool        `json:"managed"`
+	Mode        policy.Mode `json:"mode,omitempty"`
+	ProductCode string      `json:"productCode,omitempty"`
+	// Share lists accounts to add, in tag order; Unshare the ones to remove.
+	Share   []string  `json:"share,omitempty"`
+	Unshare []Unshare `json:"unshare,omitempty"`
+	// Associate: managed shares (by name) to join; Disassociate: shares to leave, done
+	// only after every add of the run (make before break).
+	Associate    []ShareRef `json:"associate,omitempty"`
+	Disassociate []ShareRef `json:"disassociate,omitempty"`
+	Retain       *Retain    `json:"retain,omitempty"`
+	Refusals     []Refusal  `json:"refusals,omitempty"`
+	// Postpone > 0: the image is not Available yet; look again after this long.
+	Postpone time.Duration `json:"postpone,omitempty"`
+	// Recheck: an association of the image is in transition or changed by this plan, so
+	// a delayed re-check must follow until every association is final.
+	Recheck bool `json:"recheck,omitempty"`
+}
+
+// Share operations on managed resource shares.
+const (
+	OpCreate        = "create"         // CreateResourceShare with Targets and Resources
+	OpAddTargets    = "add-targets"    // AssociateResourceShare Targets
+	OpRemoveTargets = "remove-targets" // DisassociateResourceShare Targets (after every add)
+	OpSetInternal   = "set-internal"   // UpdateResourceShare AllowExternalTargets=false
+	OpDelete        = "delete"         // DeleteResourceShare (an empty duplicate)
+)
+
+// ShareOp is one change to a managed resource share.
+type ShareOp struct {
+	Op        string   `json:"op"`
+	Share     ShareRef `json:"share"`
+	Targets   []string `json:"targets,omitempty"`
+	Resources []string `json:"resources,omitempty"`
+}
+
+// Plan is the whole decision of one run in one region.
+type Plan struct {
+	Region string      `json:"region"`
+	Shares []ShareOp   `json:"shares,omitempty"`
+	Images []ImagePlan `json:"images"`
+}
+
+// Writes reports whether the plan calls any write API.
+func (p *Plan) Writes() bool {
+	if len(p.Shares) > 0 {
+		return true
+	}
+	for _, ip := range p.Images {
+		if ip.Writes() {
+			return true
+		}
+	}
+	return false
+}
+
+// Writes reports whether the image plan calls any write API.
+func (ip *ImagePlan) Writes() bool {
+	return len(ip.Share) > 0 || len(ip.Unshare) > 0 || len(ip.Associate) > 0 || len(ip.Disassociate) > 0 || ip.Retain != nil
+}
+
+// Image returns the plan of one image, if any.
+func (p *Plan) Image(id string) *ImagePlan {
+	for i := range p.Images {
+		if p.Images[i].Image == id {
+			return &p.Images[i]
+		}
+	}
+	return nil
+}
+
+// String prints the plan one change per line, for people and for diffs.
+func (p *Plan) String() string {
+	var b strings.Builder
+	for _, op := range p.Shares {
+		fmt.Fprintf(&b, "share %s: %s", op.Share.Name, op.Op)
+		if len(op.Targets) > 0 {
+			fmt.Fprintf(&b, " targets=%s", strings.Join(op.Targets, ","))
+		}
+		if len(op.Resources) > 0 {
+			fmt.Fprintf(&b, " resources=%s", strings.Join(op.Resources, ","))
+		}
+		b.WriteByte('\n')
+	}
+	for _, ip := range p.Images {
+		for _, a := range ip.Share {
+			fmt.Fprintf(&b, "%s: share %s\n", ip.Image, a)
+		}
+		for _, u := range ip.Unshare {
+			fmt.Fprintf(&b, "%s: unshare %s (%s%s)\n", ip.Image, u.Account, u.Why, prefixed(" via ", u.Via))
+		}
+		for _, s := range ip.Associate {
+			fmt.Fprintf(&b, "%s: associate %s\n", ip.Image, s.Name)
+		}
+		for _, s := range ip.Disassociate {
+			fmt.Fprintf(&b, "%s: disassociate %s\n", ip.Image, s.Name)
+		}
+		if ip.Retain != nil {
+			keys := make([]string, 0, len(ip.Retain.Tags))
+			for k := range ip.Retain.Tags {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				fmt.Fprintf(&b, "%s: retain %s=%s\n", ip.Image, k, ip.Retain.Tags[k])
+			}
+		}
+		for _, r := range ip.Refusals {
+			fmt.Fprintf(&b, "%s: refuse %q %s: %s\n", ip.Image, r.Subject, r.Reason, r.Message)
+		}
+		if ip.Postpone > 0 {
+			fmt.Fprintf(&b, "%s: postpone %s\n", ip.Image, ip.Postpone)
+		}
+		if ip.Recheck {
+			fmt.Fprintf(&b, "%s: recheck\n", ip.Image)
+		}
+	}
+	return b.String()
+}
+
+func prefixed(p, s string) string {
+	if s == "" {
+		return ""
+	}
+	return p + s
+}
+
+// ManagedPrefix starts the name of every resource share the functions own.
+const ManagedPrefix = "imageshare-"
+
+var managedNameRE = regexp.MustCompile(`^imageshare-[0-9a-f]{32}$`)
+
+// IsManagedName reports whether a resource share name is one the functions own.
+func IsManagedName(name string) bool { return managedNameRE.MatchString(name) }
+
+// ShareName is the name of the managed share for a normalized target set: the prefix
+// and the first 32 hex digits of sha256 of the sorted IDs joined by commas.
+func ShareName(targets []string) string {
+	s := append([]string(nil), targets...)
+	sort.Strings(s)
+	sum := sha256.Sum256([]byte(strings.Join(s, ",")))
+	return ManagedPrefix + hex.EncodeToString(sum[:])[:32]
+}

@@ -1,0 +1,274 @@
+// Package settings reads and validates the functions' settings (SPEC section 3) from
+// their environment, before any client is created.
+package settings
+
+import (
+	"fmt"
+	"maps"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"imageshare/pkg/policy"
+)
+
+// Settings are the validated settings of one deployment.
+type Settings struct {
+	TagPrefix           string
+	AllowedExternal     []string
+	MaxAccountsPerImage int
+	RevokeRedundant     bool
+	RedundancyScope     string // ScopeTagged or ScopeAll
+	DryRun              bool
+	SettleDelay         time.Duration
+	Regions             []string // empty: the function's own region
+	JobQueue            string
+	NotifyTopic         string
+	ImageWaitMax        time.Duration
+	MaxManagedShares    int
+	RetryBase           time.Duration
+	RetryMax            time.Duration
+
+	// FunctionRole is the RAM role the functions run as; events caused by it are dropped
+	// so that the functions' own writes cannot loop.
+	FunctionRole string
+	// Endpoints overrides service endpoints (emulated cloud, VPC endpoints); keys are
+	// the services of EndpointVars.
+	Endpoints map[string]string
+}
+
+// Redundancy scopes.
+const (
+	ScopeTagged = "tagged"
+	ScopeAll    = "all"
+)
+
+// Var names a setting with its default.
+type Var struct {
+	Name, Default, Meaning string
+}
+
+// Vars lists every setting, in the order of SPEC section 3.
+var Vars = []Var{
+	{"TAG_PREFIX", policy.DefaultPrefix, "tag namespace"},
+	{"ALLOWED_EXTERNAL_ACCOUNTS", "", "accounts outside the Resource Directory that tags may name"},
+	{"MAX_ACCOUNTS_PER_IMAGE", "50", "the ECS quota of direct shares per image"},
+	{"REVOKE_REDUNDANT", "true", "revoke direct shares an organization share covers (R7)"},
+	{"REDUNDANCY_SCOPE", ScopeTagged, "tagged: R7 for managed images; all: also untagged custom images (R8)"},
+	{"DRY_RUN", "false", "decide and report everything, change nothing"},
+	{"SETTLE_DELAY", "60s", "event-triggered jobs wait this long"},
+	{"REGIONS", "", "regions the sweep covers besides the function's own"},
+	{"JOB_QUEUE", "imageshare-jobs", "MNS queue of reconcile jobs"},
+	{"NOTIFY_TOPIC", "", "MNS topic that receives one message per change or refusal"},
+	{"IMAGE_WAIT_MAX", "24h", "how long an image may stay Creating/Waiting"},
+	{"MAX_MANAGED_SHARES", "100", "resource shares the functions may create"},
+	{"RETRY_BASE", "200ms", "first backoff of a retried cloud call"},
+	{"RETRY_MAX", "20s", "longest backoff of a retried cloud call"},
+	{"FUNCTION_ROLE", "imageshare-fc", "RAM role of the functions; its events are dropped"},
+}
+
+// EndpointVars maps the endpoint override variables to their service.
+var EndpointVars = map[string]string{
+	"ECS_ENDPOINT":             "ecs",
+	"RESOURCEMANAGER_ENDPOINT": "resourcemanager",
+	"RESOURCESHARING_ENDPOINT": "resourcesharing",
+	"MNS_ENDPOINT":             "mns",
+}
+
+// Error names the setting that is wrong.
+type Error struct {
+	Name, Value, Problem string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("setting %s=%q: %s", e.Name, e.Value, e.Problem)
+}
+
+var (
+	regionRE = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)
+	// MNS queue and topic names: letters, digits and hyphens, starting with a letter or
+	// digit, at most 256 characters (120 for topics; the stricter one is used).
+	mnsNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,119}$`)
+	roleRE    = regexp.MustCompile(`^[A-Za-z0-9.\-]{1,64}$`)
+	prefixRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,63}$`)
+)
+
+// Load reads the settings through getenv (os.Getenv in a function). The first invalid
+// setting is returned as an *Error.
+func Load(getenv func(string) string) (Settings, error) {
+	get := func(name string) (string, bool) {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			for _, d := range Vars {
+				if d.Name == name {
+					return d.Default, false
+				}
+			}
+		}
+		return v, true
+	}
+	var s Settings
+	var err error
+	fail := func(name, value, problem string) error { return &Error{Name: name, Value: value, Problem: problem} }
+
+	v, _ := get("TAG_PREFIX")
+	if !prefixRE.MatchString(v) || strings.Contains(v, ":") || strings.HasPrefix(strings.ToLower(v), "acs") || strings.HasPrefix(strings.ToLower(v), "aliyun") {
+		return s, fail("TAG_PREFIX", v, "must be 1-64 letters, digits or _ . - /, without ':' and not starting with acs or aliyun (reserved by the cloud)")
+	}
+	s.TagPrefix = v
+
+	v, _ = get("ALLOWED_EXTERNAL_ACCOUNTS")
+	if s.AllowedExternal, err = accountList(v); err != nil {
+		return s, fail("ALLOWED_EXTERNAL_ACCOUNTS", v, err.Error())
+	}
+	if s.MaxAccountsPerImage, err = intIn(get, "MAX_ACCOUNTS_PER_IMAGE", 1, 10000); err != nil {
+		return s, err
+	}
+	if s.RevokeRedundant, err = boolean(get, "REVOKE_REDUNDANT"); err != nil {
+		return s, err
+	}
+	v, _ = get("REDUNDANCY_SCOPE")
+	if v != ScopeTagged && v != ScopeAll {
+		return s, fail("REDUNDANCY_SCOPE", v, "must be tagged or all")
+	}
+	s.RedundancyScope = v
+	if s.DryRun, err = boolean(get, "DRY_RUN"); err != nil {
+		return s, err
+	}
+	// MNS delays a message at most 7 days.
+	if s.SettleDelay, err = duration(get, "SETTLE_DELAY", 0, 7*24*time.Hour); err != nil {
+		return s, err
+	}
+	v, _ = get("REGIONS")
+	for _, r := range policy.Split(v) {
+		if !regionRE.MatchString(r) {
+			return s, fail("REGIONS", v, fmt.Sprintf("%q is not a region ID such as cn-hangzhou", r))
+		}
+		if !slices.Contains(s.Regions, r) {
+			s.Regions = append(s.Regions, r)
+		}
+	}
+	v, _ = get("JOB_QUEUE")
+	if !mnsNameRE.MatchString(v) {
+		return s, fail("JOB_QUEUE", v, "must be an MNS queue name: letters, digits and hyphens, at most 120")
+	}
+	s.JobQueue = v
+	v, _ = get("NOTIFY_TOPIC")
+	if v != "" && !mnsNameRE.MatchString(v) {
+		return s, fail("NOTIFY_TOPIC", v, "must be empty or an MNS topic name: letters, digits and hyphens, at most 120")
+	}
+	s.NotifyTopic = v
+	if s.ImageWaitMax, err = duration(get, "IMAGE_WAIT_MAX", time.Minute, 365*24*time.Hour); err != nil {
+		return s, err
+	}
+	if s.MaxManagedShares, err = intIn(get, "MAX_MANAGED_SHARES", 1, 100000); err != nil {
+		return s, err
+	}
+	if s.RetryBase, err = duration(get, "RETRY_BASE", time.Millisecond, time.Hour); err != nil {
+		return s, err
+	}
+	if s.RetryMax, err = duration(get, "RETRY_MAX", time.Millisecond, time.Hour); err != nil {
+		return s, err
+	}
+	if s.RetryMax < s.RetryBase {
+		v, _ = get("RETRY_MAX")
+		return s, fail("RETRY_MAX", v, "must not be shorter than RETRY_BASE")
+	}
+	v, _ = get("FUNCTION_ROLE")
+	if !roleRE.MatchString(v) {
+		return s, fail("FUNCTION_ROLE", v, "must be a RAM role name: 1-64 letters, digits, . or -")
+	}
+	s.FunctionRole = v
+
+	s.Endpoints = map[string]string{}
+	for _, name := range slices.Sorted(maps.Keys(EndpointVars)) {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			continue
+		}
+		if err := checkEndpoint(v); err != nil {
+			return s, fail(name, v, err.Error())
+		}
+		s.Endpoints[EndpointVars[name]] = strings.TrimRight(v, "/")
+	}
+	return s, nil
+}
+
+// checkEndpoint accepts only loopback hosts (the emulated cloud) and Alibaba Cloud's own
+// domains, so that a changed setting cannot send credentials anywhere else.
+func checkEndpoint(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Errorf("must be a URL such as https://ecs.cn-hangzhou.aliyuncs.com or http://127.0.0.1:8080")
+	}
+	if u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.User != nil {
+		return fmt.Errorf("must be scheme://host[:port] only")
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		if ip.IsLoopback() {
+			return nil
+		}
+		return fmt.Errorf("host %s is not a loopback address", host)
+	}
+	if strings.HasSuffix(strings.ToLower(host), ".aliyuncs.com") {
+		return nil
+	}
+	return fmt.Errorf("host %s is neither loopback nor *.aliyuncs.com", host)
+}
+
+func accountList(v string) ([]string, error) {
+	var out []string
+	toks := policy.Split(v)
+	if len(toks) == 1 && toks[0] == "none" {
+		return nil, nil
+	}
+	for _, t := range toks {
+		if !policy.IsAccount(t) {
+			return nil, fmt.Errorf("%q is not an account ID (16 digits)", t)
+		}
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+func intIn(get func(string) (string, bool), name string, lo, hi int) (int, error) {
+	v, _ := get(name)
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, &Error{Name: name, Value: v, Problem: fmt.Sprintf("must be a whole number from %d to %d", lo, hi)}
+	}
+	return n, nil
+}
+
+func boolean(get func(string) (string, bool), name string) (bool, error) {
+	v, _ := get(name)
+	switch strings.ToLower(v) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, &Error{Name: name, Value: v, Problem: "must be true or false"}
+}
+
+func duration(get func(string) (string, bool), name string, lo, hi time.Duration) (time.Duration, error) {
+	v, _ := get(name)
+	d, err := time.ParseDuration(v)
+	if err != nil || d < lo || d > hi {
+		return 0, &Error{Name: name, Value: v, Problem: fmt.Sprintf("must be a duration such as 60s or 5m, from %s to %s", lo, hi)}
+	}
+	return d, nil
+}
+
+// Allowed reports whether account is on the ALLOWED_EXTERNAL_ACCOUNTS list.
+func (s Settings) Allowed(account string) bool { return slices.Contains(s.AllowedExternal, account) }

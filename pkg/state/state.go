@@ -1,0 +1,191 @@
+// Package state describes what a reconcile run observed of one region: the images of
+// the batch with their tags and direct shares, the Resource Directory, and the owner's
+// resource shares with their associations. It is a plain value: the observer fills it
+// from the cloud, tests write it by hand, and the planner reads it.
+package state
+
+import (
+	"slices"
+	"sort"
+	"time"
+
+	"imageshare/pkg/policy"
+)
+
+// Image statuses as ECS reports them.
+const (
+	Creating     = "Creating"
+	Waiting      = "Waiting"
+	Available    = "Available"
+	CreateFailed = "CreateFailed"
+	UnAvailable  = "UnAvailable"
+	Deprecated   = "Deprecated"
+)
+
+// Association statuses as Resource Sharing reports them.
+const (
+	Associating    = "Associating"
+	Associated     = "Associated"
+	Failed         = "Failed"
+	Disassociating = "Disassociating"
+	Disassociated  = "Disassociated"
+)
+
+// Image is one image of the batch.
+type Image struct {
+	ID          string
+	OwnerAlias  string // "self" for the images R1 lets us touch
+	Status      string
+	Created     time.Time
+	ProductCode string // non-empty: built from a Marketplace image
+	Tags        map[string]string
+	// Direct lists the accounts DescribeImageSharePermission shows.
+	Direct []string
+	// Missing: the image was named by a job but the cloud does not know it (deleted).
+	Missing bool
+}
+
+// Member is an account of the Resource Directory.
+type Member struct {
+	ID string
+	// Path holds the directory ID, the root folder and the folders down to the
+	// account's folder, as ResourceDirectoryPath gives them (the account itself excluded).
+	Path []string
+}
+
+// Directory is the Resource Directory of the owner.
+type Directory struct {
+	ID      string // rd-…
+	RootID  string // r-…
+	Members map[string]Member
+	// Folders maps each known folder to its ancestors, root first, itself excluded.
+	Folders map[string][]string
+}
+
+// Association is one entity (a resource or a target) in a resource share.
+type Association struct {
+	Status        string
+	FailureReason string
+	Message       string
+	Updated       time.Time
+}
+
+// Share is one resource share of the owner in the region.
+type Share struct {
+	ID            string
+	Name          string
+	Created       time.Time
+	AllowExternal bool
+	Resources     map[string]Association // image ID → association
+	Targets       map[string]Association // rd-/fd-/account ID → association
+}
+
+// State is what one run observed.
+type State struct {
+	Region    string
+	Owner     string // the account that owns the images and runs the functions
+	Now       time.Time
+	Directory *Directory // nil: the owner has no Resource Directory
+	Images    []Image
+	Shares    []Share
+	// RetryFailed: the run was caused by a change of tags or of the directory, so Failed
+	// associations are tried again (SPEC R4).
+	RetryFailed bool
+}
+
+// IsMember reports whether account is in the directory.
+func (s *State) IsMember(account string) bool {
+	if s.Directory == nil {
+		return false
+	}
+	_, ok := s.Directory.Members[account]
+	return ok
+}
+
+// FolderExists reports whether folder is known to be in the directory.
+func (s *State) FolderExists(folder string) bool {
+	if s.Directory == nil {
+		return false
+	}
+	_, ok := s.Directory.Folders[folder]
+	return ok
+}
+
+// Ancestors returns the known ancestors of a folder (root first).
+func (s *State) Ancestors(folder string) []string {
+	if s.Directory == nil {
+		return nil
+	}
+	return s.Directory.Folders[folder]
+}
+
+// Reaches lists the accounts a target of a resource share reaches: every member for
+// the directory, the members in or below a folder, an account itself. allowExternal
+// lets an account target reach an account outside the directory.
+func (s *State) Reaches(target string, allowExternal bool) []string {
+	if policy.IsAccount(target) {
+		if s.IsMember(target) || allowExternal {
+			return []string{target}
+		}
+		return nil
+	}
+	var out []string
+	if s.Directory != nil {
+		for id, m := range s.Directory.Members {
+			if target == s.Directory.ID || slices.Contains(m.Path, target) {
+				out = append(out, id)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Active reports whether the association grants access.
+func (a Association) Active() bool { return a.Status == Associated }
+
+// Holding reports whether the entity is (or is becoming, or failed to become) part of
+// the share, as opposed to leaving or gone.
+func (a Association) Holding() bool {
+	return a.Status == Associating || a.Status == Associated || a.Status == Failed
+}
+
+// Sources records, for each covered account, which share and target cover it.
+type Sources map[string][]Source
+
+// Source is one share target that covers an account.
+type Source struct{ ShareID, ShareName, Target string }
+
+// Coverage computes R5 for one image: the accounts that reach it through a resource
+// share in which the image and the target are both Associated. skip drops a share
+// (target "") or one target of a share from the count, for a plan that is about to
+// remove it.
+func (s *State) Coverage(image string, skip func(shareID, target string) bool) Sources {
+	out := Sources{}
+	for _, sh := range s.Shares {
+		if !sh.Resources[image].Active() || (skip != nil && skip(sh.ID, "")) {
+			continue
+		}
+		for _, t := range sortedKeys(sh.Targets) {
+			if !sh.Targets[t].Active() || (skip != nil && skip(sh.ID, t)) {
+				continue
+			}
+			for _, a := range s.Reaches(t, sh.AllowExternal) {
+				if a == s.Owner {
+					continue
+				}
+				out[a] = append(out[a], Source{ShareID: sh.ID, ShareName: sh.Name, Target: t})
+			}
+		}
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
