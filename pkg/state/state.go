@@ -39,6 +39,9 @@ type Image struct {
 	Created     time.Time
 	ProductCode string // non-empty: built from a Marketplace image
 	Tags        map[string]string
+	// SelfShared: ECS says the image has shares (IsSelfShared); when false its share
+	// list is known to be empty without reading it.
+	SelfShared bool
 	// Direct lists the accounts DescribeImageSharePermission shows.
 	Direct []string
 	// Missing: the image was named by a job but the cloud does not know it (deleted).

@@ -1,0 +1,186 @@
+package aliyun
+
+import (
+	"context"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/resourcesharing"
+
+	"imageshare/pkg/cloud"
+)
+
+// ListResourceShares lists one page of the caller's own resource shares.
+func (c *Client) ListResourceShares(ctx context.Context, region, token string) (cloud.SharePage, error) {
+	if err := ctxErr(ctx); err != nil {
+		return cloud.SharePage{}, err
+	}
+	req := resourcesharing.CreateListResourceSharesRequest()
+	req.RegionId = region
+	req.ResourceOwner = "Self"
+	req.NextToken = token
+	req.MaxResults = requests.NewInteger(cloud.MaxSharingPage)
+	c.route(req.RpcRequest, "resourcesharing", region)
+	resp, err := c.rs.ListResourceShares(req)
+	if err != nil {
+		return cloud.SharePage{}, wrap("ListResourceShares", err)
+	}
+	out := cloud.SharePage{NextToken: resp.NextToken}
+	for _, s := range resp.ResourceShares {
+		out.Shares = append(out.Shares, shareInfo(s))
+	}
+	return out, nil
+}
+
+func shareInfo(s resourcesharing.ResourceShare) cloud.ShareInfo {
+	return cloud.ShareInfo{ID: s.ResourceShareId, Name: s.ResourceShareName, Status: s.ResourceShareStatus,
+		AllowExternal: s.AllowExternalTargets, Created: parseTime(s.CreateTime)}
+}
+
+// ListResourceShareAssociations lists one page of the caller's associations of a type.
+func (c *Client) ListResourceShareAssociations(ctx context.Context, region, associationType, token string) (cloud.AssociationPage, error) {
+	if err := ctxErr(ctx); err != nil {
+		return cloud.AssociationPage{}, err
+	}
+	req := resourcesharing.CreateListResourceShareAssociationsRequest()
+	req.RegionId = region
+	req.AssociationType = associationType
+	req.NextToken = token
+	req.MaxResults = requests.NewInteger(cloud.MaxSharingPage)
+	c.route(req.RpcRequest, "resourcesharing", region)
+	resp, err := c.rs.ListResourceShareAssociations(req)
+	if err != nil {
+		return cloud.AssociationPage{}, wrap("ListResourceShareAssociations", err)
+	}
+	out := cloud.AssociationPage{NextToken: resp.NextToken}
+	for _, a := range resp.ResourceShareAssociations {
+		as := cloud.Association{ShareID: a.ResourceShareId, ShareName: a.ResourceShareName, EntityID: a.EntityId,
+			Type: a.AssociationType, Status: a.AssociationStatus, Message: a.AssociationStatusMessage, Updated: parseTime(a.UpdateTime)}
+		for _, d := range a.AssociationFailedDetails {
+			if d.EntityId == a.EntityId || as.FailureReason == "" {
+				as.FailureReason = d.Status
+				if d.StatusMessage != "" {
+					as.Message = d.StatusMessage
+				}
+			}
+		}
+		out.Associations = append(out.Associations, as)
+	}
+	return out, nil
+}
+
+func resources(images []string) *[]resourcesharing.CreateResourceShareResources {
+	var out []resourcesharing.CreateResourceShareResources
+	for _, im := range images {
+		out = append(out, resourcesharing.CreateResourceShareResources{ResourceId: im, ResourceType: cloud.ImageResourceType})
+	}
+	return &out
+}
+
+// CreateResourceShare creates a share that does not allow external targets.
+func (c *Client) CreateResourceShare(ctx context.Context, region, name string, images, targets []string) (cloud.ShareInfo, cloud.Result, error) {
+	if err := ctxErr(ctx); err != nil {
+		return cloud.ShareInfo{}, cloud.Result{}, err
+	}
+	req := resourcesharing.CreateCreateResourceShareRequest()
+	req.RegionId = region
+	req.ResourceShareName = name
+	req.AllowExternalTargets = requests.NewBoolean(false)
+	if len(images) > 0 {
+		req.Resources = resources(images)
+	}
+	if len(targets) > 0 {
+		req.Targets = orEmpty(targets)
+	}
+	c.route(req.RpcRequest, "resourcesharing", region)
+	resp, err := c.rs.CreateResourceShare(req)
+	if err != nil {
+		return cloud.ShareInfo{}, cloud.Result{}, wrap("CreateResourceShare", err)
+	}
+	return shareInfo(resp.ResourceShare), cloud.Result{RequestID: resp.RequestId}, nil
+}
+
+// AssociateResourceShare adds images and targets (at most five each).
+func (c *Client) AssociateResourceShare(ctx context.Context, region, shareID string, images, targets []string) (cloud.Result, error) {
+	if err := ctxErr(ctx); err != nil {
+		return cloud.Result{}, err
+	}
+	req := resourcesharing.CreateAssociateResourceShareRequest()
+	req.RegionId = region
+	req.ResourceShareId = shareID
+	if len(images) > 0 {
+		var rs []resourcesharing.AssociateResourceShareResources
+		for _, im := range images {
+			rs = append(rs, resourcesharing.AssociateResourceShareResources{ResourceId: im, ResourceType: cloud.ImageResourceType})
+		}
+		req.Resources = &rs
+	}
+	if len(targets) > 0 {
+		req.Targets = orEmpty(targets)
+	}
+	c.route(req.RpcRequest, "resourcesharing", region)
+	resp, err := c.rs.AssociateResourceShare(req)
+	if err != nil {
+		return cloud.Result{}, wrap("AssociateResourceShare", err)
+	}
+	return cloud.Result{RequestID: resp.RequestId}, nil
+}
+
+// DisassociateResourceShare removes images and targets (at most five each).
+func (c *Client) DisassociateResourceShare(ctx context.Context, region, shareID string, images, targets []string) (cloud.Result, error) {
+	if err := ctxErr(ctx); err != nil {
+		return cloud.Result{}, err
+	}
+	req := resourcesharing.CreateDisassociateResourceShareRequest()
+	req.RegionId = region
+	req.ResourceShareId = shareID
+	req.ResourceOwner = "Self"
+	if len(images) > 0 {
+		var rs []resourcesharing.DisassociateResourceShareResources
+		for _, im := range images {
+			rs = append(rs, resourcesharing.DisassociateResourceShareResources{ResourceId: im, ResourceType: cloud.ImageResourceType})
+		}
+		req.Resources = &rs
+	}
+	if len(targets) > 0 {
+		req.Targets = orEmpty(targets)
+	}
+	c.route(req.RpcRequest, "resourcesharing", region)
+	resp, err := c.rs.DisassociateResourceShare(req)
+	if err != nil {
+		return cloud.Result{}, wrap("DisassociateResourceShare", err)
+	}
+	return cloud.Result{RequestID: resp.RequestId}, nil
+}
+
+// UpdateResourceShare sets AllowExternalTargets.
+func (c *Client) UpdateResourceShare(ctx context.Context, region, shareID string, allowExternal bool) (cloud.Result, error) {
+	if err := ctxErr(ctx); err != nil {
+		return cloud.Result{}, err
+	}
+	req := resourcesharing.CreateUpdateResourceShareRequest()
+	req.RegionId = region
+	req.ResourceShareId = shareID
+	req.AllowExternalTargets = requests.NewBoolean(allowExternal)
+	c.route(req.RpcRequest, "resourcesharing", region)
+	resp, err := c.rs.UpdateResourceShare(req)
+	if err != nil {
+		return cloud.Result{}, wrap("UpdateResourceShare", err)
+	}
+	return cloud.Result{RequestID: resp.RequestId}, nil
+}
+
+// DeleteResourceShare deletes a share.
+func (c *Client) DeleteResourceShare(ctx context.Context, region, shareID string) (cloud.Result, error) {
+	if err := ctxErr(ctx); err != nil {
+		return cloud.Result{}, err
+	}
+	req := resourcesharing.CreateDeleteResourceShareRequest()
+	req.RegionId = region
+	req.ResourceShareId = shareID
+	c.route(req.RpcRequest, "resourcesharing", region)
+	resp, err := c.rs.DeleteResourceShare(req)
+	if err != nil {
+		return cloud.Result{}, wrap("DeleteResourceShare", err)
+	}
+	return cloud.Result{RequestID: resp.RequestId}, nil
+}
