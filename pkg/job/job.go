@@ -1,0 +1,146 @@
+// Package job is the message format of the reconcile queue: a job names what to look at
+// (images of a region, every managed image of a region, or an invitation to follow) and
+// why. Jobs carry no decision: the reconcile run reads fresh state.
+package job
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"imageshare/pkg/event"
+)
+
+// Version is the current job format.
+const Version = 1
+
+// Kinds of job.
+const (
+	KindImages    = "images"    // reconcile Images of Region
+	KindRegion    = "region"    // reconcile every managed image of Region
+	KindHandshake = "handshake" // follow an invitation; when accepted, reconcile Region
+)
+
+// Reasons a job was made.
+const (
+	ReasonEvent     = "event"
+	ReasonOrg       = "org"
+	ReasonSweep     = "sweep"
+	ReasonRecheck   = "recheck"
+	ReasonPostpone  = "postpone"
+	ReasonHandshake = "handshake"
+)
+
+// MaxImages bounds the images of one job (one DescribeImages call).
+const MaxImages = 100
+
+// Job is one message of the queue.
+type Job struct {
+	V           int      `json:"v"`
+	Kind        string   `json:"kind"`
+	Region      string   `json:"region"`
+	Images      []string `json:"images,omitempty"`
+	Reason      string   `json:"reason"`
+	RetryFailed bool     `json:"retryFailed,omitempty"`
+	// Attempt counts the links of a chain of delayed checks.
+	Attempt   int    `json:"attempt,omitempty"`
+	Handshake string `json:"handshake,omitempty"`
+	Account   string `json:"account,omitempty"`
+	// Cause is the ID of the event that started the chain, for the logs.
+	Cause string `json:"cause,omitempty"`
+	// Notify: the run was caused by an event, so changes and refusals are published.
+	Notify bool `json:"notify,omitempty"`
+}
+
+// Validate checks a job read from the queue.
+func (j Job) Validate() error {
+	if j.V != Version {
+		return fmt.Errorf("job version %d is not %d", j.V, Version)
+	}
+	if !event.IsRegionID(j.Region) {
+		return fmt.Errorf("job region %q is not a region ID", j.Region)
+	}
+	switch j.Kind {
+	case KindImages:
+		if len(j.Images) == 0 || len(j.Images) > MaxImages {
+			return fmt.Errorf("images job must name 1 to %d images, not %d", MaxImages, len(j.Images))
+		}
+		for _, id := range j.Images {
+			if !event.IsImageID(id) {
+				return fmt.Errorf("job image %q is not an image ID", id)
+			}
+		}
+	case KindRegion:
+		if len(j.Images) > 0 {
+			return errors.New("region job must not name images")
+		}
+	case KindHandshake:
+		if j.Handshake == "" && j.Account == "" {
+			return errors.New("handshake job must name a handshake or an account")
+		}
+	default:
+		return fmt.Errorf("unknown job kind %q", j.Kind)
+	}
+	if j.Attempt < 0 || j.Attempt > 1000 {
+		return fmt.Errorf("job attempt %d out of range", j.Attempt)
+	}
+	return nil
+}
+
+// Decode reads and validates a job.
+func Decode(body string) (Job, error) {
+	var j Job
+	if len(body) > 64<<10 {
+		return j, fmt.Errorf("job of %d bytes is larger than an MNS message", len(body))
+	}
+	if err := json.Unmarshal([]byte(body), &j); err != nil {
+		return j, fmt.Errorf("job is not JSON of the job format: %w", err)
+	}
+	if err := j.Validate(); err != nil {
+		return j, err
+	}
+	return j, nil
+}
+
+// Encode writes a job.
+func (j Job) Encode() string {
+	j.V = Version
+	b, _ := json.Marshal(j)
+	return string(b)
+}
+
+// ForImages makes image jobs of at most MaxImages each.
+func ForImages(region string, images []string, reason string) []Job {
+	ids := slices.Clone(images)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	var out []Job
+	for c := range slices.Chunk(ids, MaxImages) {
+		out = append(out, Job{V: Version, Kind: KindImages, Region: region, Images: c, Reason: reason})
+	}
+	return out
+}
+
+// Chained delays of re-checks after association changes (SPEC section 5): 30 s doubling
+// to 8 min; a chain ends after MaxRecheck links (the sweep is the safety net).
+const (
+	RecheckBase = 30 * time.Second
+	RecheckMax  = 8 * time.Minute
+	MaxRecheck  = 12
+	// HandshakeBase..HandshakeMax: invitations live 14 days, longer than one MNS delay,
+	// so the checks are a chain.
+	HandshakeBase = 5 * time.Minute
+	HandshakeMax  = 6 * time.Hour
+	MaxHandshake  = 80
+)
+
+// Backoff returns base·2^attempt capped at limit.
+func Backoff(base, limit time.Duration, attempt int) time.Duration {
+	d := base
+	for i := 0; i < attempt && d < limit; i++ {
+		d *= 2
+	}
+	return min(d, limit)
+}
