@@ -25,16 +25,11 @@ import (
 	"imageshare/pkg/cloud"
 )
 
-// Credentials are an access key pair, with an STS token when temporary.
-type Credentials struct {
-	AccessKeyID, AccessKeySecret, SecurityToken string
-}
-
 // Config configures a Client.
 type Config struct {
 	// Region is the home region (used where a call names none).
 	Region      string
-	Credentials Credentials
+	Credentials cloud.Credentials
 	// Endpoints overrides per service ("ecs", "resourcemanager", "resourcesharing"):
 	// scheme://host[:port], validated by package settings.
 	Endpoints map[string]string

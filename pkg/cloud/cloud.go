@@ -52,6 +52,12 @@ const (
 // Available images unless told otherwise.
 var AllStatuses = []string{"Creating", "Waiting", "Available", "UnAvailable", "CreateFailed", "Deprecated"}
 
+// Credentials are an access key pair, with an STS token when temporary (as Function
+// Compute hands them to each invocation).
+type Credentials struct {
+	AccessKeyID, AccessKeySecret, SecurityToken string
+}
+
 // Result carries the request ID of a successful write, for the report.
 type Result struct{ RequestID string }
 

@@ -89,3 +89,21 @@ func choose(c bool, a, b string) string {
 	}
 	return b
 }
+
+// Notification is the message published to NOTIFY_TOPIC for one change or refusal.
+type Notification struct {
+	Version int `json:"version"`
+	Entry
+	Text string `json:"text"`
+	// Billing is set for images built from Marketplace images.
+	Billing string `json:"billing,omitempty"`
+}
+
+// Notify builds the notification of an entry.
+func Notify(e Entry) Notification {
+	n := Notification{Version: 1, Entry: e, Text: Sentence(e)}
+	if e.ProductCode != "" {
+		n.Billing = "built from Marketplace product " + e.ProductCode + ": the recipient is billed for the image when they use it"
+	}
+	return n
+}

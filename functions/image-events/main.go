@@ -1,0 +1,6 @@
+// Command image-events is the image-events function of imageshare on Function Compute (runtime go1).
+package main
+
+import "imageshare/pkg/function"
+
+func main() { function.Main(function.ImageEvents) }

@@ -1,0 +1,6 @@
+// Command org-events is the org-events function of imageshare on Function Compute (runtime go1).
+package main
+
+import "imageshare/pkg/function"
+
+func main() { function.Main(function.OrgEvents) }

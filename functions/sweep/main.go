@@ -1,0 +1,6 @@
+// Command sweep is the sweep function of imageshare on Function Compute (runtime go1).
+package main
+
+import "imageshare/pkg/function"
+
+func main() { function.Main(function.Sweep) }

@@ -1,0 +1,189 @@
+package function
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"imageshare/pkg/cloud"
+	"imageshare/pkg/job"
+	"imageshare/pkg/settings"
+)
+
+type sent struct {
+	queue  string
+	bodies []string
+	delay  time.Duration
+}
+
+type fakeQueue struct {
+	mu        sync.Mutex
+	sends     []sent
+	published []string
+	fail      error
+}
+
+func (q *fakeQueue) Send(_ context.Context, queue string, bodies []string, delay time.Duration) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.fail != nil {
+		return q.fail
+	}
+	q.sends = append(q.sends, sent{queue, append([]string(nil), bodies...), delay})
+	return nil
+}
+
+func (q *fakeQueue) Publish(_ context.Context, topic, body string) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.published = append(q.published, body)
+	return nil
+}
+
+func deps(t *testing.T, env map[string]string) (*Deps, *fakeQueue, *bytes.Buffer) {
+	t.Helper()
+	s, err := settings.Load(func(k string) string { return env[k] })
+	var buf bytes.Buffer
+	q := &fakeQueue{}
+	d := &Deps{Settings: s, SettingsErr: err, Log: slog.New(slog.NewJSONHandler(&buf, nil)),
+		API:   func(Invocation) (cloud.API, error) { return nil, errors.New("no cloud in this test") },
+		Queue: func(Invocation) (Queue, error) { return q, nil }}
+	return d, q, &buf
+}
+
+var inv = Invocation{RequestID: "r-1", Region: "cn-hangzhou", AccountID: "1000000000000001",
+	Credentials: cloud.Credentials{AccessKeyID: "STS.secretid", AccessKeySecret: "secretsecret", SecurityToken: "tok"}}
+
+func call(t *testing.T, d *Deps, name string, payload string) ([]byte, error) {
+	t.Helper()
+	h, err := d.Handler(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h(context.Background(), inv, []byte(payload))
+}
+
+func jobsOf(t *testing.T, s sent) []job.Job {
+	t.Helper()
+	var out []job.Job
+	for _, b := range s.bodies {
+		j, err := job.Decode(b)
+		if err != nil {
+			t.Fatalf("bad job %s: %v", b, err)
+		}
+		out = append(out, j)
+	}
+	return out
+}
+
+const tagCall = `{"specversion":"1.0","id":"ev-%s","source":"acs.ecs","type":"ecs:ActionTrail:ApiCall","data":{"eventName":"TagResources","acsRegion":"cn-hangzhou",
+ "requestParameters":{"RegionId":"cn-hangzhou","ResourceType":"image","ResourceId.1":"%s"},"userIdentity":{"type":"root-account","accessKeyId":"LTAIsecret"}}}`
+
+func tag(id, image string) string { return strings.Replace(strings.Replace(tagCall, "%s", id, 1), "%s", image, 1) }
+
+func TestImageEventsCoalesceAndDelay(t *testing.T) {
+	d, q, logs := deps(t, map[string]string{"SETTLE_DELAY": "45s", "JOB_QUEUE": "jobs"})
+	payload := "[" + tag("1", "m-B") + "," + tag("2", "m-A") + "," + tag("3", "m-B") + `,{"id":"x","source":"acs.ecs","type":"ecs:Instance:StateChange","data":{}}, "garbage"]`
+	if _, err := call(t, d, ImageEvents, payload); err != nil {
+		t.Fatal(err)
+	}
+	if len(q.sends) != 1 || q.sends[0].delay != 45*time.Second || q.sends[0].queue != "jobs" {
+		t.Fatalf("sends %+v", q.sends)
+	}
+	js := jobsOf(t, q.sends[0])
+	if len(js) != 1 || strings.Join(js[0].Images, ",") != "m-A,m-B" || !js[0].Notify || !js[0].RetryFailed || js[0].Cause != "ev-1" {
+		t.Fatalf("jobs %+v", js)
+	}
+	for _, secret := range []string{"LTAIsecret", "STS.secretid", "secretsecret", "garbage", "requestParameters"} {
+		if strings.Contains(logs.String(), secret) {
+			t.Fatalf("log leaks %q:\n%s", secret, logs)
+		}
+	}
+	if !strings.Contains(logs.String(), `"id":"x"`) {
+		t.Fatalf("ignored event not logged by id:\n%s", logs)
+	}
+}
+
+func TestImageEventsOwnAndFailedCallsDropped(t *testing.T) {
+	d, q, _ := deps(t, nil)
+	own := strings.Replace(tag("1", "m-A"), `"type":"root-account","accessKeyId":"LTAIsecret"`, `"type":"assumed-role","arn":"acs:ram::1:assumed-role/imageshare-fc/s"`, 1)
+	failed := strings.Replace(tag("2", "m-B"), `"acsRegion"`, `"errorCode":"Throttling.User","acsRegion"`, 1)
+	if _, err := call(t, d, ImageEvents, "["+own+","+failed+"]"); err != nil {
+		t.Fatal(err)
+	}
+	if len(q.sends) != 0 {
+		t.Fatalf("own and failed calls must cause no job: %+v", q.sends)
+	}
+}
+
+func TestImageEventsQueueFailureFails(t *testing.T) {
+	d, q, _ := deps(t, map[string]string{"RETRY_BASE": "1ms", "RETRY_MAX": "2ms"})
+	q.fail = errors.New("mns down")
+	if _, err := call(t, d, ImageEvents, tag("1", "m-A")); err == nil {
+		t.Fatal("a job that cannot be enqueued must fail the invocation (EventBridge retries it)")
+	}
+}
+
+func TestInvalidSettingFailsFast(t *testing.T) {
+	d, q, logs := deps(t, map[string]string{"MAX_ACCOUNTS_PER_IMAGE": "lots"})
+	if _, err := call(t, d, ImageEvents, tag("1", "m-A")); err == nil || !strings.Contains(err.Error(), "MAX_ACCOUNTS_PER_IMAGE") {
+		t.Fatalf("want the setting named, got %v", err)
+	}
+	if len(q.sends) != 0 || strings.Count(logs.String(), "\n") != 1 || !strings.Contains(logs.String(), "MAX_ACCOUNTS_PER_IMAGE") {
+		t.Fatalf("one log line naming the setting, nothing sent:\n%s", logs)
+	}
+}
+
+func TestOrgEvents(t *testing.T) {
+	d, q, _ := deps(t, map[string]string{"REGIONS": "cn-shanghai"})
+	invite := `{"id":"o1","source":"acs.resourcemanager","type":"resourcemanager:ActionTrail:ApiCall","data":{"eventName":"InviteAccountToResourceDirectory",
+	 "requestParameters":{"TargetEntity":"2000000000000001"},"responseElements":{"Handshake":{"HandshakeId":"h-1"}}}}`
+	move := `{"id":"o2","source":"acs.resourcemanager","type":"resourcemanager:ActionTrail:ConsoleOperation","data":{"eventName":"MoveAccount","requestParameters":{"AccountId":"1000000000000002"}}}`
+	if _, err := call(t, d, OrgEvents, "["+invite+","+move+"]"); err != nil {
+		t.Fatal(err)
+	}
+	if len(q.sends) != 2 {
+		t.Fatalf("sends %+v", q.sends)
+	}
+	regions := jobsOf(t, q.sends[0])
+	if len(regions) != 2 || regions[0].Region != "cn-hangzhou" || regions[1].Region != "cn-shanghai" || regions[0].Kind != job.KindRegion {
+		t.Fatalf("region jobs %+v", regions)
+	}
+	hs := jobsOf(t, q.sends[1])
+	if len(hs) != 1 || hs[0].Handshake != "h-1" || q.sends[1].delay != job.HandshakeBase {
+		t.Fatalf("handshake job %+v", hs)
+	}
+}
+
+func TestReconcileRefusesBadJobsWithoutFailing(t *testing.T) {
+	d, q, logs := deps(t, nil)
+	payload := `[{"id":"1","source":"MNS-imageshare","type":"mns:Queue:SendMessage","data":{"messageId":"M1","messageBody":"{\"v\":9}"}}]`
+	out, err := call(t, d, Reconcile, payload)
+	if err != nil {
+		t.Fatalf("a bad job is acknowledged: %v", err)
+	}
+	var s summary
+	_ = json.Unmarshal(out, &s)
+	if s.Skipped != 1 || len(q.sends) != 0 || !strings.Contains(logs.String(), "M1") {
+		t.Fatalf("summary %+v logs %s", s, logs)
+	}
+}
+
+func TestDeadLettersReport(t *testing.T) {
+	d, q, logs := deps(t, map[string]string{"NOTIFY_TOPIC": "notices"})
+	inner := `{"id":"e9","source":"MNS-reconcile","type":"mns:Queue:SendMessage","data":{"messageId":"M9","messageBody":"{\"v\":1,\"kind\":\"images\",\"region\":\"cn-hangzhou\",\"images\":[\"m-A\",\"m-B\"],\"reason\":\"event\"}"}}`
+	b, _ := json.Marshal(inner)
+	payload := `{"id":"d1","source":"MNS-dead","type":"mns:Queue:SendMessage","data":{"messageId":"D1","messageBody":` + string(b) + `}}`
+	if _, err := call(t, d, DeadLetters, payload); err != nil {
+		t.Fatal(err)
+	}
+	if len(q.published) != 2 || !strings.Contains(logs.String(), "retries-exhausted") || !strings.Contains(q.published[0], "m-A") {
+		t.Fatalf("published %v\nlogs %s", q.published, logs)
+	}
+}
