@@ -85,7 +85,9 @@ func jobsOf(t *testing.T, s sent) []job.Job {
 const tagCall = `{"specversion":"1.0","id":"ev-%s","source":"acs.ecs","type":"ecs:ActionTrail:ApiCall","data":{"eventName":"TagResources","acsRegion":"cn-hangzhou",
  "requestParameters":{"RegionId":"cn-hangzhou","ResourceType":"image","ResourceId.1":"%s"},"userIdentity":{"type":"root-account","accessKeyId":"LTAIsecret"}}}`
 
-func tag(id, image string) string { return strings.Replace(strings.Replace(tagCall, "%s", id, 1), "%s", image, 1) }
+func tag(id, image string) string {
+	return strings.Replace(strings.Replace(tagCall, "%s", id, 1), "%s", image, 1)
+}
 
 func TestImageEventsCoalesceAndDelay(t *testing.T) {
 	d, q, logs := deps(t, map[string]string{"SETTLE_DELAY": "45s", "JOB_QUEUE": "jobs"})
