@@ -1,0 +1,547 @@
+package cloudsim
+
+import (
+	"maps"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"imageshare/pkg/cloudsim/emu"
+)
+
+// Config configures the emulated RPC cloud (ECS, ResourceManager, ResourceSharing).
+type Config struct {
+	Clock  *emu.Clock
+	Keys   *emu.Keyring
+	Faults *emu.FaultPlan // nil: no faults
+	// FunctionRole: calls by an assumed-role with this RoleName are the functions':
+	// faults and Deny apply only to them, and their writes are tracked.
+	FunctionRole string
+	// OrgGrantsListed: accounts reached through Resource Sharing appear in
+	// DescribeImageSharePermission, and removing one there cuts its access.
+	OrgGrantsListed bool
+	// AssociationDelay: Associating→Associated, Disassociating→Disassociated and
+	// Deleting→Deleted take this long (default 20s).
+	AssociationDelay time.Duration
+	// ImageReadyAfter: CreateImage/CopyImage images turn Available after this (default 1m).
+	ImageReadyAfter time.Duration
+	// ShareQuotaPerImage: direct shares per image (default 50).
+	ShareQuotaPerImage int
+	// MaxResourceShares: per account and region (default 1000).
+	MaxResourceShares int
+	// MaxSharedResources: per account and region (default 1000).
+	MaxSharedResources int
+	// Latency is slept (real time) in every call, for benchmarks (default 0).
+	Latency time.Duration
+	// QPS limits each Action (real-time token bucket); over it: Throttling.User.
+	QPS map[string]float64
+	// TrackAccess: record access before/after every write by the functions.
+	TrackAccess bool
+}
+
+// Cloud is the emulated RPC cloud. All methods are safe for concurrent use.
+type Cloud struct {
+	cfg   Config
+	clock *emu.Clock
+
+	mu         sync.Mutex
+	seq        int
+	accounts   map[string]*account
+	dir        *directory
+	folders    map[string]*folder
+	handshakes []*handshake
+	regions    map[string]*regionState
+	denied     map[string]map[string]bool // role → "ecs:Action"
+	calls      []CallRecord
+	callSeq    int
+
+	hookMu  sync.RWMutex
+	onWrite []func(WriteRecord)
+	onEvent []func(Event)
+	onKill  []func(emu.Identity)
+
+	nonceMu sync.Mutex
+	nonces  map[string]time.Time
+
+	qpsMu   sync.Mutex
+	buckets map[string]*bucket
+}
+
+// New returns an empty cloud.
+func New(cfg Config) *Cloud {
+	if cfg.Clock == nil {
+		cfg.Clock = emu.NewClock(emu.Epoch)
+	}
+	if cfg.Keys == nil {
+		cfg.Keys = emu.NewKeyring()
+	}
+	if cfg.AssociationDelay <= 0 {
+		cfg.AssociationDelay = 20 * time.Second
+	}
+	if cfg.ImageReadyAfter <= 0 {
+		cfg.ImageReadyAfter = time.Minute
+	}
+	if cfg.ShareQuotaPerImage <= 0 {
+		cfg.ShareQuotaPerImage = 50
+	}
+	if cfg.MaxResourceShares <= 0 {
+		cfg.MaxResourceShares = 1000
+	}
+	if cfg.MaxSharedResources <= 0 {
+		cfg.MaxSharedResources = 1000
+	}
+	return &Cloud{
+		cfg:      cfg,
+		clock:    cfg.Clock,
+		accounts: map[string]*account{},
+		folders:  map[string]*folder{},
+		regions:  map[string]*regionState{},
+		denied:   map[string]map[string]bool{},
+		nonces:   map[string]time.Time{},
+		buckets:  map[string]*bucket{},
+	}
+}
+
+// ---- Setup (no events, no records) ----
+
+// DirectorySpec describes the Resource Directory of the cloud (there is at most one).
+type DirectorySpec struct {
+	ID             string // rd-…
+	RootID         string // r-…
+	Master         string // the management account
+	SharingEnabled bool   // EnableSharingWithResourceDirectory done
+}
+
+// AddAccount adds a real account; site is "china" or "intl".
+func (c *Cloud) AddAccount(id, site string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if site == "" {
+		site = "china"
+	}
+	if a := c.accounts[id]; a != nil {
+		a.Site = site
+		return
+	}
+	c.accounts[id] = &account{ID: id, Site: site, Roles: map[string]bool{}}
+}
+
+// SetDirectory creates the Resource Directory; the management account is a member in
+// the root, as in the real service.
+func (c *Cloud) SetDirectory(d DirectorySpec) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.clock.Now()
+	c.dir = &directory{ID: d.ID, RootID: d.RootID, Master: d.Master, SharingEnabled: d.SharingEnabled, Created: now}
+	m := c.accountLocked(d.Master)
+	if m.Folder == "" {
+		c.join(m, d.RootID, "invited", now)
+	}
+}
+
+// AddFolder adds a folder under parent (a folder id or the root id).
+func (c *Cloud) AddFolder(id, name, parent string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.folders[id] = &folder{ID: id, Name: name, Parent: parent, Created: c.clock.Now(), seq: c.nextSeq()}
+}
+
+// AddMember makes account a member in folder (joined as created).
+func (c *Cloud) AddMember(acc, folder string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.join(c.accountLocked(acc), folder, "created", c.clock.Now())
+}
+
+// AddRole records that a RAM role exists in account.
+func (c *Cloud) AddRole(acc, role string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.accountLocked(acc).Roles[role] = true
+}
+
+// Deny makes role lack the actions ("ecs:TagResources", "resourcesharing:…").
+func (c *Cloud) Deny(role string, actions ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.denied[role] == nil {
+		c.denied[role] = map[string]bool{}
+	}
+	for _, a := range actions {
+		c.denied[role][a] = true
+	}
+}
+
+// ImageSpec describes an image put in place by Setup.
+type ImageSpec struct {
+	ID, Name    string
+	Owner       string // account
+	Status      string // default Available
+	ProductCode string
+	Encrypted   string // "none" (default) | "cmk" | "service-key"
+	Tags        map[string]string
+	SharedWith  []string
+	Created     time.Time // default now
+	ReadyAt     time.Time // Creating/Waiting images turn Available then (zero: never)
+}
+
+// PutImage puts an image in a region (replacing one of the same id).
+func (c *Cloud) PutImage(region string, im ImageSpec) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.clock.Now()
+	x := &image{ID: im.ID, Region: region, Owner: im.Owner, Name: im.Name, Status: im.Status, ProductCode: im.ProductCode,
+		Encrypted: im.Encrypted, Tags: maps.Clone(im.Tags), Direct: map[string]time.Time{}, Blocked: map[string]bool{},
+		Created: im.Created, ReadyAt: im.ReadyAt, seq: c.nextSeq()}
+	if x.Status == "" {
+		x.Status = statusAvailable
+	}
+	if x.Encrypted == "" {
+		x.Encrypted = "none"
+	}
+	if x.Tags == nil {
+		x.Tags = map[string]string{}
+	}
+	if x.Created.IsZero() {
+		x.Created = now
+	}
+	if x.Name == "" {
+		x.Name = x.ID
+	}
+	for _, a := range im.SharedWith {
+		x.Direct[a] = now
+	}
+	c.region(region).images[im.ID] = x
+}
+
+// PutResourceShare adds a hand-made resource share whose images and targets are
+// already Associated, and returns its id.
+func (c *Cloud) PutResourceShare(region, owner, name string, targets, images []string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.clock.Now()
+	s := c.newShareLocked(region, owner, name, false, now)
+	for _, im := range images {
+		s.Resources[im] = &assoc{Entity: im, EntityType: "Image", Kind: kindResource, Status: assocAssociated, Created: now, Updated: now, seq: c.nextSeq()}
+	}
+	for _, t := range targets {
+		s.Targets[t] = &assoc{Entity: t, EntityType: targetType(t), Kind: kindTarget, Status: assocAssociated, Created: now, Updated: now,
+			External: c.external(s, t), seq: c.nextSeq()}
+	}
+	return s.ID
+}
+
+func (c *Cloud) newShareLocked(region, owner, name string, allowExternal bool, now time.Time) *share {
+	s := &share{ID: "rs-" + randomAlnum(10), Name: name, Owner: owner, Region: region, Status: shareActive,
+		AllowExternal: allowExternal, Created: now, Updated: now, Resources: map[string]*assoc{}, Targets: map[string]*assoc{}, seq: c.nextSeq()}
+	c.region(region).shares[s.ID] = s
+	return s
+}
+
+func (c *Cloud) accountLocked(id string) *account {
+	a := c.accounts[id]
+	if a == nil {
+		a = &account{ID: id, Site: "china", Roles: map[string]bool{}}
+		c.accounts[id] = a
+	}
+	return a
+}
+
+// ---- Hooks ----
+
+// WriteRecord is one applied write by the functions, with the access to images just
+// before and just after it.
+type WriteRecord struct {
+	Seq       int
+	Time      time.Time
+	Action    string
+	RequestID string
+	Region    string
+	Params    map[string]string
+	Caller    emu.Identity
+	// Before, After: image → accounts with access.
+	Before, After map[string]map[string]bool
+}
+
+// Event is one CloudEvent put on an account's event bus.
+type Event struct {
+	Bus  string // account whose event bus receives it
+	Body []byte // CloudEvent JSON
+}
+
+// OnWrite registers f, called for every applied write by the functions when
+// TrackAccess is on (outside locks).
+func (c *Cloud) OnWrite(f func(WriteRecord)) {
+	c.hookMu.Lock()
+	defer c.hookMu.Unlock()
+	c.onWrite = append(c.onWrite, f)
+}
+
+// OnEvent registers f, called (outside locks) for every event the cloud emits.
+func (c *Cloud) OnEvent(f func(Event)) {
+	c.hookMu.Lock()
+	defer c.hookMu.Unlock()
+	c.onEvent = append(c.onEvent, f)
+}
+
+// OnKill registers f, called (outside locks) when a kill fault hits a call, before the
+// connection is aborted.
+func (c *Cloud) OnKill(f func(caller emu.Identity)) {
+	c.hookMu.Lock()
+	defer c.hookMu.Unlock()
+	c.onKill = append(c.onKill, f)
+}
+
+func (c *Cloud) dispatch(evs []Event, writes []WriteRecord) {
+	if len(evs) == 0 && len(writes) == 0 {
+		return
+	}
+	c.hookMu.RLock()
+	onEvent, onWrite := slices.Clone(c.onEvent), slices.Clone(c.onWrite)
+	c.hookMu.RUnlock()
+	for _, w := range writes {
+		for _, f := range onWrite {
+			f(w)
+		}
+	}
+	for _, e := range evs {
+		for _, f := range onEvent {
+			f(e)
+		}
+	}
+}
+
+// ---- Time ----
+
+// due is one pending cloud-side transition.
+type due struct {
+	at    time.Time
+	seq   int
+	apply func(now time.Time) []Event
+	// accept: a handshake the invitee accepts (done through the dispatcher).
+	accept *handshake
+}
+
+// nextDueLocked finds the earliest pending transition.
+func (c *Cloud) nextDueLocked() (due, bool) {
+	var best due
+	found := false
+	consider := func(d due) {
+		if !found || d.at.Before(best.at) || (d.at.Equal(best.at) && d.seq < best.seq) {
+			best, found = d, true
+		}
+	}
+	for _, rn := range sortedKeys(c.regions) {
+		r := c.regions[rn]
+		for _, im := range r.images {
+			if (im.Status == statusCreating || im.Status == statusWaiting) && !im.ReadyAt.IsZero() {
+				consider(due{at: im.ReadyAt, seq: im.seq, apply: func(time.Time) []Event {
+					im.Status = statusAvailable
+					return nil
+				}})
+			}
+		}
+		for _, s := range r.shares {
+			if s.Status == shareDeleting && !s.due.IsZero() {
+				consider(due{at: s.due, seq: s.seq, apply: func(now time.Time) []Event {
+					s.Status, s.Updated, s.due = shareDeleted, now, time.Time{}
+					return nil
+				}})
+			}
+			for _, m := range []map[string]*assoc{s.Resources, s.Targets} {
+				for _, a := range m {
+					if (a.Status == assocAssociating || a.Status == assocDisassociating) && !a.due.IsZero() {
+						consider(due{at: a.due, seq: a.seq, apply: func(now time.Time) []Event {
+							return c.settleLocked(s, a, now)
+						}})
+					}
+				}
+			}
+		}
+	}
+	for _, h := range c.handshakes {
+		if h.Status == "Pending" && !h.acceptAt.IsZero() {
+			consider(due{at: h.acceptAt, seq: h.seq, accept: h})
+		}
+	}
+	return best, found
+}
+
+// NextDue returns the earliest pending cloud-side transition (image ready, association
+// settling, share deletion, invitation acceptance).
+func (c *Cloud) NextDue() (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, ok := c.nextDueLocked()
+	return d.at, ok
+}
+
+// RunDue applies every transition due at or before the clock's time, in time order.
+func (c *Cloud) RunDue() {
+	for {
+		c.mu.Lock()
+		now := c.clock.Now()
+		c.purge(now)
+		d, ok := c.nextDueLocked()
+		if !ok || d.at.After(now) {
+			c.mu.Unlock()
+			return
+		}
+		if d.accept != nil {
+			h := d.accept
+			h.acceptAt = time.Time{}
+			c.mu.Unlock()
+			invitee := emu.Identity{AccountID: h.Target, Type: "root-account", PrincipalID: h.Target}
+			c.do(request{caller: invitee, product: "resourcemanager", action: "AcceptHandshake",
+				params: map[string]string{"HandshakeId": h.ID}, internal: true})
+			continue
+		}
+		evs := d.apply(d.at) // the change happened when it fell due, not when we noticed
+		c.mu.Unlock()
+		c.dispatch(evs, nil)
+	}
+}
+
+// ---- Observation ----
+
+// ImageView is an image as the tests and the sandbox see it.
+type ImageView struct {
+	ID, Region, Owner, Status, ProductCode, Encrypted string
+	Tags                                              map[string]string
+	Direct                                            []string // sorted direct shares
+	// Organization: sorted Associated targets of the shares in which the image's
+	// association is Associated.
+	Organization []string
+}
+
+func (c *Cloud) viewLocked(im *image) ImageView {
+	v := ImageView{ID: im.ID, Region: im.Region, Owner: im.Owner, Status: im.Status, ProductCode: im.ProductCode,
+		Encrypted: im.Encrypted, Tags: maps.Clone(im.Tags), Direct: sortedKeys(im.Direct), Organization: []string{}}
+	seen := map[string]bool{}
+	for _, s := range c.region(im.Region).shares {
+		if s.Status != shareActive {
+			continue
+		}
+		if ra := s.Resources[im.ID]; ra == nil || ra.Status != assocAssociated {
+			continue
+		}
+		for t, ta := range s.Targets {
+			if ta.Status == assocAssociated && !seen[t] {
+				seen[t] = true
+				v.Organization = append(v.Organization, t)
+			}
+		}
+	}
+	sort.Strings(v.Organization)
+	return v
+}
+
+// Image returns one image.
+func (c *Cloud) Image(region, id string) (ImageView, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.purge(c.clock.Now())
+	im := c.region(region).images[id]
+	if im == nil {
+		return ImageView{}, false
+	}
+	return c.viewLocked(im), true
+}
+
+// Images returns every image of a region, sorted by ID.
+func (c *Cloud) Images(region string) []ImageView {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.purge(c.clock.Now())
+	r := c.region(region)
+	out := make([]ImageView, 0, len(r.images))
+	for _, id := range sortedKeys(r.images) {
+		out = append(out, c.viewLocked(r.images[id]))
+	}
+	return out
+}
+
+// Access returns the accounts that can boot the image now (the owner excluded).
+func (c *Cloud) Access(region, imageID string) map[string]bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.purge(c.clock.Now())
+	im := c.region(region).images[imageID]
+	if im == nil {
+		return map[string]bool{}
+	}
+	return c.accessLocked(im)
+}
+
+// ShareView is a resource share as the tests and the sandbox see it.
+type ShareView struct {
+	ID, Name, Owner, Status string
+	AllowExternal           bool
+	Created                 time.Time
+	// Resources, Targets: entity → association status.
+	Resources, Targets map[string]string
+}
+
+// ResourceShares returns the resource shares of a region, oldest first.
+func (c *Cloud) ResourceShares(region string) []ShareView {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.purge(c.clock.Now())
+	var out []ShareView
+	for _, s := range c.sharesLocked(region) {
+		v := ShareView{ID: s.ID, Name: s.Name, Owner: s.Owner, Status: s.Status, AllowExternal: s.AllowExternal, Created: s.Created,
+			Resources: map[string]string{}, Targets: map[string]string{}}
+		for e, a := range s.Resources {
+			v.Resources[e] = a.Status
+		}
+		for e, a := range s.Targets {
+			v.Targets[e] = a.Status
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// sharesLocked returns a region's shares in creation order.
+func (c *Cloud) sharesLocked(region string) []*share {
+	r := c.region(region)
+	out := make([]*share, 0, len(r.shares))
+	for _, s := range r.shares {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].seq < out[j].seq })
+	return out
+}
+
+// Members returns the directory's members and their folders (account → folder).
+func (c *Cloud) Members() map[string]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]string{}
+	for _, a := range c.accounts {
+		if a.Folder != "" {
+			out[a.ID] = a.Folder
+		}
+	}
+	return out
+}
+
+// CallRecord is one call the cloud answered.
+type CallRecord struct {
+	Seq             int
+	Time            time.Time
+	Product, Action string
+	Params          map[string]string
+	Caller          emu.Identity
+	Code            string // "" = success
+	RequestID       string
+	Write           bool
+}
+
+// Calls returns every call recorded so far, in order.
+func (c *Cloud) Calls() []CallRecord {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.calls)
+}

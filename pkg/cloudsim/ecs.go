@@ -1,0 +1,619 @@
+package cloudsim
+
+import (
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"imageshare/pkg/cloudsim/emu"
+)
+
+// ECS 2014-05-26: images, their direct shares and their tags.
+
+func init() {
+	register("ecs", false, map[string]actionFn{
+		"DescribeImages":               (*Cloud).describeImages,
+		"DescribeImageSharePermission": (*Cloud).describeImageSharePermission,
+		"ListTagResources":             (*Cloud).listTagResources,
+	})
+	register("ecs", true, map[string]actionFn{
+		"ModifyImageSharePermission": (*Cloud).modifyImageSharePermission,
+		"TagResources":               (*Cloud).tagResources,
+		"UntagResources":             (*Cloud).untagResources,
+		"AddTags":                    (*Cloud).addTags,
+		"RemoveTags":                 (*Cloud).removeTags,
+		"CreateImage":                (*Cloud).createImage,
+		"CopyImage":                  (*Cloud).copyImage,
+		"DeleteImage":                (*Cloud).deleteImage,
+	})
+}
+
+const (
+	maxTagsPerImage = 20
+	maxTagResources = 50
+	maxTagsPerCall  = 20
+	maxShareChange  = 10
+)
+
+func imageNotFound(id string) *emu.APIError {
+	return emu.Errorf(404, "InvalidImageId.NotFound", "The specified ImageId %s does not exist.", id)
+}
+
+// ownImage finds an image of the caller in the call's region.
+func (c *Cloud) ownImage(x *exec, id string) (*image, *emu.APIError) {
+	if x.region == "" {
+		return nil, missing("RegionId")
+	}
+	if id == "" {
+		return nil, missing("ImageId")
+	}
+	im := c.region(x.region).images[id]
+	if im == nil || im.Owner != x.caller.AccountID {
+		return nil, imageNotFound(id)
+	}
+	return im, nil
+}
+
+// ---- DescribeImages ----
+
+func (c *Cloud) describeImages(x *exec) (map[string]any, *emu.APIError) {
+	if x.region == "" {
+		return nil, missing("RegionId")
+	}
+	ids := splitList(x.p("ImageId"))
+	if len(ids) > 100 {
+		return nil, emu.Errorf(400, "InvalidParameter.ImageId", "The number of ImageId exceeds 100.")
+	}
+	statuses := splitList(x.p("Status"))
+	if len(statuses) == 0 {
+		statuses = []string{statusAvailable}
+	}
+	alias := x.p("ImageOwnerAlias")
+	switch alias {
+	case "", "self", "others", "system", "marketplace":
+	default:
+		return nil, emu.Errorf(400, "InvalidImageOwnerAlias.ValueNotSupported", "The specified ImageOwnerAlias is not supported.")
+	}
+	tags := structs(x.params, "Tag")
+	if len(tags) > maxTagsPerCall {
+		return nil, emu.Errorf(400, "InvalidTagCount", "The specified tags are beyond the permitted range.")
+	}
+	page, err := intParam(x.params, "PageNumber", 1, 1, 1<<30)
+	if err != nil {
+		return nil, err
+	}
+	size, err := intParam(x.params, "PageSize", 10, 1, 100)
+	if err != nil {
+		return nil, err
+	}
+	name := x.p("ImageName")
+	me := x.caller.AccountID
+	var hits []*image
+	for _, im := range c.region(x.region).images {
+		own := im.Owner == me
+		others := !own && c.accessLocked(im)[me]
+		switch {
+		case alias == "self" && !own, alias == "others" && !others, alias == "system" || alias == "marketplace", !own && !others:
+			continue
+		}
+		if len(ids) > 0 && !slices.Contains(ids, im.ID) {
+			continue
+		}
+		if !slices.Contains(statuses, im.Status) {
+			continue
+		}
+		if name != "" && !strings.Contains(im.Name, name) {
+			continue
+		}
+		if !matchTags(im, own, tags) {
+			continue
+		}
+		hits = append(hits, im)
+	}
+	// Newest first, as the service lists them; ties by id so that pages are stable.
+	sort.Slice(hits, func(i, j int) bool {
+		if !hits[i].Created.Equal(hits[j].Created) {
+			return hits[i].Created.After(hits[j].Created)
+		}
+		return hits[i].ID < hits[j].ID
+	})
+	items := []any{}
+	for _, im := range pageOf(hits, page, size) {
+		items = append(items, c.imageJSON(im, me))
+	}
+	return map[string]any{"RegionId": x.region, "PageNumber": page, "PageSize": size, "TotalCount": len(hits),
+		"Images": map[string]any{"Image": items}}, nil
+}
+
+// matchTags applies Tag.N filters: exact key and value; a filter without a value
+// matches any value. Tags of other accounts' images are not visible to the caller.
+func matchTags(im *image, own bool, filters []map[string]string) bool {
+	for _, f := range filters {
+		if !own {
+			return false
+		}
+		v, ok := im.Tags[f["Key"]]
+		if !ok {
+			return false
+		}
+		if want, given := f["Value"]; given && want != "" && v != want {
+			return false
+		}
+	}
+	return true
+}
+
+func pageOf[T any](items []T, page, size int) []T {
+	from := (page - 1) * size
+	if from >= len(items) {
+		return nil
+	}
+	return items[from:min(len(items), from+size)]
+}
+
+func (c *Cloud) imageJSON(im *image, caller string) map[string]any {
+	own := im.Owner == caller
+	alias := "others"
+	if own {
+		alias = "self"
+	}
+	tags := []any{}
+	if own {
+		for _, k := range sortedKeys(im.Tags) {
+			tags = append(tags, map[string]any{"TagKey": k, "TagValue": im.Tags[k]})
+		}
+	}
+	selfShared := "false"
+	if own && len(c.listedLocked(im)) > 0 {
+		selfShared = "true"
+	}
+	progress := "100%"
+	if im.Status == statusCreating || im.Status == statusWaiting {
+		progress = "0%"
+	}
+	return map[string]any{
+		"ImageId": im.ID, "ImageName": im.Name, "ImageOwnerAlias": alias, "ImageOwnerId": accountInt(im.Owner),
+		"Status": im.Status, "Progress": progress, "CreationTime": ecsTime(im.Created), "ProductCode": im.ProductCode,
+		"IsSelfShared": selfShared, "IsCopied": im.Copied, "IsPublic": false, "IsSubscribed": false,
+		"IsSupportCloudinit": true, "IsSupportIoOptimized": true, "LoginAsNonRootSupported": false,
+		"Usage": "none", "OSType": "linux", "OSName": "Alibaba Cloud Linux 3", "OSNameEn": "Alibaba Cloud Linux 3",
+		"Platform": "Aliyun", "Architecture": "x86_64", "BootMode": "UEFI", "Size": 40, "Description": "",
+		"ImageFamily": "", "ImageVersion": "", "ResourceGroupId": "", "SupplierName": "",
+		"Tags": map[string]any{"Tag": tags},
+		"DiskDeviceMappings": map[string]any{"DiskDeviceMapping": []any{map[string]any{
+			"Device": "/dev/xvda", "Type": "system", "SnapshotId": "s-" + strings.TrimPrefix(im.ID, "m-"), "Size": "40",
+			"Format": "", "Encrypted": im.Encrypted != "none", "Progress": progress, "RemainTime": 0,
+		}}},
+		"Features":         map[string]any{"NvmeSupport": "supported", "ImdsSupport": "v2"},
+		"DetectionOptions": map[string]any{"Status": "", "Items": map[string]any{"Item": []any{}}},
+	}
+}
+
+// ---- DescribeImageSharePermission ----
+
+func (c *Cloud) describeImageSharePermission(x *exec) (map[string]any, *emu.APIError) {
+	im, err := c.ownImage(x, x.p("ImageId"))
+	if err != nil {
+		return nil, err
+	}
+	page, err := intParam(x.params, "PageNumber", 1, 1, 1<<30)
+	if err != nil {
+		return nil, err
+	}
+	size, err := intParam(x.params, "PageSize", 10, 1, 100)
+	if err != nil {
+		return nil, err
+	}
+	listed := sortedKeys(c.listedLocked(im))
+	accounts := []any{}
+	for _, a := range pageOf(listed, page, size) {
+		t, ok := im.Direct[a]
+		if !ok {
+			t = x.now // granted through Resource Sharing
+		}
+		accounts = append(accounts, map[string]any{"AliyunId": a, "SharedTime": ecsTime(t)})
+	}
+	return map[string]any{"RegionId": x.region, "ImageId": im.ID, "PageNumber": page, "PageSize": size,
+		"TotalCount": len(listed), "Accounts": map[string]any{"Account": accounts},
+		"ShareGroups": map[string]any{"ShareGroup": []any{}}}, nil
+}
+
+// ---- ModifyImageSharePermission ----
+
+func (c *Cloud) modifyImageSharePermission(x *exec) (map[string]any, *emu.APIError) {
+	im, err := c.ownImage(x, x.p("ImageId"))
+	if err != nil {
+		return nil, err
+	}
+	if boolParam(x.params, "IsPublic") {
+		return nil, emu.Errorf(403, "InvalidParameter.IsPublic", "Publishing community images is not allowed for this image.")
+	}
+	// Only the first ten of each list are honoured; the rest are ignored silently.
+	adds, removes := list(x.params, "AddAccount"), list(x.params, "RemoveAccount")
+	adds, removes = adds[:min(len(adds), maxShareChange)], removes[:min(len(removes), maxShareChange)]
+	if len(adds) > 0 {
+		switch {
+		case im.Status == statusDeprecated:
+			return nil, emu.Errorf(403, "OperationDenied.InvalidImageStatus", "The specified image cannot be shared when it is deprecated.")
+		case im.Status != statusAvailable:
+			return nil, emu.Errorf(400, "IncorrectImageStatus", "The image is not available.")
+		case im.Encrypted == "service-key":
+			return nil, emu.Errorf(403, "InvalidOperation.ServiceKeyEncryptedImageUnsupported", "Images encrypted with a service key cannot be shared.")
+		case im.Encrypted == "cmk" && !c.accountLocked(im.Owner).Roles["AliyunECSShareEncryptImageDefaultRole"]:
+			return nil, emu.Errorf(403, "AssumeRoleError", "Requires a RAM role of AliyunECSShareEncryptImageDefaultRole before sharing encrypted image.")
+		}
+	}
+	owner := c.accounts[im.Owner]
+	check := func(param string, a string, adding bool) *emu.APIError {
+		acc := c.accounts[a]
+		if acc == nil {
+			return emu.Errorf(404, "InvalidAccount.NotFound", "The specified account %s in parameter %s does not exist.", a, param)
+		}
+		if a == im.Owner {
+			return emu.Errorf(404, "InvalidAccount.Forbbiden", "The specified Account does not yourself.")
+		}
+		if adding && im.ProductCode != "" && owner != nil && acc.Site != owner.Site {
+			return emu.Errorf(403, "InvalidImageId.BidMismatch", "Cannot share the image with users %s of other sites.", a)
+		}
+		return nil
+	}
+	for i, a := range adds {
+		if err := check(fmt.Sprintf("AddAccount.%d", i+1), a, true); err != nil {
+			return nil, err
+		}
+	}
+	for i, a := range removes {
+		if err := check(fmt.Sprintf("RemoveAccount.%d", i+1), a, false); err != nil {
+			return nil, err
+		}
+	}
+	// Removes first, then adds: an account named in both ends up shared.
+	next := map[string]time.Time{}
+	for a, t := range im.Direct {
+		if !slices.Contains(removes, a) {
+			next[a] = t
+		}
+	}
+	for _, a := range adds {
+		if _, ok := next[a]; !ok {
+			next[a] = x.now
+		}
+	}
+	if len(next) > c.cfg.ShareQuotaPerImage && len(next) > len(im.Direct) {
+		return nil, emu.Errorf(403, "QuotaExceed.ShareImageUser", "The shared Image user Quota exceeds.")
+	}
+	var covered map[string]bool
+	if c.cfg.OrgGrantsListed {
+		covered = c.coveredLocked(im)
+	}
+	im.Direct = next
+	for _, a := range removes {
+		if covered[a] && !slices.Contains(adds, a) {
+			im.Blocked[a] = true // listed, so removing it cuts its access
+		}
+	}
+	for _, a := range adds {
+		delete(im.Blocked, a)
+	}
+	return nil, nil
+}
+
+// ---- tags ----
+
+func checkTag(k, v string) *emu.APIError {
+	kl := strings.ToLower(k)
+	switch {
+	case k == "", len(k) > 128, strings.HasPrefix(kl, "acs:"), strings.HasPrefix(kl, "aliyun"),
+		strings.Contains(kl, "http://"), strings.Contains(kl, "https://"):
+		return emu.Errorf(400, "InvalidTagKey.Malformed", "The specified Tag.n.Key %q is not valid.", k)
+	case len(v) > 128, strings.Contains(strings.ToLower(v), "http://"), strings.Contains(strings.ToLower(v), "https://"):
+		return emu.Errorf(400, "InvalidTagValue.Malformed", "The specified Tag.n.Value %q is not valid.", v)
+	}
+	return nil
+}
+
+// userTagCount counts the tags that count against the quota (system acs: tags do not).
+func userTagCount(tags map[string]string) int {
+	n := 0
+	for k := range tags {
+		if !strings.HasPrefix(k, "acs:") {
+			n++
+		}
+	}
+	return n
+}
+
+func checkResourceType(t string) *emu.APIError {
+	if t == "" {
+		return missing("ResourceType")
+	}
+	if !strings.EqualFold(t, "image") {
+		return emu.Errorf(404, "InvalidResourceType.NotFound", "The specified ResourceType %q is not supported by this emulation.", t)
+	}
+	return nil
+}
+
+// taggable finds the caller's images among ids (all of them, or an error).
+func (c *Cloud) taggable(x *exec, ids []string) ([]*image, *emu.APIError) {
+	if x.region == "" {
+		return nil, missing("RegionId")
+	}
+	if len(ids) == 0 {
+		return nil, missing("ResourceId.N")
+	}
+	if len(ids) > maxTagResources {
+		return nil, emu.Errorf(400, "NumberExceed.ResourceIds", "The maximum number of ResourceIds is exceeded. Valid: 50.")
+	}
+	var out []*image
+	for _, id := range ids {
+		im := c.region(x.region).images[id]
+		if im == nil || im.Owner != x.caller.AccountID {
+			return nil, emu.Errorf(404, "InvalidResourceId.NotFound", "The specified ResourceIds %s are not found.", id)
+		}
+		out = append(out, im)
+	}
+	return out, nil
+}
+
+// setTags validates and applies tags to every image, all or nothing.
+func setTags(images []*image, tags []map[string]string) *emu.APIError {
+	if len(tags) == 0 {
+		return missing("Tag.N")
+	}
+	if len(tags) > maxTagsPerCall {
+		return emu.Errorf(400, "NumberExceed.Tags", "The maximum number of Tags is exceeded. Valid: 20.")
+	}
+	for _, t := range tags {
+		if err := checkTag(t["Key"], t["Value"]); err != nil {
+			return err
+		}
+	}
+	for _, im := range images {
+		after := map[string]string{}
+		for k, v := range im.Tags {
+			after[k] = v
+		}
+		for _, t := range tags {
+			after[t["Key"]] = t["Value"]
+		}
+		if userTagCount(after) > maxTagsPerImage {
+			return emu.Errorf(403, "OperationDenied.QuotaExceed", "The quota of tags on resource %s is beyond the permitted range.", im.ID)
+		}
+	}
+	for _, im := range images {
+		for _, t := range tags {
+			im.Tags[t["Key"]] = t["Value"]
+		}
+	}
+	return nil
+}
+
+func (c *Cloud) tagResources(x *exec) (map[string]any, *emu.APIError) {
+	if err := checkResourceType(x.p("ResourceType")); err != nil {
+		return nil, err
+	}
+	images, err := c.taggable(x, list(x.params, "ResourceId"))
+	if err != nil {
+		return nil, err
+	}
+	return nil, setTags(images, structs(x.params, "Tag"))
+}
+
+func (c *Cloud) untagResources(x *exec) (map[string]any, *emu.APIError) {
+	if err := checkResourceType(x.p("ResourceType")); err != nil {
+		return nil, err
+	}
+	images, err := c.taggable(x, list(x.params, "ResourceId"))
+	if err != nil {
+		return nil, err
+	}
+	keys := list(x.params, "TagKey")
+	if len(keys) > maxTagsPerCall {
+		return nil, emu.Errorf(400, "NumberExceed.Tags", "The maximum number of TagKeys is exceeded. Valid: 20.")
+	}
+	all := boolParam(x.params, "All")
+	for _, im := range images {
+		for k := range im.Tags {
+			if (all && !strings.HasPrefix(k, "acs:")) || slices.Contains(keys, k) {
+				delete(im.Tags, k)
+			}
+		}
+	}
+	return nil, nil
+}
+
+func (c *Cloud) addTags(x *exec) (map[string]any, *emu.APIError) {
+	if err := checkResourceType(x.p("ResourceType")); err != nil {
+		return nil, err
+	}
+	images, err := c.taggable(x, []string{x.p("ResourceId")})
+	if err != nil {
+		return nil, err
+	}
+	return nil, setTags(images, structs(x.params, "Tag"))
+}
+
+func (c *Cloud) removeTags(x *exec) (map[string]any, *emu.APIError) {
+	if err := checkResourceType(x.p("ResourceType")); err != nil {
+		return nil, err
+	}
+	images, err := c.taggable(x, []string{x.p("ResourceId")})
+	if err != nil {
+		return nil, err
+	}
+	tags := structs(x.params, "Tag")
+	if len(tags) > maxTagsPerCall {
+		return nil, emu.Errorf(400, "NumberExceed.Tags", "The maximum number of Tags is exceeded. Valid: 20.")
+	}
+	for _, t := range tags {
+		if v, ok := images[0].Tags[t["Key"]]; ok && (t["Value"] == "" || t["Value"] == v) {
+			delete(images[0].Tags, t["Key"])
+		}
+	}
+	return nil, nil
+}
+
+// listTagResources lists (image, tag) pairs of the caller's images, 50 a page.
+func (c *Cloud) listTagResources(x *exec) (map[string]any, *emu.APIError) {
+	if x.region == "" {
+		return nil, missing("RegionId")
+	}
+	if err := checkResourceType(x.p("ResourceType")); err != nil {
+		return nil, err
+	}
+	ids := list(x.params, "ResourceId")
+	if len(ids) > maxTagResources {
+		return nil, emu.Errorf(400, "NumberExceed.ResourceIds", "The maximum number of ResourceIds is exceeded. Valid: 50.")
+	}
+	filters := structs(x.params, "Tag")
+	if len(filters) > maxTagsPerCall {
+		return nil, emu.Errorf(400, "NumberExceed.Tags", "The maximum number of Tags is exceeded. Valid: 20.")
+	}
+	for _, f := range filters {
+		if f["Key"] == "" {
+			return nil, emu.Errorf(400, "InvalidParameter.TagValue", "A tag filter needs a key.")
+		}
+	}
+	type pair struct{ id, k, v string }
+	var pairs []pair
+	r := c.region(x.region)
+	for _, id := range sortedKeys(r.images) {
+		im := r.images[id]
+		if im.Owner != x.caller.AccountID || (len(ids) > 0 && !slices.Contains(ids, id)) || !matchTags(im, true, filters) {
+			continue
+		}
+		for _, k := range sortedKeys(im.Tags) {
+			pairs = append(pairs, pair{id, k, im.Tags[k]})
+		}
+	}
+	// The token is the last pair returned, so that pages stay exact while tags change.
+	start := 0
+	if tok := x.p("NextToken"); tok != "" {
+		last, ok := decodeToken(tok)
+		if !ok {
+			return nil, emu.Errorf(400, "Invalid.NextToken", "The specified NextToken is not valid.")
+		}
+		start = sort.Search(len(pairs), func(i int) bool { return pairs[i].id+"\x00"+pairs[i].k > last })
+	}
+	end := min(len(pairs), start+50)
+	items := []any{}
+	for _, p := range pairs[start:end] {
+		items = append(items, map[string]any{"ResourceId": p.id, "ResourceType": "image", "TagKey": p.k, "TagValue": p.v})
+	}
+	next := ""
+	if end < len(pairs) {
+		next = encodeToken(pairs[end-1].id + "\x00" + pairs[end-1].k)
+	}
+	return map[string]any{"NextToken": next, "TagResources": map[string]any{"TagResource": items}}, nil
+}
+
+// ---- image lifecycle ----
+
+func (c *Cloud) createImage(x *exec) (map[string]any, *emu.APIError) {
+	if x.region == "" {
+		return nil, missing("RegionId")
+	}
+	tags := structs(x.params, "Tag")
+	if len(tags) > maxTagsPerCall {
+		return nil, emu.Errorf(400, "NumberExceed.Tags", "The maximum number of Tags is exceeded. Valid: 20.")
+	}
+	for _, t := range tags {
+		if err := checkTag(t["Key"], t["Value"]); err != nil {
+			return nil, err
+		}
+	}
+	id := x.req.imageID
+	if id == "" {
+		id = "m-" + randomFrom("abcdefghijklmnopqrstuvwxyz0123456789", 20)
+	}
+	if c.region(x.region).images[id] != nil {
+		return nil, emu.Errorf(400, "InvalidImageId.Duplicated", "The image %s already exists.", id)
+	}
+	ready := c.cfg.ImageReadyAfter
+	if x.req.readyAfter != nil {
+		ready = *x.req.readyAfter
+	}
+	name := x.p("ImageName")
+	if name == "" {
+		name = id
+	}
+	im := &image{ID: id, Region: x.region, Owner: x.caller.AccountID, Name: name, Status: statusCreating, Encrypted: "none",
+		Tags: map[string]string{}, Direct: map[string]time.Time{}, Blocked: map[string]bool{}, Created: x.now,
+		ReadyAt: x.now.Add(ready), seq: c.nextSeq()}
+	for _, t := range tags {
+		im.Tags[t["Key"]] = t["Value"]
+	}
+	c.region(x.region).images[id] = im
+	x.respElems = map[string]any{"ImageId": id, "RequestId": x.reqID}
+	return map[string]any{"ImageId": id}, nil
+}
+
+func (c *Cloud) copyImage(x *exec) (map[string]any, *emu.APIError) {
+	src, err := c.ownImage(x, x.p("ImageId"))
+	if err != nil {
+		return nil, err
+	}
+	dst := x.p("DestinationRegionId")
+	if dst == "" {
+		return nil, missing("DestinationRegionId")
+	}
+	if src.Status != statusAvailable {
+		return nil, emu.Errorf(400, "IncorrectImageStatus", "The image is not available.")
+	}
+	tags := structs(x.params, "Tag")
+	for _, t := range tags {
+		if err := checkTag(t["Key"], t["Value"]); err != nil {
+			return nil, err
+		}
+	}
+	enc := src.Encrypted
+	if boolParam(x.params, "Encrypted") {
+		// A customer key given re-encrypts with it; without one the service key is used.
+		enc = "service-key"
+		if x.p("KMSKeyId") != "" {
+			enc = "cmk"
+		}
+	}
+	id := "m-" + randomFrom("abcdefghijklmnopqrstuvwxyz0123456789", 20)
+	name := x.p("DestinationImageName")
+	if name == "" {
+		name = src.Name
+	}
+	im := &image{ID: id, Region: dst, Owner: src.Owner, Name: name, Status: statusCreating, ProductCode: src.ProductCode,
+		Encrypted: enc, Tags: map[string]string{}, Direct: map[string]time.Time{}, Blocked: map[string]bool{}, Created: x.now,
+		ReadyAt: x.now.Add(c.cfg.ImageReadyAfter), Copied: true, seq: c.nextSeq()}
+	for _, t := range tags {
+		im.Tags[t["Key"]] = t["Value"]
+	}
+	c.region(dst).images[id] = im
+	x.respElems = map[string]any{"ImageId": id, "RequestId": x.reqID}
+	return map[string]any{"ImageId": id}, nil
+}
+
+// deleteImage removes the image, its direct shares and its resource-share associations.
+func (c *Cloud) deleteImage(x *exec) (map[string]any, *emu.APIError) {
+	im, err := c.ownImage(x, x.p("ImageId"))
+	if err != nil {
+		return nil, err
+	}
+	r := c.region(x.region)
+	delete(r.images, im.ID)
+	for _, s := range r.shares {
+		delete(s.Resources, im.ID)
+	}
+	return nil, nil
+}
+
+// ---- paging tokens ----
+
+// Tokens name the last item returned (opaque to clients), so that a page boundary
+// stays put while items are added or removed elsewhere.
+func encodeToken(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+func decodeToken(tok string) (string, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	return string(b), err == nil && len(b) > 0
+}

@@ -1,0 +1,674 @@
+package cloudsim
+
+import (
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"imageshare/pkg/cloudsim/emu"
+)
+
+// ResourceSharing 2020-01-10: resource shares of images with the directory, its
+// folders and accounts (regional).
+
+func init() {
+	register("resourcesharing", false, map[string]actionFn{
+		"CheckSharingWithResourceDirectoryStatus": (*Cloud).checkSharing,
+		"ListResourceShares":                      (*Cloud).listResourceShares,
+		"ListResourceShareAssociations":           (*Cloud).listAssociations,
+		"ListSharedResources":                     (*Cloud).listSharedResources,
+		"ListSharedTargets":                       (*Cloud).listSharedTargets,
+	})
+	register("resourcesharing", true, map[string]actionFn{
+		"EnableSharingWithResourceDirectory": (*Cloud).enableSharing,
+		"CreateResourceShare":                (*Cloud).createResourceShare,
+		"UpdateResourceShare":                (*Cloud).updateResourceShare,
+		"DeleteResourceShare":                (*Cloud).deleteResourceShare,
+		"AssociateResourceShare":             (*Cloud).associateResourceShare,
+		"DisassociateResourceShare":          (*Cloud).disassociateResourceShare,
+	})
+}
+
+const maxEntitiesPerCall = 5
+
+// ---- sharing with the directory ----
+
+func (c *Cloud) enableSharing(x *exec) (map[string]any, *emu.APIError) {
+	d := c.dirOf(x.caller.AccountID)
+	if d == nil || d.Master != x.caller.AccountID {
+		return nil, emu.Errorf(409, "ActionNotPermitted", "Only the management account of a resource directory can enable sharing with it.")
+	}
+	if d.SharingEnabled {
+		return nil, emu.Errorf(409, "AlreadyEnabled", "Sharing with the resource directory is already enabled.")
+	}
+	d.SharingEnabled = true
+	return nil, nil
+}
+
+func (c *Cloud) checkSharing(x *exec) (map[string]any, *emu.APIError) {
+	d := c.dirOf(x.caller.AccountID)
+	return map[string]any{"EnableSharingWithRd": d != nil && d.SharingEnabled}, nil
+}
+
+// ---- shares ----
+
+func (c *Cloud) shareJSON(s *share) map[string]any {
+	return map[string]any{"ResourceShareId": s.ID, "ResourceShareName": s.Name, "ResourceShareOwner": s.Owner,
+		"ResourceShareStatus": s.Status, "AllowExternalTargets": s.AllowExternal, "CreateTime": rsTime(s.Created),
+		"UpdateTime": rsTime(s.Updated), "ResourceGroupId": ""}
+}
+
+func (c *Cloud) ownShare(x *exec) (*share, *emu.APIError) {
+	if x.region == "" {
+		return nil, missing("RegionId")
+	}
+	id := x.p("ResourceShareId")
+	if id == "" {
+		return nil, emu.Errorf(400, "MissingParameter.ResourceShareId", "You must specify ResourceShareId.")
+	}
+	s := c.region(x.region).shares[id]
+	if s == nil || s.Owner != x.caller.AccountID {
+		return nil, emu.Errorf(404, "EntityNotExists.ResourceShare", "The resource share does not exist in the current account.")
+	}
+	return s, nil
+}
+
+func activeShare(s *share) *emu.APIError {
+	if s.Status != shareActive {
+		return emu.Errorf(409, "ResourceShareStatusMismatchAction", "The status of the resource share does not allow the specified operation.")
+	}
+	return nil
+}
+
+func checkShareName(n string) *emu.APIError {
+	if !shareRE.MatchString(n) {
+		return emu.Errorf(400, "InvalidParameter.ResourceShareName", "The ResourceShareName is invalid.")
+	}
+	return nil
+}
+
+// entities reads Resources.N.{ResourceId,ResourceType} and Targets.N.
+func entities(x *exec) (resources, targets []string, err *emu.APIError) {
+	rs := structs(x.params, "Resources")
+	if len(rs) > maxEntitiesPerCall {
+		return nil, nil, emu.Errorf(400, "InvalidParameter.Resources.Length", "The maximum number of Resources exceeds 5.")
+	}
+	for _, r := range rs {
+		if r["ResourceType"] != "Image" {
+			return nil, nil, emu.Errorf(400, "InvalidParameter.ResourceType", "The ResourceType is invalid.")
+		}
+		if r["ResourceId"] == "" {
+			return nil, nil, emu.Errorf(400, "InvalidParameter.Resources", "The Resources is invalid.")
+		}
+		if slices.Contains(resources, r["ResourceId"]) {
+			return nil, nil, emu.Errorf(400, "InvalidParameter.Resources.Duplicate", "The Resources contains duplicate values.")
+		}
+		resources = append(resources, r["ResourceId"])
+	}
+	ts := list(x.params, "Targets")
+	if len(ts) > maxEntitiesPerCall {
+		return nil, nil, emu.Errorf(400, "InvalidParameter.Targets.Length", "The maximum number of Targets exceeds 5.")
+	}
+	for _, t := range ts {
+		if slices.Contains(targets, t) {
+			return nil, nil, emu.Errorf(400, "InvalidParameter.Targets.Duplicate", "The Targets contains duplicate values.")
+		}
+		targets = append(targets, t)
+	}
+	return resources, targets, nil
+}
+
+// sharedCount counts the owner's shared resources in a region (associations that are
+// or will be Associated).
+func (c *Cloud) sharedCount(owner, region string) int {
+	n := 0
+	for _, s := range c.region(region).shares {
+		if s.Owner != owner {
+			continue
+		}
+		for _, a := range s.Resources {
+			if (a.Status == assocAssociating && a.failWith == "") || a.Status == assocAssociated {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func attached(a *assoc) bool {
+	return a != nil && (a.Status == assocAssociating || a.Status == assocAssociated)
+}
+
+// checkAssociate validates an association of resources and targets with a share of
+// owner (s nil: the share is being created), all or nothing.
+func (c *Cloud) checkAssociate(x *exec, s *share, owner string, allowExternal bool, resources, targets []string) *emu.APIError {
+	for _, r := range resources {
+		im := c.region(x.region).images[r]
+		if im == nil || im.Owner != owner {
+			return emu.Errorf(400, "InvalidParameter.Resources", "The Resources is invalid: %s.", r)
+		}
+	}
+	if len(targets) > 0 {
+		d := c.dirOf(owner)
+		if d == nil || !d.SharingEnabled {
+			return emu.Errorf(409, "NotEnableSharingWithResourceDirectory", "You have not enabled sharing with your Resource Directory.")
+		}
+		for _, t := range targets {
+			if t == owner {
+				return emu.Errorf(409, "ShareWithYourself", "You cannot share resources with yourself.")
+			}
+			ok := t == d.ID || (folderRE.MatchString(t) && c.folders[t] != nil) || (accountRE.MatchString(t) && c.isMember(t))
+			if !ok && allowExternal && accountRE.MatchString(t) && c.accounts[t] != nil {
+				ok = true
+			}
+			if !ok {
+				return emu.Errorf(400, "InvalidTarget", "The shared target does not exist in the resource directory.")
+			}
+		}
+	}
+	if s != nil {
+		for _, r := range resources {
+			if a := s.Resources[r]; a != nil && a.Status == assocDisassociating {
+				return emu.Errorf(409, "AssociateConflict", "You cannot perform the operation while disassociation operation is being performed.")
+			}
+		}
+		for _, t := range targets {
+			if a := s.Targets[t]; a != nil && a.Status == assocDisassociating {
+				return emu.Errorf(409, "AssociateConflict", "You cannot perform the operation while disassociation operation is being performed.")
+			}
+		}
+	}
+	fresh := 0
+	for _, r := range resources {
+		if s == nil || !attached(s.Resources[r]) {
+			fresh++
+		}
+	}
+	if fresh > 0 && c.sharedCount(owner, x.region) >= c.cfg.MaxSharedResources {
+		return emu.Errorf(409, "QuotaExceeded.SharedResource.Count", "The maximum number of shared resources per account exceeds the limit.")
+	}
+	return nil
+}
+
+// associateLocked starts the association of entities (already checked).
+func (c *Cloud) associateLocked(x *exec, s *share, resources, targets []string) []any {
+	var out []any
+	start := func(m map[string]*assoc, e, kind, etype string) *assoc {
+		a := m[e]
+		if attached(a) {
+			return a
+		}
+		if a == nil {
+			a = &assoc{Entity: e, EntityType: etype, Kind: kind, Created: x.now, seq: c.nextSeq()}
+			m[e] = a
+		}
+		a.Status, a.Updated, a.due, a.failWith, a.Failure = assocAssociating, x.now, x.now.Add(c.cfg.AssociationDelay), "", nil
+		return a
+	}
+	for _, r := range resources {
+		if attached(s.Resources[r]) {
+			out = append(out, c.assocJSON(s, s.Resources[r]))
+			continue
+		}
+		// Whether it will fail is decided now, in call order, as the quota is consumed.
+		fail := ""
+		if im := c.region(x.region).images[r]; im != nil && im.Encrypted == "service-key" {
+			fail = "UnsupportedOperation"
+		} else if c.sharedCount(s.Owner, x.region) >= c.cfg.MaxSharedResources {
+			fail = "LimitExceeded"
+		}
+		a := start(s.Resources, r, kindResource, "Image")
+		a.failWith = fail
+		out = append(out, c.assocJSON(s, a))
+	}
+	for _, t := range targets {
+		a := start(s.Targets, t, kindTarget, targetType(t))
+		a.External = c.external(s, t)
+		out = append(out, c.assocJSON(s, a))
+	}
+	s.Updated = x.now
+	return out
+}
+
+func (c *Cloud) createResourceShare(x *exec) (map[string]any, *emu.APIError) {
+	if x.region == "" {
+		return nil, missing("RegionId")
+	}
+	name := x.p("ResourceShareName")
+	if err := checkShareName(name); err != nil {
+		return nil, err
+	}
+	resources, targets, err := entities(x)
+	if err != nil {
+		return nil, err
+	}
+	allow := boolParam(x.params, "AllowExternalTargets")
+	me := x.caller.AccountID
+	if err := c.checkAssociate(x, nil, me, allow, resources, targets); err != nil {
+		return nil, err
+	}
+	n := 0
+	for _, s := range c.region(x.region).shares {
+		if s.Owner == me && s.Status != shareDeleted {
+			n++
+		}
+	}
+	if n >= c.cfg.MaxResourceShares {
+		return nil, emu.Errorf(409, "QuotaExceeded.ResourceShare.Count", "The maximum number of resource shares per account exceeds the limit.")
+	}
+	s := c.newShareLocked(x.region, me, name, allow, x.now)
+	c.associateLocked(x, s, resources, targets)
+	return map[string]any{"ResourceShare": c.shareJSON(s)}, nil
+}
+
+func (c *Cloud) updateResourceShare(x *exec) (map[string]any, *emu.APIError) {
+	s, err := c.ownShare(x)
+	if err != nil {
+		return nil, err
+	}
+	if err := activeShare(s); err != nil {
+		return nil, err
+	}
+	if name, ok := x.params["ResourceShareName"]; ok && name != "" {
+		if err := checkShareName(name); err != nil {
+			return nil, err
+		}
+		s.Name = name
+	}
+	if v, ok := x.params["AllowExternalTargets"]; ok && v != "" {
+		s.AllowExternal = strings.EqualFold(v, "true")
+		for t, a := range s.Targets {
+			a.External = c.external(s, t)
+		}
+	}
+	s.Updated = x.now
+	return map[string]any{"ResourceShare": c.shareJSON(s)}, nil
+}
+
+// deleteResourceShare: Deleting at once (its associations go), Deleted after the delay.
+func (c *Cloud) deleteResourceShare(x *exec) (map[string]any, *emu.APIError) {
+	s, err := c.ownShare(x)
+	if err != nil {
+		return nil, err
+	}
+	if s.Status != shareActive {
+		return nil, nil
+	}
+	s.Status, s.Updated, s.due = shareDeleting, x.now, x.now.Add(c.cfg.AssociationDelay)
+	for _, t := range sortedKeys(s.Targets) {
+		if targetType(t) != "Account" || s.Targets[t].Status != assocAssociated {
+			continue
+		}
+		for _, r := range sortedKeys(s.Resources) {
+			if s.Resources[r].Status == assocAssociated {
+				x.events = append(x.events, assocEvent(s, t, r, assocDisassociated, x.now))
+			}
+		}
+	}
+	for _, m := range []map[string]*assoc{s.Resources, s.Targets} {
+		for _, a := range m {
+			if a.Status != assocDisassociated {
+				a.Status, a.Updated, a.due, a.failWith = assocDisassociated, x.now, time.Time{}, ""
+			}
+		}
+	}
+	return nil, nil
+}
+
+func (c *Cloud) associateResourceShare(x *exec) (map[string]any, *emu.APIError) {
+	s, err := c.ownShare(x)
+	if err != nil {
+		return nil, err
+	}
+	if err := activeShare(s); err != nil {
+		return nil, err
+	}
+	resources, targets, err := entities(x)
+	if err != nil {
+		return nil, err
+	}
+	if len(resources) == 0 && len(targets) == 0 {
+		return nil, emu.Errorf(400, "ResourceAndTargetBothEmpty", "Either a resource or a shared target must be specified.")
+	}
+	if err := c.checkAssociate(x, s, s.Owner, s.AllowExternal, resources, targets); err != nil {
+		return nil, err
+	}
+	return map[string]any{"ResourceShareAssociations": c.associateLocked(x, s, resources, targets)}, nil
+}
+
+func (c *Cloud) disassociateResourceShare(x *exec) (map[string]any, *emu.APIError) {
+	s, err := c.ownShare(x)
+	if err != nil {
+		return nil, err
+	}
+	if err := activeShare(s); err != nil {
+		return nil, err
+	}
+	resources, targets, err := entities(x)
+	if err != nil {
+		return nil, err
+	}
+	if len(resources) == 0 && len(targets) == 0 {
+		return nil, emu.Errorf(400, "ResourceAndTargetBothEmpty", "Either a resource or a shared target must be specified.")
+	}
+	for _, e := range resources {
+		if a := s.Resources[e]; a != nil && a.Status == assocAssociating {
+			return nil, emu.Errorf(409, "DisassociateConflict", "You cannot perform the operation while association operation is being performed.")
+		}
+	}
+	for _, e := range targets {
+		if a := s.Targets[e]; a != nil && a.Status == assocAssociating {
+			return nil, emu.Errorf(409, "DisassociateConflict", "You cannot perform the operation while association operation is being performed.")
+		}
+	}
+	out := []any{}
+	stop := func(a *assoc) {
+		if a == nil {
+			return // never associated: nothing to do, and not an error
+		}
+		if a.Status == assocAssociated || a.Status == assocFailed {
+			a.Status, a.Updated, a.due, a.failWith = assocDisassociating, x.now, x.now.Add(c.cfg.AssociationDelay), ""
+		}
+		out = append(out, c.assocJSON(s, a))
+	}
+	for _, e := range resources {
+		stop(s.Resources[e])
+	}
+	for _, e := range targets {
+		stop(s.Targets[e])
+	}
+	s.Updated = x.now
+	return map[string]any{"ResourceShareAssociations": out}, nil
+}
+
+// settleLocked ends an association's transition.
+func (c *Cloud) settleLocked(s *share, a *assoc, now time.Time) []Event {
+	switch a.Status {
+	case assocAssociating:
+		if a.failWith != "" {
+			desc := "The number of shared resources exceeds the quota."
+			if a.failWith == "UnsupportedOperation" {
+				desc = "Images encrypted with a service key cannot be shared."
+			}
+			a.Status, a.Failure = assocFailed, &failure{Reason: a.failWith, Description: desc, Op: "Associate"}
+		} else {
+			a.Status = assocAssociated
+		}
+	case assocDisassociating:
+		a.Status = assocDisassociated
+	}
+	a.Updated, a.due, a.failWith = now, time.Time{}, ""
+	return c.associationEventsLocked(s, a, now)
+}
+
+func (c *Cloud) assocJSON(s *share, a *assoc) map[string]any {
+	m := map[string]any{"ResourceShareId": s.ID, "ResourceShareName": s.Name, "EntityId": a.Entity, "EntityType": a.EntityType,
+		"AssociationType": a.Kind, "AssociationStatus": a.Status, "AssociationStatusMessage": "", "CreateTime": rsTime(a.Created),
+		"UpdateTime": rsTime(a.Updated), "External": a.External, "TargetProperty": ""}
+	if a.Status == assocFailed && a.Failure != nil {
+		m["AssociationStatusMessage"] = a.Failure.Description
+		// Status/StatusMessage/AssociateType are the deprecated names of
+		// FailureReason/FailureDescription/OperationType; both are sent.
+		m["AssociationFailedDetails"] = []any{map[string]any{
+			"EntityId": a.Entity, "EntityType": a.EntityType,
+			"FailureReason": a.Failure.Reason, "FailureDescription": a.Failure.Description, "OperationType": a.Failure.Op,
+			"Status": a.Failure.Reason, "StatusMessage": a.Failure.Description, "AssociateType": a.Failure.Op,
+		}}
+	}
+	return m
+}
+
+// ---- lists ----
+
+// pageSeq pages items in seq order: the token is the seq of the last item returned.
+func pageSeq[T any](x *exec, items []T, seq func(T) int) ([]T, string, *emu.APIError) {
+	limit, err := intParam(x.params, "MaxResults", 20, 1, 100)
+	if err != nil {
+		return nil, "", err
+	}
+	sort.SliceStable(items, func(i, j int) bool { return seq(items[i]) < seq(items[j]) })
+	after := 0
+	if tok := x.p("NextToken"); tok != "" {
+		s, ok := decodeToken(tok)
+		n, perr := strconv.Atoi(s)
+		if !ok || perr != nil {
+			return nil, "", emu.Errorf(400, "InvalidParameter.NextToken", "The NextToken is invalid.")
+		}
+		after = n
+	}
+	start := sort.Search(len(items), func(i int) bool { return seq(items[i]) > after })
+	end := min(len(items), start+limit)
+	next := ""
+	if end < len(items) {
+		next = encodeToken(strconv.Itoa(seq(items[end-1])))
+	}
+	return items[start:end], next, nil
+}
+
+// resourceOwner reads the required ResourceOwner (Self | OtherAccounts).
+func resourceOwner(x *exec) (bool, *emu.APIError) {
+	switch x.p("ResourceOwner") {
+	case "Self":
+		return true, nil
+	case "OtherAccounts":
+		return false, nil
+	case "":
+		return false, emu.Errorf(400, "MissingParameter.ResourceOwner", "You must specify ResourceOwner.")
+	}
+	return false, emu.Errorf(400, "InvalidParameter.ResourceOwner", "The ResourceOwner is invalid.")
+}
+
+// visibleShares returns the shares the caller owns (self) or is reached by (others).
+func (c *Cloud) visibleShares(x *exec, self bool) []*share {
+	var out []*share
+	me := x.caller.AccountID
+	for _, s := range c.sharesLocked(x.region) {
+		if self {
+			if s.Owner == me {
+				out = append(out, s)
+			}
+			continue
+		}
+		if s.Owner == me || s.Status != shareActive {
+			continue
+		}
+		reached := map[string]bool{}
+		for t, a := range s.Targets {
+			if a.Status == assocAssociated {
+				c.expandLocked(s, t, reached)
+			}
+		}
+		if reached[me] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func shareIDs(x *exec) ([]string, *emu.APIError) {
+	ids := list(x.params, "ResourceShareIds")
+	if len(ids) > maxEntitiesPerCall {
+		return nil, emu.Errorf(400, "InvalidParameter.ResourceShareIds.Length", "The maximum number of ResourceShareIds exceeds 5.")
+	}
+	return ids, nil
+}
+
+func (c *Cloud) listResourceShares(x *exec) (map[string]any, *emu.APIError) {
+	if x.region == "" {
+		return nil, missing("RegionId")
+	}
+	self, err := resourceOwner(x)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := shareIDs(x)
+	if err != nil {
+		return nil, err
+	}
+	name, status := x.p("ResourceShareName"), x.p("ResourceShareStatus")
+	var hits []*share
+	for _, s := range c.visibleShares(x, self) {
+		if (len(ids) == 0 || slices.Contains(ids, s.ID)) && (name == "" || s.Name == name) && (status == "" || s.Status == status) {
+			hits = append(hits, s)
+		}
+	}
+	page, next, err := pageSeq(x, hits, func(s *share) int { return s.seq })
+	if err != nil {
+		return nil, err
+	}
+	items := []any{}
+	for _, s := range page {
+		items = append(items, c.shareJSON(s))
+	}
+	return map[string]any{"ResourceShares": items, "NextToken": next}, nil
+}
+
+type shareAssoc struct {
+	s *share
+	a *assoc
+}
+
+func (c *Cloud) listAssociations(x *exec) (map[string]any, *emu.APIError) {
+	if x.region == "" {
+		return nil, missing("RegionId")
+	}
+	kind := x.p("AssociationType")
+	if kind == "" {
+		return nil, emu.Errorf(400, "MissingParameter.AssociationType", "You must specify AssociationType.")
+	}
+	if kind != kindResource && kind != kindTarget {
+		return nil, emu.Errorf(400, "InvalidParameter.AssociationType", "The AssociationType is invalid.")
+	}
+	ids, err := shareIDs(x)
+	if err != nil {
+		return nil, err
+	}
+	status, resource, target := x.p("AssociationStatus"), x.p("ResourceId"), x.p("Target")
+	var hits []shareAssoc
+	for _, s := range c.visibleShares(x, true) {
+		if len(ids) > 0 && !slices.Contains(ids, s.ID) {
+			continue
+		}
+		m := s.Resources
+		if kind == kindTarget {
+			m = s.Targets
+		}
+		for e, a := range m {
+			if (status == "" || a.Status == status) && (kind != kindResource || resource == "" || e == resource) &&
+				(kind != kindTarget || target == "" || e == target) {
+				hits = append(hits, shareAssoc{s, a})
+			}
+		}
+	}
+	page, next, err := pageSeq(x, hits, func(h shareAssoc) int { return h.a.seq })
+	if err != nil {
+		return nil, err
+	}
+	items := []any{}
+	for _, h := range page {
+		items = append(items, c.assocJSON(h.s, h.a))
+	}
+	return map[string]any{"ResourceShareAssociations": items, "NextToken": next}, nil
+}
+
+func (c *Cloud) listSharedResources(x *exec) (map[string]any, *emu.APIError) {
+	if x.region == "" {
+		return nil, missing("RegionId")
+	}
+	self, err := resourceOwner(x)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := shareIDs(x)
+	if err != nil {
+		return nil, err
+	}
+	rids := list(x.params, "ResourceIds")
+	if len(rids) > maxEntitiesPerCall {
+		return nil, emu.Errorf(400, "InvalidParameter.ResourceIds.Length", "The maximum number of ResourceIds exceeds 5.")
+	}
+	rtype, target := x.p("ResourceType"), x.p("Target")
+	var hits []shareAssoc
+	for _, s := range c.visibleShares(x, self) {
+		if len(ids) > 0 && !slices.Contains(ids, s.ID) {
+			continue
+		}
+		if rtype != "" && rtype != "Image" {
+			continue
+		}
+		if target != "" && !attached(s.Targets[target]) {
+			continue
+		}
+		for e, a := range s.Resources {
+			want := attached(a)
+			if !self {
+				want = a.Status == assocAssociated
+			}
+			if want && (len(rids) == 0 || slices.Contains(rids, e)) {
+				hits = append(hits, shareAssoc{s, a})
+			}
+		}
+	}
+	page, next, err := pageSeq(x, hits, func(h shareAssoc) int { return h.a.seq })
+	if err != nil {
+		return nil, err
+	}
+	items := []any{}
+	for _, h := range page {
+		st := ""
+		if !self {
+			st = "Available"
+		}
+		items = append(items, map[string]any{"ResourceShareId": h.s.ID, "ResourceId": h.a.Entity, "ResourceType": "Image",
+			"ResourceStatus": st, "ResourceStatusMessage": "", "CreateTime": rsTime(h.a.Created), "UpdateTime": rsTime(h.a.Updated)})
+	}
+	return map[string]any{"SharedResources": items, "NextToken": next}, nil
+}
+
+func (c *Cloud) listSharedTargets(x *exec) (map[string]any, *emu.APIError) {
+	if x.region == "" {
+		return nil, missing("RegionId")
+	}
+	self, err := resourceOwner(x)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := shareIDs(x)
+	if err != nil {
+		return nil, err
+	}
+	targets := list(x.params, "Targets")
+	if len(targets) > maxEntitiesPerCall {
+		return nil, emu.Errorf(400, "InvalidParameter.Targets.Length", "The maximum number of Targets exceeds 5.")
+	}
+	rtype, resource := x.p("ResourceType"), x.p("ResourceId")
+	var hits []shareAssoc
+	for _, s := range c.visibleShares(x, self) {
+		if len(ids) > 0 && !slices.Contains(ids, s.ID) {
+			continue
+		}
+		if rtype != "" && rtype != "Image" {
+			continue
+		}
+		if resource != "" && !attached(s.Resources[resource]) {
+			continue
+		}
+		for e, a := range s.Targets {
+			if attached(a) && (len(targets) == 0 || slices.Contains(targets, e)) {
+				hits = append(hits, shareAssoc{s, a})
+			}
+		}
+	}
+	page, next, err := pageSeq(x, hits, func(h shareAssoc) int { return h.a.seq })
+	if err != nil {
+		return nil, err
+	}
+	items := []any{}
+	for _, h := range page {
+		items = append(items, map[string]any{"ResourceShareId": h.s.ID, "TargetId": h.a.Entity, "External": h.a.External,
+			"TargetProperty": "", "CreateTime": rsTime(h.a.Created), "UpdateTime": rsTime(h.a.Updated)})
+	}
+	return map[string]any{"SharedTargets": items, "NextToken": next}, nil
+}
