@@ -1,0 +1,383 @@
+package mns
+
+import (
+	"cmp"
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"imageshare/pkg/cloudsim/emu"
+)
+
+// Limits of the real service (API reference of CreateQueue, SendMessage,
+// BatchSendMessage, ReceiveMessage, ChangeMessageVisibility).
+const (
+	defaultMaxMessageSize  = 65536
+	defaultRetention       = 345600 // 4 days
+	defaultVisibility      = 30
+	defaultPriority        = 8
+	minMaxMessageSize      = 1024
+	maxMaxMessageSize      = 65536
+	maxDelaySeconds        = 604800 // 7 days
+	minRetention           = 60
+	maxRetention           = 604800
+	maxVisibilityTimeout   = 43200
+	maxPollingWaitSeconds  = 30
+	maxBatch               = 16
+	maxBatchBytes          = 65536
+	maxNameLength          = 256
+	topicDefaultRetention  = 86400
+	handleVersion          = 1
+	handleRandomBytes      = 8
+	handleLen              = 1 + 8 + handleRandomBytes
+	messageIDRandomHexSize = 16
+)
+
+var nameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]*$`)
+
+type queue struct {
+	account, region, name string
+	attrs                 QueueAttributes // normalized: no zero defaults left
+	created, modified     time.Time
+	msgs                  []*message
+	byHandle              map[string]*message // current and stale handles of live messages
+}
+
+type message struct {
+	id           string
+	seq          uint64
+	body         string
+	priority     int
+	enqueued     time.Time
+	expires      time.Time // end of retention
+	firstDequeue time.Time
+	dequeueCount int
+	visibleAt    time.Time // visible from then on; before: delayed or in flight
+	handle       string    // handle of the latest receive; valid while visibleAt > now
+	handles      []string  // every handle issued, to forget them with the message
+}
+
+type topic struct {
+	account, region, name string
+	maxMessageSize        int
+	created, modified     time.Time
+	published             []Published
+}
+
+func invalidValue(name string, low, high int, unit string) *emu.APIError {
+	return emu.Errorf(400, "InvalidArgument", "The value of %s should between %d and %d %s.", name, low, high, unit)
+}
+
+func badNumOfMessages() *emu.APIError { return invalidValue("numOfMessages", 1, maxBatch, "") }
+
+func queueNotExist() *emu.APIError {
+	return emu.Errorf(404, "QueueNotExist", "The queue name you provided is not exist.")
+}
+
+func messageNotExist() *emu.APIError {
+	return emu.Errorf(404, "MessageNotExist", "Message not exist.")
+}
+
+func checkName(kind, name string) *emu.APIError {
+	if name == "" || len(name) > maxNameLength {
+		code := "QueueNameLengthError"
+		if kind == "topic" {
+			code = "TopicNameLengthError"
+		}
+		return emu.Errorf(400, code, "The length of %s name should be between 1 and %d.", kind, maxNameLength)
+	}
+	if !nameRE.MatchString(name) {
+		code := "InvalidQueueName"
+		if kind == "topic" {
+			code = "TopicNameInvalid"
+		}
+		return emu.Errorf(400, code, "The %s name you provided is not valid.", kind)
+	}
+	return nil
+}
+
+// normalize fills defaults and checks ranges.
+func (a QueueAttributes) normalize() (QueueAttributes, *emu.APIError) {
+	if a.MaximumMessageSize == 0 {
+		a.MaximumMessageSize = defaultMaxMessageSize
+	}
+	if a.MessageRetentionPeriod == 0 {
+		a.MessageRetentionPeriod = defaultRetention
+	}
+	if a.VisibilityTimeout == 0 {
+		a.VisibilityTimeout = defaultVisibility
+	}
+	switch {
+	case a.DelaySeconds < 0 || a.DelaySeconds > maxDelaySeconds:
+		return a, invalidValue("DelaySeconds", 0, maxDelaySeconds, "seconds")
+	case a.MaximumMessageSize < minMaxMessageSize || a.MaximumMessageSize > maxMaxMessageSize:
+		return a, invalidValue("MaximumMessageSize", minMaxMessageSize, maxMaxMessageSize, "bytes")
+	case a.MessageRetentionPeriod < minRetention || a.MessageRetentionPeriod > maxRetention:
+		return a, invalidValue("MessageRetentionPeriod", minRetention, maxRetention, "seconds")
+	case a.VisibilityTimeout < 1 || a.VisibilityTimeout > maxVisibilityTimeout:
+		return a, invalidValue("VisibilityTimeout", 1, maxVisibilityTimeout, "seconds")
+	case a.PollingWaitSeconds < 0 || a.PollingWaitSeconds > maxPollingWaitSeconds:
+		return a, invalidValue("PollingWaitSeconds", 0, maxPollingWaitSeconds, "seconds")
+	}
+	return a, nil
+}
+
+// createQueueLocked creates a queue; created is false when an identical one exists.
+func (m *MNS) createQueueLocked(account, region, name string, attrs QueueAttributes, now time.Time) (created bool, err *emu.APIError) {
+	if err := checkName("queue", name); err != nil {
+		return false, err
+	}
+	attrs, err = attrs.normalize()
+	if err != nil {
+		return false, err
+	}
+	k := key(account, region, name)
+	if q := m.queues[k]; q != nil {
+		if q.attrs == attrs {
+			return false, nil
+		}
+		return false, emu.Errorf(409, "QueueAlreadyExist", "The queue you want to create already exists.")
+	}
+	m.queues[k] = &queue{account: account, region: region, name: name, attrs: attrs, created: now, modified: now,
+		byHandle: map[string]*message{}}
+	return true, nil
+}
+
+// queueLocked finds a queue and drops its messages past retention.
+func (m *MNS) queueLocked(account, region, name string, now time.Time) (*queue, *emu.APIError) {
+	q := m.queues[key(account, region, name)]
+	if q == nil {
+		return nil, queueNotExist()
+	}
+	q.purge(now)
+	return q, nil
+}
+
+func (q *queue) purge(now time.Time) {
+	q.msgs = slices.DeleteFunc(q.msgs, func(msg *message) bool {
+		if now.Before(msg.expires) {
+			return false
+		}
+		q.forget(msg)
+		return true
+	})
+}
+
+// forget drops every handle of msg.
+func (q *queue) forget(msg *message) {
+	for _, h := range msg.handles {
+		delete(q.byHandle, h)
+	}
+}
+
+func bodyMD5(body string) string {
+	sum := md5.Sum([]byte(body))
+	return strings.ToUpper(hex.EncodeToString(sum[:]))
+}
+
+// checkMessage validates one message to send to q. delay 0 means the queue's delay.
+func (q *queue) checkMessage(body string, delay time.Duration, priority int) *emu.APIError {
+	switch {
+	case len(body) == 0 || len(body) > q.attrs.MaximumMessageSize:
+		return invalidValue("MessageBody length", 1, q.attrs.MaximumMessageSize, "bytes")
+	case delay < 0 || delay > maxDelaySeconds*time.Second:
+		return invalidValue("DelaySeconds", 0, maxDelaySeconds, "seconds")
+	case priority < 1 || priority > 16:
+		return invalidValue("Priority", 1, 16, "")
+	}
+	return nil
+}
+
+func (m *MNS) sendLocked(q *queue, body string, delay time.Duration, priority int, now time.Time) (*message, *emu.APIError) {
+	if err := q.checkMessage(body, delay, priority); err != nil {
+		return nil, err
+	}
+	if delay == 0 {
+		delay = time.Duration(q.attrs.DelaySeconds) * time.Second
+	}
+	m.seq++
+	msg := &message{
+		id:        fmt.Sprintf("%s-1-%X-%X", strings.ToUpper(emu.RandomHex(messageIDRandomHexSize)), now.UnixMilli(), m.seq),
+		seq:       m.seq,
+		body:      body,
+		priority:  priority,
+		enqueued:  now,
+		expires:   now.Add(time.Duration(q.attrs.MessageRetentionPeriod) * time.Second),
+		visibleAt: now.Add(delay),
+	}
+	q.msgs = append(q.msgs, msg)
+	return msg, nil
+}
+
+// visible returns the messages visible at now in delivery order: priority (1 first),
+// then the time they became visible, then send order.
+func (q *queue) visible(now time.Time) []*message {
+	var out []*message
+	for _, msg := range q.msgs {
+		if !msg.visibleAt.After(now) {
+			out = append(out, msg)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *message) int {
+		if a.priority != b.priority {
+			return a.priority - b.priority
+		}
+		if c := a.visibleAt.Compare(b.visibleAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	return out
+}
+
+// receiveLocked delivers up to n visible messages, each with a fresh receipt handle.
+func (m *MNS) receiveLocked(q *queue, n int, now time.Time) []*message {
+	vis := q.visible(now)
+	if len(vis) > n {
+		vis = vis[:n]
+	}
+	for _, msg := range vis {
+		msg.dequeueCount++
+		if msg.firstDequeue.IsZero() {
+			msg.firstDequeue = now
+		}
+		msg.visibleAt = now.Add(time.Duration(q.attrs.VisibilityTimeout) * time.Second)
+		q.rehandle(msg)
+	}
+	return vis
+}
+
+// rehandle gives msg a new receipt handle; the old ones stay known (so that using them
+// answers MessageNotExist rather than ReceiptHandleError) but no longer match.
+func (q *queue) rehandle(msg *message) {
+	var b [handleLen]byte
+	b[0] = handleVersion
+	binary.BigEndian.PutUint64(b[1:9], msg.seq)
+	copy(b[9:], mustHex(emu.RandomHex(2*handleRandomBytes)))
+	msg.handle = base64.StdEncoding.EncodeToString(b[:])
+	msg.handles = append(msg.handles, msg.handle)
+	q.byHandle[msg.handle] = msg
+}
+
+func mustHex(s string) []byte {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		panic(fmt.Sprintf("mns: random hex %q: %v", s, err))
+	}
+	return b
+}
+
+// wellFormedHandle reports whether h has the shape of a handle this service issues.
+func wellFormedHandle(h string) bool {
+	b, err := base64.StdEncoding.DecodeString(h)
+	return err == nil && len(b) == handleLen && b[0] == handleVersion
+}
+
+// inflight finds the message whose current, unexpired receipt handle is h.
+func (q *queue) inflight(h string, now time.Time) (*message, *emu.APIError) {
+	if h == "" {
+		return nil, emu.Errorf(400, "MissingReceiptHandle", "ReceiptHandle is required.")
+	}
+	if !wellFormedHandle(h) {
+		return nil, emu.Errorf(400, "ReceiptHandleError", "The receipt handle you provided is not valid.")
+	}
+	msg := q.byHandle[h]
+	if msg == nil || msg.handle != h || !msg.visibleAt.After(now) {
+		// Deleted, superseded by a later receive or visibility change, or past its
+		// NextVisibleTime: the real service answers MessageNotExist.
+		return nil, messageNotExist()
+	}
+	return msg, nil
+}
+
+func (q *queue) deleteMessage(h string, now time.Time) *emu.APIError {
+	msg, err := q.inflight(h, now)
+	if err != nil {
+		return err
+	}
+	q.forget(msg)
+	q.msgs = slices.DeleteFunc(q.msgs, func(x *message) bool { return x == msg })
+	return nil
+}
+
+func (m *MNS) changeVisibilityLocked(q *queue, h string, d time.Duration, now time.Time) (*message, *emu.APIError) {
+	if d < time.Second || d > maxVisibilityTimeout*time.Second || d%time.Second != 0 {
+		return nil, invalidValue("VisibilityTimeout", 1, maxVisibilityTimeout, "seconds")
+	}
+	msg, err := q.inflight(h, now)
+	if err != nil {
+		return nil, err
+	}
+	msg.visibleAt = now.Add(d)
+	q.rehandle(msg)
+	return msg, nil
+}
+
+func (q *queue) depth(now time.Time) (visible, delayed, inflight int) {
+	for _, msg := range q.msgs {
+		switch {
+		case !msg.visibleAt.After(now):
+			visible++
+		case msg.dequeueCount == 0:
+			delayed++
+		default:
+			inflight++
+		}
+	}
+	return visible, delayed, inflight
+}
+
+// view is the message as a receive (handle, NextVisibleTime) or a peek shows it.
+func (msg *message) view(received bool) Message {
+	v := Message{ID: msg.id, Body: msg.body, EnqueueTime: msg.enqueued, FirstDequeueTime: msg.firstDequeue,
+		DequeueCount: msg.dequeueCount, Priority: msg.priority}
+	if received {
+		v.ReceiptHandle = msg.handle
+		v.NextVisibleTime = msg.visibleAt
+	}
+	return v
+}
+
+// createTopicLocked creates a topic; created is false when an identical one exists.
+// maxSize 0 means the default 65536.
+func (m *MNS) createTopicLocked(account, region, name string, maxSize int, now time.Time) (created bool, err *emu.APIError) {
+	if err := checkName("topic", name); err != nil {
+		return false, err
+	}
+	if maxSize == 0 {
+		maxSize = defaultMaxMessageSize
+	}
+	if maxSize < minMaxMessageSize || maxSize > maxMaxMessageSize {
+		return false, invalidValue("MaximumMessageSize", minMaxMessageSize, maxMaxMessageSize, "bytes")
+	}
+	k := key(account, region, name)
+	if t := m.topics[k]; t != nil {
+		if t.maxMessageSize == maxSize {
+			return false, nil
+		}
+		return false, emu.Errorf(409, "TopicAlreadyExist", "The topic you want to create already exists.")
+	}
+	m.topics[k] = &topic{account: account, region: region, name: name, maxMessageSize: maxSize, created: now, modified: now}
+	return true, nil
+}
+
+func (m *MNS) publishLocked(t *topic, body string, now time.Time) (Published, *emu.APIError) {
+	if len(body) == 0 || len(body) > t.maxMessageSize {
+		return Published{}, invalidValue("MessageBody length", 1, t.maxMessageSize, "bytes")
+	}
+	m.seq++
+	p := Published{
+		Topic:     t.name,
+		Body:      body,
+		MessageID: fmt.Sprintf("%s-1-%X-%X", strings.ToUpper(emu.RandomHex(messageIDRandomHexSize)), now.UnixMilli(), m.seq),
+		Time:      now,
+	}
+	t.published = append(t.published, p)
+	return p, nil
+}
