@@ -2,6 +2,7 @@ package function
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"os"
 
@@ -28,7 +29,16 @@ func Main(name string) {
 		// Logged at start and at every invocation, which fails fast.
 		log.Error("invalid setting", "error", d.SettingsErr.Error())
 	}
-	fc.StartHandler(adapter{h})
+	// A func taking []byte gets the payload as it is (the SDK's StartHandler would want a
+	// func as well: v0.3.1 passes its Handler through NewHandler, which rejects structs).
+	a := adapter{h}
+	fc.Start(func(ctx context.Context, payload []byte) (json.RawMessage, error) {
+		out, err := a.Invoke(ctx, payload)
+		if err != nil || len(out) == 0 {
+			return json.RawMessage("null"), err
+		}
+		return json.RawMessage(out), nil
+	})
 }
 
 // NewDeps builds the real dependencies from the environment: settings, the SDK-backed

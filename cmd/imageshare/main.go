@@ -1,0 +1,51 @@
+// Command imageshare runs the imageshare functions and tools:
+//
+//	imageshare sandbox [--json] [--syaml FILE] [FILE]   run a scenario (or the demo) on the emulated cloud
+//	imageshare function NAME                            run a function under the FC runtime API
+//	imageshare plan | explain | status | probe          operate a deployment (see --help)
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"imageshare/pkg/function"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func usage() {
+	fmt.Fprint(os.Stderr, `usage:
+  imageshare sandbox [--json] [--syaml FILE] [--logs] [FILE]
+      run FILE (a section-6 scenario) on the embedded emulated cloud; without FILE, the demo.
+      exit 0: every expectation holds; 1: one fails or an invariant broke; 2: invalid file; 3: internal error
+  imageshare function NAME
+      run function NAME (image-events, org-events, reconcile, sweep, dead-letters) under FC_RUNTIME_API
+`)
+}
+
+func run(args []string) int {
+	if len(args) == 0 {
+		usage()
+		return 2
+	}
+	switch args[0] {
+	case "sandbox":
+		return sandboxCmd(args[1:])
+	case "function":
+		if len(args) != 2 {
+			usage()
+			return 2
+		}
+		function.Main(args[1]) // never returns
+		return 0
+	case "-h", "--help", "help":
+		usage()
+		return 0
+	}
+	fmt.Fprintf(os.Stderr, "imageshare: unknown command %q\n", args[0])
+	usage()
+	return 2
+}

@@ -1,0 +1,300 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"imageshare/pkg/cloudsim"
+	"imageshare/pkg/cloudsim/emu"
+	"imageshare/pkg/cloudsim/mns"
+	"imageshare/pkg/fcruntime"
+	"imageshare/pkg/scenario"
+	"imageshare/pkg/syaml"
+)
+
+// Options configure a run.
+type Options struct {
+	// SYAML is the s.yaml the triggers, functions and settings come from.
+	SYAML []byte
+	// FunctionCommand returns the argv that starts the function NAME as a process
+	// speaking the FC runtime API (imageshare function NAME).
+	FunctionCommand func(name string) []string
+	// Logs receives every line the function processes print (nil: dropped).
+	Logs io.Writer
+	// Trace receives one line per sandbox action (nil: dropped).
+	Trace io.Writer
+	// ExtraEnv is added to every function process (tests use it for test hooks).
+	ExtraEnv []string
+	// SettleLimit is how much emulated time one settle may take (SPEC: 60 minutes).
+	SettleLimit time.Duration
+}
+
+// Refusal is one refusal a function reported.
+type Refusal struct {
+	Image   string `json:"image"`
+	Subject string `json:"subject"`
+	Reason  string `json:"reason"`
+}
+
+// ImageState is the final state of one image.
+type ImageState struct {
+	Direct       []string          `json:"direct"`
+	Organization []string          `json:"organization"`
+	Tags         map[string]string `json:"tags"`
+}
+
+// Result is the outcome of a run.
+type Result struct {
+	Images     map[string]ImageState `json:"images"`
+	Refusals   []Refusal             `json:"refusals"`
+	Violations []string              `json:"violations"`
+	// Failures lists the expectations that do not hold, and "did not settle".
+	Failures []string `json:"-"`
+	// Before is the state at the start, for the demo's table.
+	Before map[string]ImageState `json:"-"`
+	Stats  Stats                 `json:"-"`
+}
+
+// Stats counts what happened.
+type Stats struct {
+	Invocations map[string]int
+	Calls       map[string]int
+	Events      int
+	EmulatedEnd time.Time
+}
+
+// OK reports whether every expectation held and no invariant broke.
+func (r *Result) OK() bool { return len(r.Failures) == 0 && len(r.Violations) == 0 }
+
+// Internal errors (exit 3) are distinguished from a scenario that fails (exit 1).
+var ErrInternal = errors.New("sandbox internal error")
+
+// Run runs a parsed scenario.
+func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, error) {
+	if opts.SettleLimit == 0 {
+		opts.SettleLimit = 60 * time.Minute
+	}
+	sb, err := newSandbox(sc, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInternal, err)
+	}
+	defer sb.close()
+	res, err := sb.run(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInternal, err)
+	}
+	return res, nil
+}
+
+type sandbox struct {
+	sc    *scenario.Scenario
+	opts  Options
+	clock *emu.Clock
+	keys  *emu.Keyring
+	cloud *cloudsim.Cloud
+	mq    *mns.MNS
+	rt    *fcruntime.Runtime
+	srvs  []*emu.Server
+	eps   map[string]string // service → URL
+
+	owner    emu.Identity
+	project  *syaml.Project
+	funcs    map[string]*function // by resource key
+	env      map[string]string    // settings of the functions after scenario overrides
+	role     string
+	jobQueue string
+
+	mu         sync.Mutex
+	bus        []pending // events waiting to be routed, in order
+	eventsOn   bool
+	retries    []retry // failed deliveries waiting for their next attempt
+	timers     []*timer
+	writes     []cloudsim.WriteRecord
+	refusals   []Refusal
+	violations []string
+	invocations map[string]int
+	trace      io.Writer
+	rand       *detRand
+	events     int
+}
+
+type pending struct {
+	body []byte
+}
+
+type function struct {
+	key      string // resource key = the function's name in `imageshare function NAME`
+	name     string // functionName
+	timeout  time.Duration
+	triggers []trigger
+}
+
+type trigger struct {
+	fn       *function
+	name     string
+	kind     string // "bus", "mns", "timer"
+	pattern  matcher
+	source   string // MNS source name of events: MNS-<functionName>-<triggerName>
+	queue    string
+	batch    int
+	retry    retryPolicy
+	dlq      string // queue name of the dead-letter queue ("" none)
+	base64   bool
+}
+
+type matcher interface{ Match([]byte) bool }
+
+type retryPolicy struct {
+	strategy    string
+	maxAttempts int
+	maxAge      time.Duration
+}
+
+// retry is a delivery that failed and waits for its next attempt.
+type retry struct {
+	at      time.Time
+	trig    *trigger
+	payload []byte
+	attempt int
+	first   time.Time
+	// handles of the MNS messages the delivery carries (deleted on success or DLQ).
+	handles []string
+	bodies  []string
+}
+
+type timer struct {
+	trig    *trigger
+	next    time.Time
+	payload string
+	sched   interface{ Next(time.Time) time.Time }
+}
+
+func (sb *sandbox) tracef(format string, args ...any) {
+	if sb.trace != nil {
+		fmt.Fprintf(sb.trace, "%s %s\n", sb.clock.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+	}
+}
+
+func (sb *sandbox) close() {
+	if sb.rt != nil {
+		_ = sb.rt.Close()
+	}
+	for _, s := range sb.srvs {
+		_ = s.Close()
+	}
+}
+
+// run performs the steps, settling after each, then checks the expectations.
+func (sb *sandbox) run(ctx context.Context) (*Result, error) {
+	res := &Result{Before: sb.images()}
+	for _, st := range sb.sc.Steps {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := sb.step(ctx, st, false); err != nil {
+			return nil, err
+		}
+		if err := sb.settle(ctx); err != nil {
+			var ns *notSettled
+			if errors.As(err, &ns) {
+				res.Failures = append(res.Failures, ns.Error())
+				break
+			}
+			return nil, err
+		}
+		sb.checkInvariant()
+	}
+	res.Images = sb.images()
+	sb.mu.Lock()
+	res.Refusals = append([]Refusal(nil), sb.refusals...)
+	res.Violations = append([]string(nil), sb.violations...)
+	inv := map[string]int{}
+	for k, v := range sb.invocations {
+		inv[k] = v
+	}
+	sb.mu.Unlock()
+	sort.Slice(res.Refusals, func(i, j int) bool {
+		a, b := res.Refusals[i], res.Refusals[j]
+		return a.Image+"\x00"+a.Subject+"\x00"+a.Reason < b.Image+"\x00"+b.Subject+"\x00"+b.Reason
+	})
+	res.Refusals = dedupRefusals(res.Refusals)
+	if res.Violations == nil {
+		res.Violations = []string{}
+	}
+	res.Failures = append(res.Failures, sb.expectations(res)...)
+	calls := map[string]int{}
+	for _, c := range sb.cloud.Calls() {
+		if c.Caller.RoleName == sb.role {
+			calls[c.Action]++
+		}
+	}
+	res.Stats = Stats{Invocations: inv, Calls: calls, Events: sb.events, EmulatedEnd: sb.clock.Now()}
+	return res, nil
+}
+
+func dedupRefusals(rs []Refusal) []Refusal {
+	out := rs[:0]
+	for i, r := range rs {
+		if i > 0 && r == rs[i-1] {
+			continue
+		}
+		out = append(out, r)
+	}
+	if out == nil {
+		return []Refusal{}
+	}
+	return out
+}
+
+// images returns the state of every image of the scenario's region.
+func (sb *sandbox) images() map[string]ImageState {
+	out := map[string]ImageState{}
+	for _, v := range sb.cloud.Images(sb.sc.Region) {
+		if v.Owner != sb.sc.Owner {
+			continue
+		}
+		st := ImageState{Direct: nonNil(v.Direct), Organization: nonNil(v.Organization), Tags: v.Tags}
+		if st.Tags == nil {
+			st.Tags = map[string]string{}
+		}
+		out[v.ID] = st
+	}
+	return out
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return append([]string(nil), s...)
+}
+
+// onLog reads one line a function printed: R10 refusals are collected.
+func (sb *sandbox) onLog(function string, instance int, line []byte) {
+	if sb.opts.Logs != nil {
+		fmt.Fprintf(sb.opts.Logs, "[%s#%d] %s\n", function, instance, line)
+	}
+	if len(line) == 0 || line[0] != '{' {
+		return
+	}
+	var rec struct {
+		Msg     string `json:"msg"`
+		Action  string `json:"action"`
+		Image   string `json:"image"`
+		Subject string `json:"subject"`
+		Reason  string `json:"reason"`
+	}
+	if json.Unmarshal(line, &rec) != nil || rec.Action != "refuse" || !strings.HasPrefix(rec.Msg, "imageshare ") {
+		return
+	}
+	sb.mu.Lock()
+	sb.refusals = append(sb.refusals, Refusal{Image: rec.Image, Subject: rec.Subject, Reason: rec.Reason})
+	sb.mu.Unlock()
+}

@@ -1,0 +1,412 @@
+// Package syaml reads a Serverless Devs project file (s.yaml, edition 3.0.0) whose
+// resources use the fc3 component, as data: the sandbox builds its functions and
+// triggers from it, and tests validate its props against the fc3 schema.
+//
+// Variables: `${vars.NAME}` is replaced in every string value (not in keys), as
+// Serverless Devs does, with NAME taken from the file's `vars` and overridden by the
+// caller's vars. The result of a substitution is always a string, as the template
+// engine Serverless Devs uses produces text. Any other magic variable (`${env.X}`,
+// `${this.props…}`, `${file(…)}`, …) is an error naming it, as is an unknown NAME.
+//
+// Scalars: `vars` values are read as their source text (an unquoted 16-digit account
+// ID stays a string). In props, quoted and plain text are strings; plain YAML numbers,
+// booleans and null become Go numbers, bools and nil, as a YAML 1.2 loader reads them.
+// Anchors, aliases and merge keys (<<) are followed.
+package syaml
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Project is an s.yaml after variable substitution.
+type Project struct {
+	Edition, Name, Access string
+	// Vars are the variables after the caller's overrides.
+	Vars map[string]string
+	// Resources in file order.
+	Resources []Resource
+}
+
+// Resource is one entry of `resources`.
+type Resource struct {
+	Key       string
+	Component string
+	// Props after substitution: map[string]any, []any, string, bool, int, float64, nil.
+	Props     map[string]any
+	PreDeploy []Action
+}
+
+// Action is one `run` action of `actions.pre-deploy`.
+type Action struct {
+	Run, Path string
+}
+
+var (
+	varRefRE  = regexp.MustCompile(`^vars\.([A-Za-z_$][A-Za-z0-9_$]*)$`)
+	varNameRE = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*$`)
+)
+
+// aliasBudget bounds how many nodes alias expansion may visit, so that a small file
+// of nested aliases cannot expand without bound.
+const aliasBudget = 1 << 20
+
+// Load parses s.yaml; vars override (or add to) the file's `vars`.
+func Load(data []byte, vars map[string]string) (*Project, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("s.yaml is empty")
+		}
+		return nil, fmt.Errorf("s.yaml: %w", err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, fmt.Errorf("line %d: s.yaml holds more than one YAML document", extra.Line)
+	} else if !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("s.yaml: %w", err)
+	}
+	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, errors.New("s.yaml: the top level must be a mapping")
+	}
+	l := &loader{budget: aliasBudget}
+	top, err := l.mapping(doc.Content[0], "s.yaml")
+	if err != nil {
+		return nil, err
+	}
+
+	p := &Project{Vars: map[string]string{}}
+	if n := top.get("vars"); n != nil {
+		vm, err := l.mapping(n, "vars")
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range vm {
+			name := e.key.Value
+			if !varNameRE.MatchString(name) {
+				return nil, fmt.Errorf("line %d: vars: %q is not a variable name", e.key.Line, name)
+			}
+			v := l.resolve(e.val)
+			if v.Kind != yaml.ScalarNode {
+				return nil, fmt.Errorf("line %d: vars.%s: only scalar variables are supported", v.Line, name)
+			}
+			p.Vars[name] = scalarText(v)
+		}
+	}
+	for k, v := range vars {
+		p.Vars[k] = v
+	}
+	l.vars = p.Vars
+	// A variable may refer to others, as Serverless Devs resolves `vars` with itself.
+	resolved := map[string]string{}
+	for _, k := range sortedKeys(p.Vars) {
+		s, err := l.substitute(p.Vars[k], 0, "vars."+k)
+		if err != nil {
+			return nil, err
+		}
+		resolved[k] = s
+	}
+	p.Vars, l.vars = resolved, resolved
+
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{{"edition", &p.Edition}, {"name", &p.Name}, {"access", &p.Access}} {
+		if n := top.get(f.key); n != nil {
+			if *f.dst, err = l.str(n, f.key); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if p.Edition != "3.0.0" {
+		return nil, fmt.Errorf("s.yaml: edition %q is not supported (want 3.0.0)", p.Edition)
+	}
+	rn := top.get("resources")
+	if rn == nil {
+		return nil, errors.New("s.yaml: resources is missing")
+	}
+	rm, err := l.mapping(rn, "resources")
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range rm {
+		r, err := l.resource(e.key.Value, e.val)
+		if err != nil {
+			return nil, err
+		}
+		p.Resources = append(p.Resources, r)
+	}
+	return p, nil
+}
+
+type loader struct {
+	vars   map[string]string
+	budget int
+}
+
+type kv struct {
+	key, val *yaml.Node
+}
+
+type entries []kv
+
+func (es entries) get(key string) *yaml.Node {
+	for _, e := range es {
+		if e.key.Value == key {
+			return e.val
+		}
+	}
+	return nil
+}
+
+// resolve follows aliases.
+func (l *loader) resolve(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
+// mapping returns a mapping's entries in order, with merge keys applied (explicit keys
+// win over merged ones) and duplicate keys rejected.
+func (l *loader) mapping(n *yaml.Node, what string) (entries, error) {
+	n = l.resolve(n)
+	if n.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("line %d: %s: want a mapping", n.Line, what)
+	}
+	var out, merged entries
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := l.resolve(n.Content[i]), n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			return nil, fmt.Errorf("line %d: %s: keys must be scalars", k.Line, what)
+		}
+		if k.ShortTag() == "!!merge" {
+			srcs := []*yaml.Node{l.resolve(v)}
+			if srcs[0].Kind == yaml.SequenceNode {
+				srcs = srcs[0].Content
+			}
+			for _, s := range srcs {
+				me, err := l.mapping(s, what+" (<<)")
+				if err != nil {
+					return nil, err
+				}
+				merged = append(merged, me...)
+			}
+			continue
+		}
+		if seen[k.Value] {
+			return nil, fmt.Errorf("line %d: %s: key %q given twice", k.Line, what, k.Value)
+		}
+		seen[k.Value] = true
+		out = append(out, kv{k, v})
+	}
+	for _, m := range merged {
+		if !seen[m.key.Value] {
+			seen[m.key.Value] = true
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+func scalarText(n *yaml.Node) string {
+	if n.ShortTag() == "!!null" {
+		return ""
+	}
+	return n.Value
+}
+
+// str reads a scalar as text, with substitution.
+func (l *loader) str(n *yaml.Node, what string) (string, error) {
+	n = l.resolve(n)
+	if n.Kind != yaml.ScalarNode {
+		return "", fmt.Errorf("line %d: %s: want a scalar", n.Line, what)
+	}
+	return l.substitute(scalarText(n), n.Line, what)
+}
+
+// substitute replaces ${vars.NAME}; line 0 means "in the caller's vars".
+func (l *loader) substitute(s string, line int, what string) (string, error) {
+	if !strings.Contains(s, "${") {
+		return s, nil
+	}
+	at := func() string {
+		if line == 0 {
+			return what
+		}
+		return fmt.Sprintf("line %d: %s", line, what)
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "${")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String(), nil
+		}
+		j := strings.IndexByte(s[i:], '}')
+		if j < 0 {
+			return "", fmt.Errorf("%s: unterminated %q", at(), s[i:])
+		}
+		ref := s[i : i+j+1]
+		m := varRefRE.FindStringSubmatch(strings.TrimSpace(ref[2 : len(ref)-1]))
+		if m == nil {
+			return "", fmt.Errorf("%s: unsupported variable %s (only ${vars.NAME} is supported)", at(), ref)
+		}
+		v, ok := l.vars[m[1]]
+		if !ok {
+			return "", fmt.Errorf("%s: unknown variable %s (not in vars)", at(), ref)
+		}
+		b.WriteString(s[:i])
+		b.WriteString(v)
+		s = s[i+j+1:]
+	}
+}
+
+// value converts a node to plain Go data, substituting in strings.
+func (l *loader) value(n *yaml.Node, path string) (any, error) {
+	if l.budget--; l.budget < 0 {
+		return nil, fmt.Errorf("line %d: %s: aliases expand too far", n.Line, path)
+	}
+	n = l.resolve(n)
+	switch n.Kind {
+	case yaml.MappingNode:
+		es, err := l.mapping(n, path)
+		if err != nil {
+			return nil, err
+		}
+		m := make(map[string]any, len(es))
+		for _, e := range es {
+			v, err := l.value(e.val, path+"."+e.key.Value)
+			if err != nil {
+				return nil, err
+			}
+			m[e.key.Value] = v
+		}
+		return m, nil
+	case yaml.SequenceNode:
+		out := make([]any, 0, len(n.Content))
+		for i, c := range n.Content {
+			v, err := l.value(c, fmt.Sprintf("%s[%d]", path, i))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!int", "!!float", "!!bool", "!!null":
+			var v any
+			if err := n.Decode(&v); err != nil {
+				return nil, fmt.Errorf("line %d: %s: %w", n.Line, path, err)
+			}
+			return v, nil
+		}
+		return l.substitute(n.Value, n.Line, path)
+	}
+	return nil, fmt.Errorf("line %d: %s: unsupported YAML node", n.Line, path)
+}
+
+func (l *loader) resource(key string, n *yaml.Node) (Resource, error) {
+	r := Resource{Key: key}
+	w := "resources." + key
+	es, err := l.mapping(n, w)
+	if err != nil {
+		return r, err
+	}
+	if e := es.get("extend"); e != nil {
+		return r, fmt.Errorf("line %d: %s: extend (templates) is not supported", e.Line, w)
+	}
+	cn := es.get("component")
+	if cn == nil {
+		return r, fmt.Errorf("line %d: %s: component is missing", l.resolve(n).Line, w)
+	}
+	if r.Component, err = l.str(cn, w+".component"); err != nil {
+		return r, err
+	}
+	if pn := es.get("props"); pn != nil {
+		v, err := l.value(pn, w+".props")
+		if err != nil {
+			return r, err
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return r, fmt.Errorf("line %d: %s.props: want a mapping", l.resolve(pn).Line, w)
+		}
+		r.Props = m
+	}
+	if an := es.get("actions"); an != nil {
+		acts, err := l.mapping(an, w+".actions")
+		if err != nil {
+			return r, err
+		}
+		if pd := acts.get("pre-deploy"); pd != nil {
+			pd = l.resolve(pd)
+			if pd.Kind != yaml.SequenceNode {
+				return r, fmt.Errorf("line %d: %s.actions.pre-deploy: want a list", pd.Line, w)
+			}
+			for i, it := range pd.Content {
+				iw := fmt.Sprintf("%s.actions.pre-deploy[%d]", w, i)
+				ae, err := l.mapping(it, iw)
+				if err != nil {
+					return r, err
+				}
+				run := ae.get("run")
+				if run == nil {
+					continue // plugin and component actions are not commands
+				}
+				var a Action
+				if a.Run, err = l.str(run, iw+".run"); err != nil {
+					return r, err
+				}
+				if pn := ae.get("path"); pn != nil {
+					if a.Path, err = l.str(pn, iw+".path"); err != nil {
+						return r, err
+					}
+				}
+				r.PreDeploy = append(r.PreDeploy, a)
+			}
+		}
+	}
+	return r, nil
+}
+
+// asText renders a scalar prop as text (environment variables are strings).
+func asText(v any) (string, bool) {
+	switch t := v.(type) {
+	case nil:
+		return "", true
+	case string:
+		return t, true
+	case bool:
+		return strconv.FormatBool(t), true
+	case int:
+		return strconv.Itoa(t), true
+	case int64:
+		return strconv.FormatInt(t, 10), true
+	case uint64:
+		return strconv.FormatUint(t, 10), true
+	case float64:
+		return strconv.FormatFloat(t, 'g', -1, 64), true
+	}
+	return "", false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
