@@ -19,7 +19,12 @@ import (
 // same code for functions/NAME and for `imageshare function NAME`. It never returns.
 func Main(name string) {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("function", name)
-	d := NewDeps(log)
+	Serve(name, NewDeps(log))
+}
+
+// Serve runs function name with the given dependencies under the FC runtime API.
+func Serve(name string, d *Deps) {
+	log := d.Log
 	h, err := d.Handler(name)
 	if err != nil {
 		log.Error("cannot start", "error", err.Error())
