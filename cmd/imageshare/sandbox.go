@@ -147,4 +147,3 @@ func sum(m map[string]int) int {
 	}
 	return n
 }
-

@@ -196,9 +196,9 @@ func (sb *sandbox) mnsEvent(t *trigger, id, body string) []byte {
 		"specversion": "1.0", "id": emu.NewRequestID(), "source": t.source, "type": "mns:Queue:SendMessage",
 		"subject": "acs:mns:" + sb.sc.Region + ":" + sb.sc.Owner + ":queues/" + t.queue, "time": now.Format(time.RFC3339Nano),
 		"datacontenttype": "application/json;charset=utf-8", "aliyunaccountid": sb.sc.Owner, "aliyunregionid": sb.sc.Region,
-		"aliyunpublishtime": now.Add(8 * time.Hour).Format("2006-01-02T15:04:05.000") + "PRC", "aliyuneventbusname": "MNS-" + t.queue,
+		"aliyunpublishtime": now.Add(8*time.Hour).Format("2006-01-02T15:04:05.000") + "PRC", "aliyuneventbusname": "MNS-" + t.queue,
 		"aliyunoriginalaccountid": sb.sc.Owner,
-		"data": map[string]string{"requestId": emu.NewRequestID(), "messageId": id, "messageBody": body},
+		"data":                    map[string]string{"requestId": emu.NewRequestID(), "messageId": id, "messageBody": body},
 	}
 	b, _ := json.Marshal(ev)
 	return b

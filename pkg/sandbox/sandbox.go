@@ -111,18 +111,18 @@ type sandbox struct {
 	role     string
 	jobQueue string
 
-	mu         sync.Mutex
-	bus        []pending // events waiting to be routed, in order
-	eventsOn   bool
-	retries    []retry // failed deliveries waiting for their next attempt
-	timers     []*timer
-	writes     []cloudsim.WriteRecord
-	refusals   []Refusal
-	violations []string
+	mu          sync.Mutex
+	bus         []pending // events waiting to be routed, in order
+	eventsOn    bool
+	retries     []retry // failed deliveries waiting for their next attempt
+	timers      []*timer
+	writes      []cloudsim.WriteRecord
+	refusals    []Refusal
+	violations  []string
 	invocations map[string]int
-	trace      io.Writer
-	rand       *detRand
-	events     int
+	trace       io.Writer
+	rand        *detRand
+	events      int
 }
 
 type pending struct {
@@ -137,16 +137,16 @@ type function struct {
 }
 
 type trigger struct {
-	fn       *function
-	name     string
-	kind     string // "bus", "mns", "timer"
-	pattern  matcher
-	source   string // MNS source name of events: MNS-<functionName>-<triggerName>
-	queue    string
-	batch    int
-	retry    retryPolicy
-	dlq      string // queue name of the dead-letter queue ("" none)
-	base64   bool
+	fn      *function
+	name    string
+	kind    string // "bus", "mns", "timer"
+	pattern matcher
+	source  string // MNS source name of events: MNS-<functionName>-<triggerName>
+	queue   string
+	batch   int
+	retry   retryPolicy
+	dlq     string // queue name of the dead-letter queue ("" none)
+	base64  bool
 }
 
 type matcher interface{ Match([]byte) bool }
