@@ -163,3 +163,18 @@ func TestFilterDecidesWhatAFunctionSees(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 }
+
+// TestDidNotSettle: an image that stays Creating for ten hours keeps a chain of delayed
+// checks going; a settle that needs more than 60 emulated minutes exits 1.
+func TestDidNotSettle(t *testing.T) {
+	p := write(t, "slow.yaml", `region: cn-hangzhou
+owner: "1000000000000001"
+settings: {RETRY_BASE: 1ms, RETRY_MAX: 10ms}
+steps:
+  - create_image: {image: m-Slow00000001, tags: {"imageshare:accounts": none}, ready_after: 10h}
+`)
+	code, _, errOut := run(t, "sandbox", p)
+	if code != 1 || !strings.Contains(errOut, "did not settle") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+}
