@@ -108,7 +108,7 @@ func (a *Applier) sleep(ctx context.Context, d time.Duration) error {
 func (a *Applier) Apply(ctx context.Context, st *state.State, p *plan.Plan) (*Outcome, error) {
 	r := &run{a: a, st: st, p: p, out: &Outcome{Postpone: map[string]time.Duration{}},
 		shareIDs: map[string]string{}, broken: map[string]bool{}, skip: map[string]bool{}, recheck: map[string]bool{},
-		products: map[string]string{}}
+		rsRefused: map[string]bool{}, stopReported: map[string]bool{}, products: map[string]string{}}
 	for _, ip := range p.Images {
 		r.products[ip.Image] = ip.ProductCode
 	}
@@ -146,8 +146,14 @@ type run struct {
 	broken   map[string]bool   // images whose make phase did not complete: no break for them
 	skip     map[string]bool   // images to leave alone for the rest of the run (gone, refused)
 	stopRS   string            // a whole-run error code: no further Resource Sharing writes
-	recheck  map[string]bool
-	products map[string]string
+	stopErr  error             // the error that set stopRS
+	// stopReported: images already refused because of stopRS.
+	stopReported map[string]bool
+	recheck      map[string]bool
+	// rsRefused: images whose Resource Sharing writes the cloud refused (or a whole-run
+	// error stopped): the moves the plan counted on did not start.
+	rsRefused map[string]bool
+	products  map[string]string
 }
 
 func (r *run) indexShares() {
@@ -188,13 +194,32 @@ func (r *run) refuseErr(image, subject string, err error) {
 func (r *run) rsError(images []string, err error) {
 	code := cloud.Code(err)
 	if remedyFor(code).scope == scopeRun && r.stopRS == "" {
-		r.stopRS = code
-		r.refuseErr("", "", err)
+		r.stopRS, r.stopErr = code, err
+		if len(images) == 0 {
+			r.refuseErr("", "", err) // a share operation no image of the run waits for
+		}
+	}
+	if r.stopRS != "" {
+		r.stopped(images)
+		return
 	}
 	for _, im := range images {
 		r.broken[im] = true
-		if r.stopRS == "" {
-			r.refuseErr(im, "", err)
+		r.rsRefused[im] = true
+		r.refuseErr(im, "", err)
+	}
+}
+
+// stopped refuses, once each, the images whose Resource Sharing writes a whole-run error
+// stopped: SPEC reports whole-run errors as refusals of the whole image (subject ""),
+// so that the owner of each image concerned learns why its folders are not shared.
+func (r *run) stopped(images []string) {
+	for _, im := range images {
+		r.broken[im] = true
+		r.rsRefused[im] = true
+		if !r.stopReported[im] {
+			r.stopReported[im] = true
+			r.refuseErr(im, "", r.stopErr)
 		}
 	}
 }
@@ -207,7 +232,10 @@ func targetsOf(op plan.ShareOp) string { return strings.Join(op.Targets, ",") }
 func (r *run) make(ctx context.Context) error {
 	for _, op := range r.p.Shares {
 		if r.stopRS != "" {
-			break
+			if op.Op == plan.OpCreate || op.Op == plan.OpAddTargets || op.Op == plan.OpSetInternal {
+				r.stopped(r.imagesWanting(op.Share.Name))
+			}
+			continue
 		}
 		var err error
 		switch op.Op {
@@ -402,10 +430,11 @@ func (r *run) associateImages(ctx context.Context, shareID, name, targets string
 }
 
 func (r *run) narrowResources(ctx context.Context, shareID, name, targets string, images []string) error {
-	if len(images) == 0 || r.stopRS != "" {
-		for _, im := range images {
-			r.broken[im] = true
-		}
+	if r.stopRS != "" {
+		r.stopped(images)
+		return nil
+	}
+	if len(images) == 0 {
 		return nil
 	}
 	var res cloud.Result
@@ -624,7 +653,8 @@ func (r *run) breakPhase(ctx context.Context) error {
 	for _, id := range order {
 		for chunk := range slices.Chunk(byShare[id], cloud.MaxSharingEntities) {
 			if r.stopRS != "" {
-				return nil
+				r.stopped(chunk) // they stay in the old share: safe, and reported
+				continue
 			}
 			var res cloud.Result
 			err := r.a.Call(ctx, "DisassociateResourceShare", func() (e error) {
@@ -685,17 +715,35 @@ func (r *run) breakPhase(ctx context.Context) error {
 	return nil
 }
 
-// finish collects the images to re-check.
+// finish collects the images to re-check. When the cloud refused an image's Resource
+// Sharing writes, nothing moves because of this run: a chain of re-checks would only
+// repeat the refusal (and, for event-caused runs, its notification) until it ran out.
+// Such an image is re-checked only while the cloud shows one of its associations in
+// transition; the refused part is tried again on the next event or sweep.
 func (r *run) finish() {
 	for _, ip := range r.p.Images {
-		if ip.Recheck && !r.skip[ip.Image] {
-			r.recheck[ip.Image] = true
+		if !ip.Recheck || r.skip[ip.Image] {
+			continue
 		}
+		if r.rsRefused[ip.Image] && !r.moving(ip.Image) {
+			continue
+		}
+		r.recheck[ip.Image] = true
 	}
 	for im := range r.recheck {
 		r.out.Recheck = append(r.out.Recheck, im)
 	}
 	sort.Strings(r.out.Recheck)
+}
+
+// moving reports whether an association of the image was observed in transition.
+func (r *run) moving(image string) bool {
+	for _, sh := range r.st.Shares {
+		if a, ok := sh.Resources[image]; ok && (a.Status == state.Associating || a.Status == state.Disassociating) {
+			return true
+		}
+	}
+	return false
 }
 
 // dryRun reports every planned change without calling any write API.

@@ -299,3 +299,42 @@ func TestGoneImageIsNoOp(t *testing.T) {
 		t.Fatalf("gone image: %v %+v %v", err, out.Entries, api.calls)
 	}
 }
+
+// A whole-run error is a refusal of each image concerned (SPEC: subject "" for whole-run
+// errors), including the images whose writes it stopped; and since nothing of theirs
+// moves, none of them is re-checked in a chain that would only repeat the refusal.
+func TestWholeRunErrorRefusesEachImageWithoutRecheck(t *testing.T) {
+	api := &fakeAPI{fail: func(call string, _ int) error {
+		if strings.HasPrefix(call, "Create") {
+			return &cloud.Error{Code: "NotEnableSharingWithResourceDirectory", HTTPStatus: 409}
+		}
+		return nil
+	}}
+	a, _ := testApplier(t, api, nil)
+	prod, dev := plan.ShareName([]string{"fd-Prod000001"}), plan.ShareName([]string{"fd-Dev0000001"})
+	moving := &state.State{Region: "cn-hangzhou", Owner: "1000000000000001", Shares: []state.Share{{ID: "rs-old", Name: "golden",
+		Resources: map[string]state.Association{"m-3": {Status: state.Associating}}, Targets: map[string]state.Association{}}}}
+	p := &plan.Plan{Shares: []plan.ShareOp{
+		{Op: plan.OpCreate, Share: plan.ShareRef{Name: prod}, Targets: []string{"fd-Prod000001"}, Resources: []string{"m-1"}},
+		{Op: plan.OpCreate, Share: plan.ShareRef{Name: dev}, Targets: []string{"fd-Dev0000001"}, Resources: []string{"m-2", "m-3"}},
+	}, Images: []plan.ImagePlan{
+		{Image: "m-1", Associate: []plan.ShareRef{{Name: prod}}, Recheck: true},
+		{Image: "m-2", Associate: []plan.ShareRef{{Name: dev}}, Recheck: true},
+		{Image: "m-3", Associate: []plan.ShareRef{{Name: dev}}, Recheck: true}, // also in transition elsewhere
+	}}
+	out, err := a.Apply(context.Background(), moving, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(api.calls) != 1 {
+		t.Fatalf("a whole-run error must stop further Resource Sharing writes: %v", api.calls)
+	}
+	got := entries(out, "refuse")
+	want := []string{"m-1||NotEnableSharingWithResourceDirectory", "m-2||NotEnableSharingWithResourceDirectory", "m-3||NotEnableSharingWithResourceDirectory"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("refusals %v, want %v", got, want)
+	}
+	if !slices.Equal(out.Recheck, []string{"m-3"}) {
+		t.Fatalf("re-checks %v: only the image with an association in transition", out.Recheck)
+	}
+}

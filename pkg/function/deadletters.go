@@ -16,13 +16,13 @@ func (d *Deps) deadLetters(ctx context.Context, inv Invocation, payload []byte) 
 	evs, errs := event.Decode(payload)
 	var s summary
 	for _, err := range errs {
-		d.ignore(DeadLetters, err, nil, "")
+		d.ignore(err, nil, "")
 		s.Skipped++
 	}
 	// The dead-letter queue holds the failed events; its MNS source wraps each one.
 	msgs, merrs := event.QueueMessages(evs)
 	for _, err := range merrs {
-		d.ignore(DeadLetters, err, nil, "")
+		d.ignore(err, nil, "")
 		s.Skipped++
 	}
 	var entries []report.Entry
@@ -34,7 +34,7 @@ func (d *Deps) deadLetters(ctx context.Context, inv Invocation, payload []byte) 
 				entries = append(entries, deadJob(j, m.MessageID)...)
 				continue
 			}
-			d.ignore(DeadLetters, ierrs[0], nil, "")
+			d.ignore(ierrs[0], nil, "")
 			s.Skipped++
 			continue
 		}

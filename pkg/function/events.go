@@ -11,8 +11,9 @@ import (
 )
 
 // ignore logs why an event causes no job: identifiers and a reason, never the payload.
-func (d *Deps) ignore(function string, err error, ev *event.CloudEvent, eventName string) {
-	attrs := []any{"function", function, "reason", err.Error()}
+// The logger already names the function (Main), so the line does not repeat the key.
+func (d *Deps) ignore(err error, ev *event.CloudEvent, eventName string) {
+	attrs := []any{"reason", err.Error()}
 	if ev != nil {
 		attrs = append(attrs, "id", ev.ID, "type", ev.Type)
 	}
@@ -33,7 +34,7 @@ func (d *Deps) imageEvents(ctx context.Context, inv Invocation, payload []byte) 
 	evs, errs := event.Decode(payload)
 	var s summary
 	for _, err := range errs {
-		d.ignore(ImageEvents, err, nil, "")
+		d.ignore(err, nil, "")
 		s.Skipped++
 	}
 	byRegion := map[string][]string{}
@@ -51,7 +52,7 @@ func (d *Deps) imageEvents(ctx context.Context, inv Invocation, payload []byte) 
 			tg, err = event.ImageTarget(*ev, at)
 		}
 		if err != nil {
-			d.ignore(ImageEvents, err, ev, at.EventName)
+			d.ignore(err, ev, at.EventName)
 			s.Skipped++
 			continue
 		}
@@ -92,7 +93,7 @@ func (d *Deps) orgEvents(ctx context.Context, inv Invocation, payload []byte) ([
 	evs, errs := event.Decode(payload)
 	var s summary
 	for _, err := range errs {
-		d.ignore(OrgEvents, err, nil, "")
+		d.ignore(err, nil, "")
 		s.Skipped++
 	}
 	changed := false
@@ -105,7 +106,7 @@ func (d *Deps) orgEvents(ctx context.Context, inv Invocation, payload []byte) ([
 			err = event.Filter(*ev, at, event.OrgEventNames, d.Settings.FunctionRole)
 		}
 		if err != nil {
-			d.ignore(OrgEvents, err, ev, at.EventName)
+			d.ignore(err, ev, at.EventName)
 			s.Skipped++
 			continue
 		}

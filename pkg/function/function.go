@@ -77,7 +77,7 @@ func (d *Deps) Handler(name string) (Handler, error) {
 	}
 	return func(ctx context.Context, inv Invocation, payload []byte) ([]byte, error) {
 		if d.SettingsErr != nil {
-			d.Log.Error("invalid setting; nothing is done until it is fixed", "function", name, "error", d.SettingsErr.Error())
+			d.Log.Error("invalid setting; nothing is done until it is fixed", "error", d.SettingsErr.Error())
 			return nil, d.SettingsErr
 		}
 		if inv.Region == "" || inv.AccountID == "" {
@@ -85,7 +85,7 @@ func (d *Deps) Handler(name string) (Handler, error) {
 		}
 		out, err := h(ctx, inv, payload)
 		if err != nil {
-			d.Log.Error("invocation failed; it will be retried", "function", name, "requestId", inv.RequestID, "error", err.Error())
+			d.Log.Error("invocation failed; it will be retried", "requestId", inv.RequestID, "error", err.Error())
 		}
 		return out, err
 	}, nil

@@ -189,3 +189,55 @@ func TestDeadLettersReport(t *testing.T) {
 		t.Fatalf("published %v\nlogs %s", q.published, logs)
 	}
 }
+
+// topLevelKeys returns the keys of one JSON object line, in order, duplicates included.
+func topLevelKeys(t *testing.T, line string) []string {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(line))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("not a JSON object: %s", line)
+	}
+	var keys []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatalf("bad JSON %s: %v", line, err)
+		}
+		keys = append(keys, tok.(string))
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			t.Fatalf("bad JSON %s: %v", line, err)
+		}
+	}
+	return keys
+}
+
+// Main's logger carries the function's name; no line may repeat that key (a JSON object
+// with a duplicate key is read differently by different log pipelines).
+func TestLogLinesHaveNoDuplicateKeys(t *testing.T) {
+	d, q, logs := deps(t, map[string]string{"RETRY_BASE": "1ms", "RETRY_MAX": "2ms"})
+	d.Log = d.Log.With("function", ImageEvents)
+	if _, err := call(t, d, ImageEvents, `[{"id":"x","source":"acs.ecs","type":"ecs:ActionTrail:ApiCall","data":{"eventName":"TagResources","requestParameters":[1]}}, "garbage"]`); err != nil {
+		t.Fatal(err)
+	}
+	q.fail = errors.New("mns down")
+	if _, err := call(t, d, ImageEvents, tag("1", "m-A")); err == nil {
+		t.Fatal("a job that cannot be enqueued must fail the invocation")
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) < 3 {
+		t.Fatalf("want the two refused events and the failed invocation logged, got:\n%s", logs)
+	}
+	for _, line := range lines {
+		seen := map[string]bool{}
+		for _, k := range topLevelKeys(t, line) {
+			if seen[k] {
+				t.Errorf("key %q twice in %s", k, line)
+			}
+			seen[k] = true
+		}
+		if !seen["function"] {
+			t.Errorf("line does not name the function: %s", line)
+		}
+	}
+}

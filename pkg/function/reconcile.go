@@ -36,7 +36,7 @@ func (d *Deps) reconcile(ctx context.Context, inv Invocation, payload []byte) ([
 	msgs, merrs := event.QueueMessages(evs)
 	var s summary
 	for _, err := range append(errs, merrs...) {
-		d.ignore(Reconcile, err, nil, "")
+		d.ignore(err, nil, "")
 		s.Skipped++
 	}
 	now := time.Time{}
@@ -53,7 +53,7 @@ func (d *Deps) reconcile(ctx context.Context, inv Invocation, payload []byte) ([
 	for _, m := range msgs {
 		j, err := job.Decode(m.Body)
 		if err != nil {
-			d.Log.Warn("job refused", "function", Reconcile, "id", m.EventID, "messageId", m.MessageID, "reason", err.Error())
+			d.Log.Warn("job refused", "id", m.EventID, "messageId", m.MessageID, "reason", err.Error())
 			s.Skipped++
 			continue
 		}

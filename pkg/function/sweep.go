@@ -24,7 +24,7 @@ const EmptyShareGrace = 10 * time.Minute
 func (d *Deps) sweep(ctx context.Context, inv Invocation, payload []byte) ([]byte, error) {
 	now := d.now()
 	if t, err := event.DecodeTimer(payload); err != nil {
-		d.ignore(Sweep, err, nil, "")
+		d.ignore(err, nil, "")
 	} else {
 		now = d.eventTime(t.TriggerTime)
 	}

@@ -253,13 +253,11 @@ func dedupRefusals(rs []Refusal) []Refusal {
 	return out
 }
 
-// images returns the state of every image of the scenario's region.
+// images returns the state of every image of the scenario's region, images of other
+// accounts (owner: others) included, so that expectations can say they are untouched.
 func (sb *sandbox) images() map[string]ImageState {
 	out := map[string]ImageState{}
 	for _, v := range sb.cloud.Images(sb.sc.Region) {
-		if v.Owner != sb.sc.Owner {
-			continue
-		}
 		st := ImageState{Direct: nonNil(v.Direct), Organization: nonNil(v.Organization), Tags: v.Tags}
 		if st.Tags == nil {
 			st.Tags = map[string]string{}
@@ -269,11 +267,9 @@ func (sb *sandbox) images() map[string]ImageState {
 	return out
 }
 
+// nonNil copies s; an empty list stays a list (`[]` in --json, never null).
 func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return append([]string(nil), s...)
+	return append([]string{}, s...)
 }
 
 // onLog reads one line a function printed: R10 refusals are collected.

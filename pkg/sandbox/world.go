@@ -211,6 +211,10 @@ func (sb *sandbox) buildWorld() error {
 		c.Deny(sb.role, sc.Deny...)
 	}
 	created := sb.clock.Now().Add(-imageAge)
+	// An image the file says is Creating or Waiting is so at the start, and turns
+	// Available after create_image's default ready_after (not at once: it was created
+	// an hour ago, but its status is what the file says).
+	readyAt := sb.clock.Now().Add(scenario.DefaultReadyAfter)
 	for _, im := range sc.Images {
 		owner := sc.Owner
 		if im.Owner == "others" {
@@ -218,7 +222,7 @@ func (sb *sandbox) buildWorld() error {
 			c.AddAccount(owner, "china")
 		}
 		c.PutImage(sc.Region, cloudsim.ImageSpec{ID: im.ID, Owner: owner, Status: im.Status, ProductCode: im.ProductCode,
-			Encrypted: im.Encrypted, Tags: im.Tags, SharedWith: im.SharedWith, Created: created, ReadyAt: created.Add(time.Minute)})
+			Encrypted: im.Encrypted, Tags: im.Tags, SharedWith: im.SharedWith, Created: created, ReadyAt: readyAt})
 	}
 	for _, rs := range sc.ResourceShares {
 		c.PutResourceShare(sc.Region, sc.Owner, rs.Name, rs.Targets, rs.Images)
