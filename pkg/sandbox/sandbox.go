@@ -34,6 +34,12 @@ type Options struct {
 	ExtraEnv []string
 	// SettleLimit is how much emulated time one settle may take (SPEC: 60 minutes).
 	SettleLimit time.Duration
+	// Benchmark knobs: real-time latency added to every cloud call, per-action QPS
+	// limits of the cloud (over them: Throttling.User), and no access snapshots (the
+	// invariant check costs a snapshot of every image per write).
+	Latency     time.Duration
+	QPS         map[string]float64
+	NoInvariant bool
 }
 
 // Refusal is one refusal a function reported.
@@ -59,7 +65,9 @@ type Result struct {
 	Failures []string `json:"-"`
 	// Before is the state at the start, for the demo's table.
 	Before map[string]ImageState `json:"-"`
-	Stats  Stats                 `json:"-"`
+	// StepWall is the wall time each top-level step took, its settle included.
+	StepWall []time.Duration `json:"-"`
+	Stats    Stats           `json:"-"`
 }
 
 // Stats counts what happened.
@@ -198,6 +206,7 @@ func (sb *sandbox) run(ctx context.Context) (*Result, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		began := time.Now()
 		if err := sb.step(ctx, st, false); err != nil {
 			return nil, err
 		}
@@ -210,6 +219,7 @@ func (sb *sandbox) run(ctx context.Context) (*Result, error) {
 			return nil, err
 		}
 		sb.checkInvariant()
+		res.StepWall = append(res.StepWall, time.Since(began))
 	}
 	res.Images = sb.images()
 	sb.mu.Lock()

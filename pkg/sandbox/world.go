@@ -30,7 +30,8 @@ func newSandbox(sc *scenario.Scenario, opts Options) (*sandbox, error) {
 	}
 	faults := emu.NewFaultPlan(emu.Faults{Seed: sc.Faults.Seed, Throttle: sc.Faults.Throttle, ServerError: sc.Faults.ServerError, Kill: sc.Faults.Kill})
 	sb.cloud = cloudsim.New(cloudsim.Config{Clock: sb.clock, Keys: sb.keys, Faults: faults, FunctionRole: sb.role,
-		OrgGrantsListed: sc.Cloud.OrgGrantsListed, AssociationDelay: associationDelay, TrackAccess: true,
+		OrgGrantsListed: sc.Cloud.OrgGrantsListed, AssociationDelay: associationDelay, TrackAccess: !opts.NoInvariant,
+		Latency: opts.Latency, QPS: opts.QPS,
 		ShareQuotaPerImage: sb.shareQuota()})
 	sb.mq = mns.New(mns.Config{Clock: sb.clock, Keys: sb.keys, Faults: faults, FunctionRole: sb.role})
 	sb.cloud.OnEvent(sb.onEvent)
