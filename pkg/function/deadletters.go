@@ -42,7 +42,7 @@ func (d *Deps) deadLetters(ctx context.Context, inv Invocation, payload []byte) 
 			entries = append(entries, d.deadEvent(ev, inv)...)
 		}
 	}
-	d.publish(ctx, inv, entries, true)
+	d.publish(ctx, inv, entries, true, nil)
 	s.Refused = len(entries)
 	return s.bytes(), nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"imageshare/pkg/cloud"
 	"imageshare/pkg/job"
+	"imageshare/pkg/report"
 	"imageshare/pkg/settings"
 )
 
@@ -240,4 +241,55 @@ func TestLogLinesHaveNoDuplicateKeys(t *testing.T) {
 			t.Errorf("line does not name the function: %s", line)
 		}
 	}
+}
+
+// fakeAPI answers the reads of one run: one managed image whose tags name an account
+// outside the directory, so every run refuses it.
+type refusingAPI struct{ cloud.API }
+
+func (refusingAPI) DescribeImages(context.Context, cloud.DescribeImagesInput) (cloud.ImagePage, error) {
+	return cloud.ImagePage{Total: 1, Images: []cloud.Image{{ID: "m-A", OwnerAlias: "self", Status: "Available",
+		Tags: map[string]string{"imageshare:accounts": "2000000000000009"}}}}, nil
+}
+func (refusingAPI) GetResourceDirectory(context.Context) (cloud.Directory, error) {
+	return cloud.Directory{}, &cloud.Error{Code: "ResourceDirectoryNotInUse"}
+}
+func (refusingAPI) ListResourceShares(context.Context, string, string) (cloud.SharePage, error) {
+	return cloud.SharePage{}, nil
+}
+
+func TestRecheckDoesNotRepublishRefusals(t *testing.T) {
+	d, q, _ := deps(t, map[string]string{"NOTIFY_TOPIC": "notices"})
+	d.API = func(Invocation) (cloud.API, error) { return refusingAPI{}, nil }
+	mk := func(j job.Job) string {
+		body, _ := json.Marshal(j.Encode())
+		return `{"id":"1","source":"MNS-x","type":"mns:Queue:SendMessage","data":{"messageId":"M","messageBody":` + string(body) + `}}`
+	}
+	first := job.Job{Kind: job.KindImages, Region: "cn-hangzhou", Images: []string{"m-A"}, Reason: job.ReasonEvent, Notify: true}
+	if _, err := call(t, d, Reconcile, mk(first)); err != nil {
+		t.Fatal(err)
+	}
+	if len(q.published) != 1 {
+		t.Fatalf("first run publishes the refusal once: %v", q.published)
+	}
+	// A later link of the chain that carries the fingerprint publishes nothing new.
+	again := first
+	again.Reason, again.Notified = job.ReasonRecheck, []string{fingerprintOf(t, q.published[0])}
+	if _, err := call(t, d, Reconcile, mk(again)); err != nil {
+		t.Fatal(err)
+	}
+	if len(q.published) != 1 {
+		t.Fatalf("the re-check republished: %v", q.published)
+	}
+}
+
+func fingerprintOf(t *testing.T, notification string) string {
+	t.Helper()
+	var n struct {
+		Image, Subject, Reason string
+	}
+	if err := json.Unmarshal([]byte(notification), &n); err != nil {
+		t.Fatal(err)
+	}
+	return fingerprint(report.Entry{Image: n.Image, Subject: n.Subject, Reason: n.Reason})
 }

@@ -2,6 +2,7 @@ package function
 
 import (
 	"context"
+	"hash/fnv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +27,7 @@ type group struct {
 	all         bool
 	retryFailed bool
 	notify      bool
+	notified    map[string]bool // refusal fingerprints published earlier in the chain
 	recheck     int // highest recheck attempt among the jobs (-1: none)
 	cause       string
 }
@@ -63,13 +65,16 @@ func (d *Deps) reconcile(ctx context.Context, inv Invocation, payload []byte) ([
 		}
 		g := groups[j.Region]
 		if g == nil {
-			g = &group{recheck: -1, cause: j.Cause}
+			g = &group{recheck: -1, cause: j.Cause, notified: map[string]bool{}}
 			groups[j.Region] = g
 		}
 		g.all = g.all || j.Kind == job.KindRegion
 		g.images = append(g.images, j.Images...)
 		g.retryFailed = g.retryFailed || j.RetryFailed
 		g.notify = g.notify || j.Notify
+		for _, f := range j.Notified {
+			g.notified[f] = true
+		}
 		if j.Reason == job.ReasonRecheck && j.Attempt > g.recheck {
 			g.recheck = j.Attempt
 		}
@@ -131,7 +136,7 @@ func (d *Deps) run(ctx context.Context, api cloud.API, inv Invocation, region st
 	out, applyErr := a.Apply(ctx, st, p)
 	// Whatever was done is reported, even when the run stops on an error.
 	if out != nil {
-		d.publish(ctx, inv, out.Entries, g.notify)
+		d.publish(ctx, inv, out.Entries, g.notify, g.notified)
 	}
 	if applyErr != nil {
 		return nil, fmt.Errorf("apply %s: %w", region, applyErr)
@@ -145,7 +150,7 @@ func (d *Deps) run(ctx context.Context, api cloud.API, inv Invocation, region st
 
 // publish logs every entry and, for runs caused by events, sends changes and refusals
 // to NOTIFY_TOPIC.
-func (d *Deps) publish(ctx context.Context, inv Invocation, entries []report.Entry, notify bool) {
+func (d *Deps) publish(ctx context.Context, inv Invocation, entries []report.Entry, notify bool, notified map[string]bool) {
 	for _, e := range entries {
 		report.Log(ctx, d.Log, e)
 	}
@@ -160,6 +165,15 @@ func (d *Deps) publish(ctx context.Context, inv Invocation, entries []report.Ent
 	for _, e := range entries {
 		if e.Action == plan.ActPostpone {
 			continue
+		}
+		if e.Action == plan.ActRefuse {
+			fp := fingerprint(e)
+			if notified[fp] {
+				continue // already told, earlier in this chain of re-checks
+			}
+			if notified != nil {
+				notified[fp] = true
+			}
 		}
 		b, _ := json.Marshal(report.Notify(e))
 		if err := d.retry(ctx, "PublishMessage", func() error { return q.Publish(ctx, d.Settings.NotifyTopic, string(b)) }); err != nil {
@@ -192,7 +206,7 @@ func (d *Deps) followUps(ctx context.Context, inv Invocation, region string, g *
 	for _, attempt := range sortedInts(byAttempt) {
 		var bodies []string
 		for _, j := range job.ForImages(region, byAttempt[attempt], job.ReasonRecheck) {
-			j.Attempt, j.Notify, j.Cause = attempt, g.notify, g.cause
+			j.Attempt, j.Notify, j.Cause, j.Notified = attempt, g.notify, g.cause, g.fingerprints()
 			bodies = append(bodies, j.Encode())
 		}
 		if err := d.send(ctx, inv, bodies, job.Backoff(job.RecheckBase, job.RecheckMax, attempt)); err != nil {
@@ -211,7 +225,7 @@ func (d *Deps) followUps(ctx context.Context, inv Invocation, region string, g *
 	for _, dl := range delays {
 		var bodies []string
 		for _, j := range job.ForImages(region, byDelay[dl], job.ReasonPostpone) {
-			j.Notify, j.RetryFailed, j.Cause = g.notify, g.retryFailed, g.cause
+			j.Notify, j.RetryFailed, j.Cause, j.Notified = g.notify, g.retryFailed, g.cause, g.fingerprints()
 			bodies = append(bodies, j.Encode())
 		}
 		if err := d.send(ctx, inv, bodies, dl); err != nil {
@@ -219,6 +233,26 @@ func (d *Deps) followUps(ctx context.Context, inv Invocation, region string, g *
 		}
 	}
 	return nil
+}
+
+// fingerprint identifies a refusal (image, subject, reason) in 8 hex characters.
+func fingerprint(e report.Entry) string {
+	h := fnv.New32a()
+	h.Write([]byte(e.Image + "\x00" + e.Subject + "\x00" + e.Reason))
+	return fmt.Sprintf("%08x", h.Sum32())
+}
+
+// fingerprints lists what the chain has published, bounded so a job stays small.
+func (g *group) fingerprints() []string {
+	out := make([]string, 0, len(g.notified))
+	for f := range g.notified {
+		out = append(out, f)
+	}
+	slices.Sort(out)
+	if len(out) > job.MaxNotified {
+		out = out[:job.MaxNotified]
+	}
+	return out
 }
 
 func sortedInts[V any](m map[int]V) []int {

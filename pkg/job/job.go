@@ -52,7 +52,13 @@ type Job struct {
 	Cause string `json:"cause,omitempty"`
 	// Notify: the run was caused by an event, so changes and refusals are published.
 	Notify bool `json:"notify,omitempty"`
+	// Notified holds fingerprints of the refusals already published by earlier links of
+	// the chain, so that a re-check does not publish the same refusal again.
+	Notified []string `json:"notified,omitempty"`
 }
+
+// MaxNotified bounds the fingerprints a job carries (8 characters each).
+const MaxNotified = 512
 
 // Validate checks a job read from the queue.
 func (j Job) Validate() error {
