@@ -2,10 +2,10 @@ package function
 
 import (
 	"context"
-	"hash/fnv"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"sort"
 	"time"
@@ -28,7 +28,7 @@ type group struct {
 	retryFailed bool
 	notify      bool
 	notified    map[string]bool // refusal fingerprints published earlier in the chain
-	recheck     int // highest recheck attempt among the jobs (-1: none)
+	recheck     int             // highest recheck attempt among the jobs (-1: none)
 	cause       string
 }
 
