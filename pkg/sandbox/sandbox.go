@@ -73,7 +73,7 @@ type Result struct {
 // Stats counts what happened.
 type Stats struct {
 	Invocations map[string]int
-	Calls       map[string]int
+	Calls       map[string]int // by RAM action, e.g. "ecs:ModifyImageSharePermission"
 	Events      int
 	EmulatedEnd time.Time
 }
@@ -239,10 +239,20 @@ func (sb *sandbox) run(ctx context.Context) (*Result, error) {
 		res.Violations = []string{}
 	}
 	res.Failures = append(res.Failures, sb.expectations(res)...)
+	// The functions' own calls, by RAM action ("ecs:DescribeImages", "mns:SendMessage").
 	calls := map[string]int{}
 	for _, c := range sb.cloud.Calls() {
 		if c.Caller.RoleName == sb.role {
-			calls[c.Action]++
+			calls[c.Product+":"+c.Action]++
+		}
+	}
+	for _, c := range sb.mq.Calls() {
+		if c.Caller.RoleName == sb.role {
+			op := c.Operation
+			if op == "BatchSendMessage" {
+				op = "SendMessage" // one RAM action covers both
+			}
+			calls["mns:"+op]++
 		}
 	}
 	res.Stats = Stats{Invocations: inv, Calls: calls, Events: sb.events, EmulatedEnd: sb.clock.Now()}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"imageshare"
@@ -34,25 +35,41 @@ func TestScenarios(t *testing.T) {
 	}
 	// The built-in demo is a scenario too.
 	files = append(files, "../../cmd/imageshare/demo.yaml")
-	for _, f := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(f), ".yaml"), func(t *testing.T) {
-			t.Parallel()
-			data, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sc, err := scenario.Parse(f, data)
-			if err != nil {
-				t.Fatalf("invalid scenario: %v", err)
-			}
-			var logs strings.Builder
-			res, err := sandbox.Run(context.Background(), sc, sandbox.Options{SYAML: imageshare.SYAML, FunctionCommand: command, Trace: &logs})
-			if err != nil {
-				t.Fatalf("sandbox: %v", err)
-			}
-			if !res.OK() {
-				t.Errorf("scenario failed:\n%s\n%s\ntrace:\n%s", strings.Join(res.Failures, "\n"), strings.Join(res.Violations, "\n"), logs.String())
-			}
-		})
-	}
+	var mu sync.Mutex
+	seen := map[string]bool{} // RAM actions the functions called over the whole library
+	t.Run("library", func(t *testing.T) {
+		for _, f := range files {
+			runScenario(t, f, func(res *sandbox.Result) {
+				mu.Lock()
+				defer mu.Unlock()
+				for a := range res.Stats.Calls {
+					seen[a] = true
+				}
+			})
+		}
+	})
+	checkPolicy(t, seen)
+}
+
+func runScenario(t *testing.T, f string, stats func(*sandbox.Result)) {
+	t.Run(strings.TrimSuffix(filepath.Base(f), ".yaml"), func(t *testing.T) {
+		t.Parallel()
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc, err := scenario.Parse(f, data)
+		if err != nil {
+			t.Fatalf("invalid scenario: %v", err)
+		}
+		var logs strings.Builder
+		res, err := sandbox.Run(context.Background(), sc, sandbox.Options{SYAML: imageshare.SYAML, FunctionCommand: command, Trace: &logs})
+		if err != nil {
+			t.Fatalf("sandbox: %v", err)
+		}
+		if !res.OK() {
+			t.Errorf("scenario failed:\n%s\n%s\ntrace:\n%s", strings.Join(res.Failures, "\n"), strings.Join(res.Violations, "\n"), logs.String())
+		}
+		stats(res)
+	})
 }
