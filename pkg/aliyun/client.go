@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -118,8 +119,26 @@ func wrap(action string, err error) error {
 	if errors.As(err, &se) {
 		return &cloud.Error{Code: se.ErrorCode(), Message: se.Message(), RequestID: se.RequestId(), HTTPStatus: se.HttpStatus(), Action: action}
 	}
-	return fmt.Errorf("%s: %w", action, err)
+	// Transport errors quote the request URL, whose query string carries the access
+	// key ID, the STS token and the signature: never let them reach a log line.
+	return &transportError{action: action, msg: redact(err.Error()), err: err}
 }
+
+// transportError is a failure to reach the service, with credentials removed from its text.
+type transportError struct {
+	action, msg string
+	err         error
+}
+
+func (e *transportError) Error() string { return e.action + ": " + e.msg }
+
+// Unwrap keeps errors.Is working (context cancellation) without exposing the text.
+func (e *transportError) Unwrap() error { return e.err }
+
+var queryRE = regexp.MustCompile(`\?[^\s"']*`)
+
+// redact removes query strings (and with them any credential) from a message.
+func redact(s string) string { return queryRE.ReplaceAllString(s, "?<redacted>") }
 
 // parseTime reads the time formats the services use.
 func parseTime(s string) time.Time {
