@@ -36,7 +36,14 @@ type Config struct {
 	Endpoints map[string]string
 	// Timeout bounds each request (default 10s).
 	Timeout time.Duration
+	// Pacer paces each action per endpoint (nil: the process's shared DefaultPacer).
+	Pacer *cloud.Pacer
 }
+
+// DefaultPacer is shared by every Client of the process, so that the clients of
+// successive invocations (each with its own credentials) and their goroutines keep
+// what they learnt about the cloud's flow control.
+var DefaultPacer = cloud.NewPacer()
 
 // Client is a cloud.API over the SDK.
 type Client struct {
@@ -69,6 +76,9 @@ func New(cfg Config) (*Client, error) {
 		c.Scheme = "https"
 		return c
 	}
+	if cfg.Pacer == nil {
+		cfg.Pacer = DefaultPacer
+	}
 	c := &Client{cfg: cfg}
 	var err error
 	if c.ecs, err = ecs.NewClientWithOptions(cfg.Region, conf(), cred); err != nil {
@@ -89,7 +99,6 @@ func (c *Client) Calls() int64 { return c.calls.Load() }
 // route points a request at the service's endpoint: the override when set, else the
 // public endpoint (regional for ECS and Resource Sharing, central for the directory).
 func (c *Client) route(r *requests.RpcRequest, service, region string) {
-	c.calls.Add(1)
 	if region == "" {
 		region = c.cfg.Region
 	}
@@ -108,6 +117,23 @@ func (c *Client) route(r *requests.RpcRequest, service, region string) {
 	case "resourcesharing":
 		r.Domain = "resourcesharing." + region + ".aliyuncs.com"
 	}
+}
+
+// send routes r, waits for the pacer of its endpoint and action, runs call (the SDK
+// request) and tells the pacer how it ended; SDK errors become *cloud.Error.
+func (c *Client) send(ctx context.Context, r *requests.RpcRequest, service, region, action string, call func() error) error {
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+	c.route(r, service, region)
+	t, err := c.cfg.Pacer.Wait(ctx, r.Domain+" "+action)
+	if err != nil {
+		return fmt.Errorf("%s: waiting for the rate limit: %w", action, err)
+	}
+	c.calls.Add(1)
+	err = wrap(action, call())
+	c.cfg.Pacer.Done(t, err)
+	return err
 }
 
 // wrap turns an SDK error into a *cloud.Error (answers) or keeps it (transport errors).

@@ -11,9 +11,6 @@ import (
 
 // DescribeImages lists one page of images.
 func (c *Client) DescribeImages(ctx context.Context, in cloud.DescribeImagesInput) (cloud.ImagePage, error) {
-	if err := ctxErr(ctx); err != nil {
-		return cloud.ImagePage{}, err
-	}
 	req := ecs.CreateDescribeImagesRequest()
 	req.RegionId = in.Region
 	req.ImageId = join(in.ImageIDs)
@@ -21,10 +18,12 @@ func (c *Client) DescribeImages(ctx context.Context, in cloud.DescribeImagesInpu
 	req.ImageOwnerAlias = in.OwnerAlias
 	req.PageNumber = requests.NewInteger(max(in.Page, 1))
 	req.PageSize = requests.NewInteger(max(in.PageSize, 1))
-	c.route(req.RpcRequest, "ecs", in.Region)
-	resp, err := c.ecs.DescribeImages(req)
-	if err != nil {
-		return cloud.ImagePage{}, wrap("DescribeImages", err)
+	var resp *ecs.DescribeImagesResponse
+	if err := c.send(ctx, req.RpcRequest, "ecs", in.Region, "DescribeImages", func() (err error) {
+		resp, err = c.ecs.DescribeImages(req)
+		return err
+	}); err != nil {
+		return cloud.ImagePage{}, err
 	}
 	page := cloud.ImagePage{Total: resp.TotalCount, RequestID: resp.RequestId}
 	for _, im := range resp.Images.Image {
@@ -49,18 +48,17 @@ func (c *Client) DescribeImages(ctx context.Context, in cloud.DescribeImagesInpu
 
 // DescribeImageSharePermission lists one page of an image's direct shares.
 func (c *Client) DescribeImageSharePermission(ctx context.Context, region, image string, page int) (cloud.SharePermissionPage, error) {
-	if err := ctxErr(ctx); err != nil {
-		return cloud.SharePermissionPage{}, err
-	}
 	req := ecs.CreateDescribeImageSharePermissionRequest()
 	req.RegionId = region
 	req.ImageId = image
 	req.PageNumber = requests.NewInteger(max(page, 1))
 	req.PageSize = requests.NewInteger(cloud.MaxSharePage)
-	c.route(req.RpcRequest, "ecs", region)
-	resp, err := c.ecs.DescribeImageSharePermission(req)
-	if err != nil {
-		return cloud.SharePermissionPage{}, wrap("DescribeImageSharePermission", err)
+	var resp *ecs.DescribeImageSharePermissionResponse
+	if err := c.send(ctx, req.RpcRequest, "ecs", region, "DescribeImageSharePermission", func() (err error) {
+		resp, err = c.ecs.DescribeImageSharePermission(req)
+		return err
+	}); err != nil {
+		return cloud.SharePermissionPage{}, err
 	}
 	out := cloud.SharePermissionPage{Total: resp.TotalCount}
 	for _, a := range resp.Accounts.Account {
@@ -71,9 +69,6 @@ func (c *Client) DescribeImageSharePermission(ctx context.Context, region, image
 
 // ModifyImageSharePermission adds and removes direct shares (at most ten each).
 func (c *Client) ModifyImageSharePermission(ctx context.Context, region, image string, add, remove []string) (cloud.Result, error) {
-	if err := ctxErr(ctx); err != nil {
-		return cloud.Result{}, err
-	}
 	req := ecs.CreateModifyImageSharePermissionRequest()
 	req.RegionId = region
 	req.ImageId = image
@@ -83,19 +78,18 @@ func (c *Client) ModifyImageSharePermission(ctx context.Context, region, image s
 	if len(remove) > 0 {
 		req.RemoveAccount = orEmpty(remove)
 	}
-	c.route(req.RpcRequest, "ecs", region)
-	resp, err := c.ecs.ModifyImageSharePermission(req)
-	if err != nil {
-		return cloud.Result{}, wrap("ModifyImageSharePermission", err)
+	var resp *ecs.ModifyImageSharePermissionResponse
+	if err := c.send(ctx, req.RpcRequest, "ecs", region, "ModifyImageSharePermission", func() (err error) {
+		resp, err = c.ecs.ModifyImageSharePermission(req)
+		return err
+	}); err != nil {
+		return cloud.Result{}, err
 	}
 	return cloud.Result{RequestID: resp.RequestId}, nil
 }
 
 // TagResources sets tags on images.
 func (c *Client) TagResources(ctx context.Context, region string, images []string, tags map[string]string) (cloud.Result, error) {
-	if err := ctxErr(ctx); err != nil {
-		return cloud.Result{}, err
-	}
 	req := ecs.CreateTagResourcesRequest()
 	req.RegionId = region
 	req.ResourceType = "image"
@@ -105,10 +99,12 @@ func (c *Client) TagResources(ctx context.Context, region string, images []strin
 		ts = append(ts, ecs.TagResourcesTag{Key: k, Value: tags[k]})
 	}
 	req.Tag = &ts
-	c.route(req.RpcRequest, "ecs", region)
-	resp, err := c.ecs.TagResources(req)
-	if err != nil {
-		return cloud.Result{}, wrap("TagResources", err)
+	var resp *ecs.TagResourcesResponse
+	if err := c.send(ctx, req.RpcRequest, "ecs", region, "TagResources", func() (err error) {
+		resp, err = c.ecs.TagResources(req)
+		return err
+	}); err != nil {
+		return cloud.Result{}, err
 	}
 	return cloud.Result{RequestID: resp.RequestId}, nil
 }

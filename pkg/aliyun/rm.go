@@ -12,14 +12,13 @@ import (
 
 // GetResourceDirectory reads the caller's Resource Directory.
 func (c *Client) GetResourceDirectory(ctx context.Context) (cloud.Directory, error) {
-	if err := ctxErr(ctx); err != nil {
-		return cloud.Directory{}, err
-	}
 	req := resourcemanager.CreateGetResourceDirectoryRequest()
-	c.route(req.RpcRequest, "resourcemanager", "")
-	resp, err := c.rm.GetResourceDirectory(req)
-	if err != nil {
-		return cloud.Directory{}, wrap("GetResourceDirectory", err)
+	var resp *resourcemanager.GetResourceDirectoryResponse
+	if err := c.send(ctx, req.RpcRequest, "resourcemanager", "", "GetResourceDirectory", func() (err error) {
+		resp, err = c.rm.GetResourceDirectory(req)
+		return err
+	}); err != nil {
+		return cloud.Directory{}, err
 	}
 	d := resp.ResourceDirectory
 	return cloud.Directory{ID: d.ResourceDirectoryId, RootID: d.RootFolderId, MasterAccountID: d.MasterAccountId}, nil
@@ -27,16 +26,15 @@ func (c *Client) GetResourceDirectory(ctx context.Context) (cloud.Directory, err
 
 // ListAccounts lists one page of directory members with their paths.
 func (c *Client) ListAccounts(ctx context.Context, page int) (cloud.AccountPage, error) {
-	if err := ctxErr(ctx); err != nil {
-		return cloud.AccountPage{}, err
-	}
 	req := resourcemanager.CreateListAccountsRequest()
 	req.PageNumber = requests.NewInteger(max(page, 1))
 	req.PageSize = requests.NewInteger(cloud.MaxDirectoryPage)
-	c.route(req.RpcRequest, "resourcemanager", "")
-	resp, err := c.rm.ListAccounts(req)
-	if err != nil {
-		return cloud.AccountPage{}, wrap("ListAccounts", err)
+	var resp *resourcemanager.ListAccountsResponse
+	if err := c.send(ctx, req.RpcRequest, "resourcemanager", "", "ListAccounts", func() (err error) {
+		resp, err = c.rm.ListAccounts(req)
+		return err
+	}); err != nil {
+		return cloud.AccountPage{}, err
 	}
 	out := cloud.AccountPage{Total: resp.TotalCount}
 	for _, a := range resp.Accounts.Account {
@@ -45,17 +43,31 @@ func (c *Client) ListAccounts(ctx context.Context, page int) (cloud.AccountPage,
 	return out, nil
 }
 
+// GetAccount reads one member with its path.
+func (c *Client) GetAccount(ctx context.Context, account string) (cloud.Account, error) {
+	req := resourcemanager.CreateGetAccountRequest()
+	req.AccountId = account
+	var resp *resourcemanager.GetAccountResponse
+	if err := c.send(ctx, req.RpcRequest, "resourcemanager", "", "GetAccount", func() (err error) {
+		resp, err = c.rm.GetAccount(req)
+		return err
+	}); err != nil {
+		return cloud.Account{}, err
+	}
+	a := resp.Account
+	return cloud.Account{ID: a.AccountId, FolderID: a.FolderId, Path: a.ResourceDirectoryPath, Status: a.Status}, nil
+}
+
 // ListAncestors returns a folder's ancestors, root first.
 func (c *Client) ListAncestors(ctx context.Context, folder string) ([]string, error) {
-	if err := ctxErr(ctx); err != nil {
-		return nil, err
-	}
 	req := resourcemanager.CreateListAncestorsRequest()
 	req.ChildId = folder
-	c.route(req.RpcRequest, "resourcemanager", "")
-	resp, err := c.rm.ListAncestors(req)
-	if err != nil {
-		return nil, wrap("ListAncestors", err)
+	var resp *resourcemanager.ListAncestorsResponse
+	if err := c.send(ctx, req.RpcRequest, "resourcemanager", "", "ListAncestors", func() (err error) {
+		resp, err = c.rm.ListAncestors(req)
+		return err
+	}); err != nil {
+		return nil, err
 	}
 	out := []string{}
 	for _, f := range resp.Folders.Folder {
@@ -68,16 +80,15 @@ func (c *Client) ListAncestors(ctx context.Context, folder string) ([]string, er
 
 // ListHandshakes lists one page of the directory's invitations.
 func (c *Client) ListHandshakes(ctx context.Context, page int) (cloud.HandshakePage, error) {
-	if err := ctxErr(ctx); err != nil {
-		return cloud.HandshakePage{}, err
-	}
 	req := resourcemanager.CreateListHandshakesForResourceDirectoryRequest()
 	req.PageNumber = requests.NewInteger(max(page, 1))
 	req.PageSize = requests.NewInteger(cloud.MaxDirectoryPage)
-	c.route(req.RpcRequest, "resourcemanager", "")
-	resp, err := c.rm.ListHandshakesForResourceDirectory(req)
-	if err != nil {
-		return cloud.HandshakePage{}, wrap("ListHandshakesForResourceDirectory", err)
+	var resp *resourcemanager.ListHandshakesForResourceDirectoryResponse
+	if err := c.send(ctx, req.RpcRequest, "resourcemanager", "", "ListHandshakesForResourceDirectory", func() (err error) {
+		resp, err = c.rm.ListHandshakesForResourceDirectory(req)
+		return err
+	}); err != nil {
+		return cloud.HandshakePage{}, err
 	}
 	out := cloud.HandshakePage{Total: resp.TotalCount}
 	for _, h := range resp.Handshakes.Handshake {

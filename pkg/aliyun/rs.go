@@ -11,18 +11,17 @@ import (
 
 // ListResourceShares lists one page of the caller's own resource shares.
 func (c *Client) ListResourceShares(ctx context.Context, region, token string) (cloud.SharePage, error) {
-	if err := ctxErr(ctx); err != nil {
-		return cloud.SharePage{}, err
-	}
 	req := resourcesharing.CreateListResourceSharesRequest()
 	req.RegionId = region
 	req.ResourceOwner = "Self"
 	req.NextToken = token
 	req.MaxResults = requests.NewInteger(cloud.MaxSharingPage)
-	c.route(req.RpcRequest, "resourcesharing", region)
-	resp, err := c.rs.ListResourceShares(req)
-	if err != nil {
-		return cloud.SharePage{}, wrap("ListResourceShares", err)
+	var resp *resourcesharing.ListResourceSharesResponse
+	if err := c.send(ctx, req.RpcRequest, "resourcesharing", region, "ListResourceShares", func() (err error) {
+		resp, err = c.rs.ListResourceShares(req)
+		return err
+	}); err != nil {
+		return cloud.SharePage{}, err
 	}
 	out := cloud.SharePage{NextToken: resp.NextToken}
 	for _, s := range resp.ResourceShares {
@@ -38,18 +37,27 @@ func shareInfo(s resourcesharing.ResourceShare) cloud.ShareInfo {
 
 // ListResourceShareAssociations lists one page of the caller's associations of a type.
 func (c *Client) ListResourceShareAssociations(ctx context.Context, region, associationType, token string) (cloud.AssociationPage, error) {
-	if err := ctxErr(ctx); err != nil {
-		return cloud.AssociationPage{}, err
-	}
+	return c.ListAssociations(ctx, cloud.AssociationQuery{Region: region, Type: associationType, Token: token})
+}
+
+// ListAssociations lists one page of the caller's associations of a type, of one
+// resource and/or of at most five shares.
+func (c *Client) ListAssociations(ctx context.Context, q cloud.AssociationQuery) (cloud.AssociationPage, error) {
 	req := resourcesharing.CreateListResourceShareAssociationsRequest()
-	req.RegionId = region
-	req.AssociationType = associationType
-	req.NextToken = token
+	req.RegionId = q.Region
+	req.AssociationType = q.Type
+	req.ResourceId = q.Resource
+	if len(q.ShareIDs) > 0 {
+		req.ResourceShareIds = orEmpty(q.ShareIDs)
+	}
+	req.NextToken = q.Token
 	req.MaxResults = requests.NewInteger(cloud.MaxSharingPage)
-	c.route(req.RpcRequest, "resourcesharing", region)
-	resp, err := c.rs.ListResourceShareAssociations(req)
-	if err != nil {
-		return cloud.AssociationPage{}, wrap("ListResourceShareAssociations", err)
+	var resp *resourcesharing.ListResourceShareAssociationsResponse
+	if err := c.send(ctx, req.RpcRequest, "resourcesharing", q.Region, "ListResourceShareAssociations", func() (err error) {
+		resp, err = c.rs.ListResourceShareAssociations(req)
+		return err
+	}); err != nil {
+		return cloud.AssociationPage{}, err
 	}
 	out := cloud.AssociationPage{NextToken: resp.NextToken}
 	for _, a := range resp.ResourceShareAssociations {
@@ -78,9 +86,6 @@ func resources(images []string) *[]resourcesharing.CreateResourceShareResources 
 
 // CreateResourceShare creates a share that does not allow external targets.
 func (c *Client) CreateResourceShare(ctx context.Context, region, name string, images, targets []string) (cloud.ShareInfo, cloud.Result, error) {
-	if err := ctxErr(ctx); err != nil {
-		return cloud.ShareInfo{}, cloud.Result{}, err
-	}
 	req := resourcesharing.CreateCreateResourceShareRequest()
 	req.RegionId = region
 	req.ResourceShareName = name
@@ -91,19 +96,18 @@ func (c *Client) CreateResourceShare(ctx context.Context, region, name string, i
 	if len(targets) > 0 {
 		req.Targets = orEmpty(targets)
 	}
-	c.route(req.RpcRequest, "resourcesharing", region)
-	resp, err := c.rs.CreateResourceShare(req)
-	if err != nil {
-		return cloud.ShareInfo{}, cloud.Result{}, wrap("CreateResourceShare", err)
+	var resp *resourcesharing.CreateResourceShareResponse
+	if err := c.send(ctx, req.RpcRequest, "resourcesharing", region, "CreateResourceShare", func() (err error) {
+		resp, err = c.rs.CreateResourceShare(req)
+		return err
+	}); err != nil {
+		return cloud.ShareInfo{}, cloud.Result{}, err
 	}
 	return shareInfo(resp.ResourceShare), cloud.Result{RequestID: resp.RequestId}, nil
 }
 
 // AssociateResourceShare adds images and targets (at most five each).
 func (c *Client) AssociateResourceShare(ctx context.Context, region, shareID string, images, targets []string) (cloud.Result, error) {
-	if err := ctxErr(ctx); err != nil {
-		return cloud.Result{}, err
-	}
 	req := resourcesharing.CreateAssociateResourceShareRequest()
 	req.RegionId = region
 	req.ResourceShareId = shareID
@@ -117,19 +121,18 @@ func (c *Client) AssociateResourceShare(ctx context.Context, region, shareID str
 	if len(targets) > 0 {
 		req.Targets = orEmpty(targets)
 	}
-	c.route(req.RpcRequest, "resourcesharing", region)
-	resp, err := c.rs.AssociateResourceShare(req)
-	if err != nil {
-		return cloud.Result{}, wrap("AssociateResourceShare", err)
+	var resp *resourcesharing.AssociateResourceShareResponse
+	if err := c.send(ctx, req.RpcRequest, "resourcesharing", region, "AssociateResourceShare", func() (err error) {
+		resp, err = c.rs.AssociateResourceShare(req)
+		return err
+	}); err != nil {
+		return cloud.Result{}, err
 	}
 	return cloud.Result{RequestID: resp.RequestId}, nil
 }
 
 // DisassociateResourceShare removes images and targets (at most five each).
 func (c *Client) DisassociateResourceShare(ctx context.Context, region, shareID string, images, targets []string) (cloud.Result, error) {
-	if err := ctxErr(ctx); err != nil {
-		return cloud.Result{}, err
-	}
 	req := resourcesharing.CreateDisassociateResourceShareRequest()
 	req.RegionId = region
 	req.ResourceShareId = shareID
@@ -144,43 +147,43 @@ func (c *Client) DisassociateResourceShare(ctx context.Context, region, shareID 
 	if len(targets) > 0 {
 		req.Targets = orEmpty(targets)
 	}
-	c.route(req.RpcRequest, "resourcesharing", region)
-	resp, err := c.rs.DisassociateResourceShare(req)
-	if err != nil {
-		return cloud.Result{}, wrap("DisassociateResourceShare", err)
+	var resp *resourcesharing.DisassociateResourceShareResponse
+	if err := c.send(ctx, req.RpcRequest, "resourcesharing", region, "DisassociateResourceShare", func() (err error) {
+		resp, err = c.rs.DisassociateResourceShare(req)
+		return err
+	}); err != nil {
+		return cloud.Result{}, err
 	}
 	return cloud.Result{RequestID: resp.RequestId}, nil
 }
 
 // UpdateResourceShare sets AllowExternalTargets.
 func (c *Client) UpdateResourceShare(ctx context.Context, region, shareID string, allowExternal bool) (cloud.Result, error) {
-	if err := ctxErr(ctx); err != nil {
-		return cloud.Result{}, err
-	}
 	req := resourcesharing.CreateUpdateResourceShareRequest()
 	req.RegionId = region
 	req.ResourceShareId = shareID
 	req.AllowExternalTargets = requests.NewBoolean(allowExternal)
-	c.route(req.RpcRequest, "resourcesharing", region)
-	resp, err := c.rs.UpdateResourceShare(req)
-	if err != nil {
-		return cloud.Result{}, wrap("UpdateResourceShare", err)
+	var resp *resourcesharing.UpdateResourceShareResponse
+	if err := c.send(ctx, req.RpcRequest, "resourcesharing", region, "UpdateResourceShare", func() (err error) {
+		resp, err = c.rs.UpdateResourceShare(req)
+		return err
+	}); err != nil {
+		return cloud.Result{}, err
 	}
 	return cloud.Result{RequestID: resp.RequestId}, nil
 }
 
 // DeleteResourceShare deletes a share.
 func (c *Client) DeleteResourceShare(ctx context.Context, region, shareID string) (cloud.Result, error) {
-	if err := ctxErr(ctx); err != nil {
-		return cloud.Result{}, err
-	}
 	req := resourcesharing.CreateDeleteResourceShareRequest()
 	req.RegionId = region
 	req.ResourceShareId = shareID
-	c.route(req.RpcRequest, "resourcesharing", region)
-	resp, err := c.rs.DeleteResourceShare(req)
-	if err != nil {
-		return cloud.Result{}, wrap("DeleteResourceShare", err)
+	var resp *resourcesharing.DeleteResourceShareResponse
+	if err := c.send(ctx, req.RpcRequest, "resourcesharing", region, "DeleteResourceShare", func() (err error) {
+		resp, err = c.rs.DeleteResourceShare(req)
+		return err
+	}); err != nil {
+		return cloud.Result{}, err
 	}
 	return cloud.Result{RequestID: resp.RequestId}, nil
 }

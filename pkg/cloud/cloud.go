@@ -24,9 +24,15 @@ type API interface {
 	ListAccounts(ctx context.Context, page int) (AccountPage, error)
 	ListAncestors(ctx context.Context, folder string) ([]string, error)
 	ListHandshakes(ctx context.Context, page int) (HandshakePage, error)
+	// GetAccount reads one member with its path; EntityNotExists.Account when the
+	// account is not a member (a run about a few images reads only their accounts).
+	GetAccount(ctx context.Context, account string) (Account, error)
 	// ResourceSharing 2020-01-10 (regional)
 	ListResourceShares(ctx context.Context, region, token string) (SharePage, error)
 	ListResourceShareAssociations(ctx context.Context, region, associationType, token string) (AssociationPage, error)
+	// ListAssociations is ListResourceShareAssociations with its filters: one image's
+	// associations, or the associations of at most MaxSharingEntities shares.
+	ListAssociations(ctx context.Context, q AssociationQuery) (AssociationPage, error)
 	CreateResourceShare(ctx context.Context, region, name string, resources, targets []string) (ShareInfo, Result, error)
 	AssociateResourceShare(ctx context.Context, region, shareID string, resources, targets []string) (Result, error)
 	DisassociateResourceShare(ctx context.Context, region, shareID string, resources, targets []string) (Result, error)
@@ -150,6 +156,16 @@ type Association struct {
 	Updated            time.Time
 }
 
+// AssociationQuery selects associations of one type: of one resource (ResourceID, for
+// type Resource), or of the shares ShareIDs (at most MaxSharingEntities), or both.
+type AssociationQuery struct {
+	Region   string
+	Type     string // AssociationResource or AssociationTarget
+	Resource string
+	ShareIDs []string
+	Token    string
+}
+
 // AssociationPage is one page of ListResourceShareAssociations.
 type AssociationPage struct {
 	Associations []Association
@@ -196,11 +212,17 @@ func Retryable(err error) bool {
 		return err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
 	}
 	switch {
-	case strings.HasPrefix(ce.Code, "Throttling"), strings.Contains(ce.Code, ".Throttling"),
+	case Throttled(err),
 		ce.Code == "ServiceUnavailable", ce.Code == "InternalError",
 		ce.Code == "AssociateConflict", ce.Code == "DisassociateConflict",
 		ce.HTTPStatus >= 500:
 		return true
 	}
 	return false
+}
+
+// Throttled reports whether the cloud answered err because of its flow control.
+func Throttled(err error) bool {
+	code := Code(err)
+	return strings.HasPrefix(code, "Throttling") || strings.Contains(code, ".Throttling")
 }

@@ -4,10 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
+	"imageshare/pkg/cloud"
 	"imageshare/pkg/event"
 	"imageshare/pkg/job"
+	"imageshare/pkg/observe"
+	"imageshare/pkg/policy"
+	"imageshare/pkg/settings"
+	"imageshare/pkg/state"
 )
 
 // ignore logs why an event causes no job: identifiers and a reason, never the payload.
@@ -87,8 +94,17 @@ func (d *Deps) imageEvents(ctx context.Context, inv Invocation, payload []byte) 
 	return s.bytes(), nil
 }
 
-// orgEvents enqueues a job for every managed image of every region the deployment
-// covers, and, after an invitation, the first of a chain of handshake checks.
+// reasonMove marks an org job about an account that moved between folders (its
+// Account field names it); other org jobs with an Account are about an account that
+// joined or left the directory.
+const reasonMove = "org-move"
+
+// orgEvents enqueues, for every region the deployment covers, a job about the images a
+// change of the directory can affect: an account that moved, joined or left names the
+// account, and the run looks only at the images that account can matter to (related);
+// other changes (folders, the directory itself) reconcile every managed image. An
+// invitation changes nothing until it is accepted, so it starts a chain of handshake
+// checks instead, which ends in a job for the account once it joined.
 func (d *Deps) orgEvents(ctx context.Context, inv Invocation, payload []byte) ([]byte, error) {
 	evs, errs := event.Decode(payload)
 	var s summary
@@ -96,8 +112,9 @@ func (d *Deps) orgEvents(ctx context.Context, inv Invocation, payload []byte) ([
 		d.ignore(err, nil, "")
 		s.Skipped++
 	}
-	changed := false
+	whole := false
 	cause := ""
+	moved, joined := map[string]bool{}, map[string]bool{}
 	var follow []job.Job
 	for i := range evs {
 		ev := &evs[i]
@@ -110,20 +127,47 @@ func (d *Deps) orgEvents(ctx context.Context, inv Invocation, payload []byte) ([
 			s.Skipped++
 			continue
 		}
-		changed = true
 		if cause == "" {
 			cause = ev.ID
 		}
-		if c := event.ReadOrgChange(at); c.Invitation && (c.Handshake != "" || c.Account != "") {
-			follow = append(follow, job.Job{V: job.Version, Kind: job.KindHandshake, Region: inv.Region, Reason: job.ReasonHandshake,
-				Handshake: c.Handshake, Account: c.Account, Cause: ev.ID})
+		c := event.ReadOrgChange(at)
+		account := c.Account
+		if acct, ok := at.ResponseElements["Account"].(map[string]any); ok && account == "" {
+			account, _ = acct["AccountId"].(string) // CreateResourceAccount answers with the new account
+		}
+		switch {
+		case c.Invitation:
+			if c.Handshake != "" || c.Account != "" {
+				follow = append(follow, job.Job{V: job.Version, Kind: job.KindHandshake, Region: inv.Region, Reason: job.ReasonHandshake,
+					Handshake: c.Handshake, Account: c.Account, Cause: ev.ID})
+			} else {
+				whole = true
+			}
+		case !policy.IsAccount(account):
+			whole = true
+		case at.EventName == "MoveAccount":
+			moved[account] = true
+		case slices.Contains(membershipEvents, at.EventName):
+			joined[account] = true
+		default:
+			whole = true
 		}
 	}
 	var bodies []string
-	if changed {
-		for _, r := range d.regions(inv) {
-			j := job.Job{V: job.Version, Kind: job.KindRegion, Region: r, Reason: job.ReasonOrg, RetryFailed: true, Notify: true, Cause: cause}
+	for _, r := range d.regions(inv) {
+		mk := func(reason, account string) {
+			j := job.Job{V: job.Version, Kind: job.KindRegion, Region: r, Reason: reason, Account: account, RetryFailed: true, Notify: true, Cause: cause}
 			bodies = append(bodies, j.Encode())
+		}
+		if whole {
+			mk(job.ReasonOrg, "")
+			continue
+		}
+		for _, a := range sortedKeys(moved) {
+			mk(reasonMove, a)
+		}
+		for _, a := range sortedKeys(joined) {
+			mk(job.ReasonOrg, a)
 		}
 	}
 	if err := d.send(ctx, inv, bodies, d.Settings.SettleDelay); err != nil {
@@ -138,6 +182,134 @@ func (d *Deps) orgEvents(ctx context.Context, inv Invocation, payload []byte) ([
 	}
 	s.Jobs = len(bodies) + len(hs)
 	return s.bytes(), nil
+}
+
+// membershipEvents make an account a member or take it out of the directory.
+var membershipEvents = []string{"CreateResourceAccount", "CreateCloudAccount", "AcceptHandshake", "RemoveCloudAccount", "DeleteAccount"}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// related reads the images a change of the accounts of g can affect. The planner
+// looks at an account's membership and place only for images whose tags name it or
+// that are shared with it directly (R3, R5–R7); of those that are shared with it but do
+// not name it, only additive images (and untagged ones with REDUNDANCY_SCOPE=all) keep
+// the share, so only they can change. An account that joined or left matters to any
+// image naming it: every image is listed. An account that moved is still a member, so
+// it matters only through coverage, which only resource shares give: the candidates
+// are the images some share holds, and of those not naming it only the ones a share
+// reaching its new place holds (a direct share to it can have become redundant; one it
+// lost coverage for is restored only if the tags name it). The images come back with
+// their share lists read.
+func (d *Deps) related(ctx context.Context, o *observe.Observer, g *group) ([]state.Image, error) {
+	var imgs []state.Image
+	var covering func(im string) bool // nil: any image may be covered anew
+	if len(g.joined) > 0 {
+		var err error
+		if imgs, err = o.ListImages(ctx); err != nil {
+			return nil, err
+		}
+	} else {
+		var ids []string
+		var shares []state.Share
+		moved := sortedKeys(g.moved)
+		places := make([]*cloud.Account, len(moved))
+		err := parallel(ctx,
+			func(ctx context.Context) (err error) { ids, shares, err = o.HeldImages(ctx); return err },
+			func(ctx context.Context) error {
+				for i, a := range moved {
+					var err error
+					if places[i], err = o.Member(ctx, a); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		if err == nil {
+			imgs, err = o.Images(ctx, ids)
+		}
+		if err != nil {
+			return nil, err
+		}
+		reach := map[string]bool{} // targets that reach a moved account where it is now
+		for i, a := range moved {
+			if places[i] == nil {
+				reach = nil // not a member any more: be safe
+				break
+			}
+			reach[a] = true
+			for _, part := range strings.Split(places[i].Path, "/") {
+				reach[part] = true
+			}
+		}
+		if reach != nil {
+			held := map[string]bool{}
+			for _, sh := range shares {
+				for t, a := range sh.Targets {
+					if reach[t] && a.Holding() {
+						for im, ra := range sh.Resources {
+							held[im] = held[im] || ra.Holding()
+						}
+					}
+				}
+			}
+			covering = func(im string) bool { return held[im] }
+		}
+	}
+	names := func(accounts []string) bool {
+		for _, a := range accounts {
+			if g.moved[a] || g.joined[a] {
+				return true
+			}
+		}
+		return false
+	}
+	scopeAll := d.Settings.RedundancyScope == settings.ScopeAll
+	var named, maybe []state.Image
+	for _, im := range imgs {
+		if im.Missing || im.OwnerAlias != "self" {
+			continue
+		}
+		p := policy.Parse(d.Settings.TagPrefix, im.Tags)
+		switch {
+		case p.Managed && len(p.Errors) == 0 && names(p.Accounts):
+			named = append(named, im)
+		case !im.SelfShared || (covering != nil && !covering(im.ID)):
+		case (p.Managed && len(p.Errors) == 0 && p.Mode == policy.Additive) || (!p.Managed && scopeAll):
+			maybe = append(maybe, im) // related if shared with the account
+		}
+	}
+	candidates := slices.Concat(named, maybe)
+	// The members and folders the candidates name are read meanwhile, for the run that
+	// follows.
+	var accounts []string
+	for _, im := range candidates {
+		accounts = append(accounts, policy.Parse(d.Settings.TagPrefix, im.Tags).Accounts...)
+	}
+	slices.Sort(accounts)
+	if len(accounts) > observe.MaxTargetedAccounts {
+		accounts = nil
+	}
+	if err := parallel(ctx,
+		func(ctx context.Context) error { return o.ShareLists(ctx, candidates) },
+		func(ctx context.Context) error { return o.Members(ctx, slices.Compact(accounts)) },
+		func(ctx context.Context) error { _, err := o.ReadAncestors(ctx, o.TagFolders(candidates)); return err },
+	); err != nil {
+		return nil, err
+	}
+	out := slices.Clone(candidates[:len(named)])
+	for _, im := range candidates[len(named):] {
+		if names(im.Direct) {
+			out = append(out, im)
+		}
+	}
+	return out, nil
 }
 
 func (d *Deps) send(ctx context.Context, inv Invocation, bodies []string, delay time.Duration) error {

@@ -257,6 +257,12 @@ func (refusingAPI) GetResourceDirectory(context.Context) (cloud.Directory, error
 func (refusingAPI) ListResourceShares(context.Context, string, string) (cloud.SharePage, error) {
 	return cloud.SharePage{}, nil
 }
+func (refusingAPI) DescribeImageSharePermission(context.Context, string, string, int) (cloud.SharePermissionPage, error) {
+	return cloud.SharePermissionPage{}, nil
+}
+func (refusingAPI) ListAssociations(context.Context, cloud.AssociationQuery) (cloud.AssociationPage, error) {
+	return cloud.AssociationPage{}, nil
+}
 
 func TestRecheckDoesNotRepublishRefusals(t *testing.T) {
 	d, q, _ := deps(t, map[string]string{"NOTIFY_TOPIC": "notices"})

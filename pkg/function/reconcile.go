@@ -8,6 +8,8 @@ import (
 	"hash/fnv"
 	"slices"
 	"sort"
+	"strings"
+	"sync"
 	"time"
 
 	"imageshare/pkg/apply"
@@ -16,20 +18,26 @@ import (
 	"imageshare/pkg/job"
 	"imageshare/pkg/observe"
 	"imageshare/pkg/plan"
+	"imageshare/pkg/policy"
 	"imageshare/pkg/report"
 	"imageshare/pkg/settings"
+	"imageshare/pkg/state"
 )
 
 // group is the union of the jobs of one region in one invocation: one run reads the
 // directory and the region's resource shares once for all of them.
 type group struct {
-	images      []string
-	all         bool
-	retryFailed bool
-	notify      bool
-	notified    map[string]bool // refusal fingerprints published earlier in the chain
-	recheck     int             // highest recheck attempt among the jobs (-1: none)
-	cause       string
+	images []string
+	all    bool
+	// moved and joined: accounts that moved in the directory, or joined or left it; the
+	// run looks at the images these changes can affect (events.go).
+	moved, joined map[string]bool
+	retryFailed   bool
+	notify        bool
+	notified      map[string]bool // refusal fingerprints published earlier in the chain
+	recheck       int             // highest recheck attempt among the jobs (-1: none)
+	cause         string
+	reason        string // of the first job, for the jobs a run hands on
 }
 
 // reconcile runs R1–R11 for the jobs of a batch.
@@ -65,10 +73,17 @@ func (d *Deps) reconcile(ctx context.Context, inv Invocation, payload []byte) ([
 		}
 		g := groups[j.Region]
 		if g == nil {
-			g = &group{recheck: -1, cause: j.Cause, notified: map[string]bool{}}
+			g = &group{recheck: -1, cause: j.Cause, reason: j.Reason, notified: map[string]bool{}, moved: map[string]bool{}, joined: map[string]bool{}}
 			groups[j.Region] = g
 		}
-		g.all = g.all || j.Kind == job.KindRegion
+		switch {
+		case j.Kind == job.KindRegion && j.Account != "" && j.Reason == reasonMove:
+			g.moved[j.Account] = true
+		case j.Kind == job.KindRegion && j.Account != "":
+			g.joined[j.Account] = true
+		case j.Kind == job.KindRegion:
+			g.all = true
+		}
 		g.images = append(g.images, j.Images...)
 		g.retryFailed = g.retryFailed || j.RetryFailed
 		g.notify = g.notify || j.Notify
@@ -122,30 +137,294 @@ func (d *Deps) retry(ctx context.Context, action string, call func() error) erro
 	return (&apply.Applier{Settings: d.Settings}).Call(ctx, action, call)
 }
 
+// Batches of images: a run about at most targetedImages images reads only what they
+// need (an event's image, a short re-check); a larger run reads the directory and the
+// shares once and its images in at least pipelineChunks chunks of minChunk to
+// maxChunk images, reading the next chunk while it applies the current one (a run
+// waits for its first chunk's reads and its last chunk's writes: smaller chunks make
+// that shorter, larger ones join more images to a share per call).
+const (
+	targetedImages = 10
+	pipelineChunks = 8
+	minChunk       = 25
+	maxChunk       = 100
+	readsAhead     = 3 // chunks whose reads may be in flight
+	// deadlineReserve: a run that has less time left than this (or than twice its
+	// slowest chunk) before the invocation's deadline hands its remaining chunks on as
+	// new jobs instead of being killed mid-way and redelivered whole.
+	deadlineReserve = 20 * time.Second
+)
+
 // run reconciles one region: observe, plan, apply, report, schedule follow-ups.
 func (d *Deps) run(ctx context.Context, api cloud.API, inv Invocation, region string, g *group, now time.Time) (*apply.Outcome, error) {
 	a := d.applier(api)
-	st, err := observe.Observe(ctx, api, observe.Request{
-		Region: region, Owner: inv.AccountID, Now: now, Images: g.images, All: g.all,
-		Untagged: d.Settings.RedundancyScope == settings.ScopeAll, Prefix: d.Settings.TagPrefix, RetryFailed: g.retryFailed,
-	}, a.Call)
+	req := observe.Request{Region: region, Owner: inv.AccountID, Now: now, Images: g.images, All: g.all,
+		Untagged: d.Settings.RedundancyScope == settings.ScopeAll, Prefix: d.Settings.TagPrefix, RetryFailed: g.retryFailed}
+	o := observe.New(api, req, a.Call)
+	ids := slices.Clone(g.images)
+	var known []state.Image
+	if !g.all && len(g.moved)+len(g.joined) > 0 {
+		related, err := d.related(ctx, o, g)
+		if err != nil {
+			return nil, fmt.Errorf("observe %s: %w", region, err)
+		}
+		for _, im := range related {
+			if !slices.Contains(ids, im.ID) {
+				ids = append(ids, im.ID)
+				known = append(known, im)
+			}
+		}
+	}
+	r := &runner{d: d, inv: inv, region: region, g: g, a: a, total: &apply.Outcome{Postpone: map[string]time.Duration{}}}
+	var err error
+	switch {
+	case !g.all && len(ids) == 0:
+	case !g.all && len(ids) <= targetedImages:
+		err = r.targeted(ctx, o, ids, known)
+	default:
+		err = r.pipeline(ctx, o, known)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("observe %s: %w", region, err)
-	}
-	p := plan.Make(st, d.Settings)
-	out, applyErr := a.Apply(ctx, st, p)
-	// Whatever was done is reported, even when the run stops on an error.
-	if out != nil {
-		d.publish(ctx, inv, out.Entries, g.notify, g.notified)
-	}
-	if applyErr != nil {
-		return nil, fmt.Errorf("apply %s: %w", region, applyErr)
-	}
-	if err := d.followUps(ctx, inv, region, g, out); err != nil {
 		return nil, err
 	}
-	d.Log.Info("reconciled", "region", region, "images", len(st.Images), "changes", out.Changes(), "dryRun", d.Settings.DryRun)
-	return out, nil
+	if err := d.followUps(ctx, inv, region, g, r.total); err != nil {
+		return nil, err
+	}
+	d.Log.Info("reconciled", "region", region, "images", r.images, "changes", r.total.Changes(), "dryRun", d.Settings.DryRun,
+		"maxRSSKB", maxRSSKB())
+	return r.total, nil
+}
+
+// runner plans and applies the chunks of one run and collects what they did.
+type runner struct {
+	d      *Deps
+	inv    Invocation
+	region string
+	g      *group
+	a      *apply.Applier
+	total  *apply.Outcome
+	images int
+}
+
+// apply plans st, applies the plan, reports, and adds the outcome to the run's.
+func (r *runner) apply(ctx context.Context, st *state.State) (*plan.Plan, error) {
+	p := plan.Make(st, r.d.Settings)
+	out, err := r.a.Apply(ctx, st, p)
+	r.images += len(st.Images)
+	// Whatever was done is reported, even when the run stops on an error.
+	if out != nil {
+		r.d.publish(ctx, r.inv, out.Entries, r.g.notify, r.g.notified)
+		r.total.Entries = append(r.total.Entries, out.Entries...)
+		r.total.Recheck = append(r.total.Recheck, out.Recheck...)
+		for im, dl := range out.Postpone {
+			r.total.Postpone[im] = dl
+		}
+	}
+	if err != nil {
+		return p, fmt.Errorf("apply %s: %w", r.region, err)
+	}
+	return p, nil
+}
+
+func (r *runner) targeted(ctx context.Context, o *observe.Observer, ids []string, known []state.Image) error {
+	st, err := o.Targeted(ctx, ids, known)
+	if err != nil {
+		return fmt.Errorf("observe %s: %w", r.region, err)
+	}
+	_, err = r.apply(ctx, st)
+	return err
+}
+
+// chunk is one chunk of a large run, read ahead of its turn.
+type chunk struct {
+	images    []state.Image
+	ancestors map[string][]string
+	err       error
+}
+
+// pipeline reads the directory, the shares and the images once (images that want the
+// same folder set side by side, so that a share's joins, five per call, fall in few
+// chunks), then each chunk's share lists (and the ancestors of folders no member path
+// shows) one chunk ahead of the chunk being planned and applied, so that reads and
+// writes overlap. After a chunk changed a managed share itself (created, repaired,
+// deleted one), the shares are read again, so the next chunks plan against what is
+// there now; a chunk's own associations concern only its own images.
+func (r *runner) pipeline(ctx context.Context, o *observe.Observer, known []state.Image) error {
+	var dir *state.Directory
+	var shares []state.Share
+	var imgs []state.Image
+	if err := parallel(ctx,
+		func(ctx context.Context) (err error) { dir, err = o.Directory(ctx); return err },
+		func(ctx context.Context) (err error) { shares, err = o.Shares(ctx); return err },
+		func(ctx context.Context) (err error) {
+			if r.g.all {
+				imgs, err = o.ListImages(ctx)
+				return err
+			}
+			have := map[string]bool{}
+			for _, im := range known {
+				have[im.ID] = true
+			}
+			var todo []string
+			for _, id := range r.g.images {
+				if !have[id] {
+					todo = append(todo, id)
+				}
+			}
+			imgs, err = o.Images(ctx, todo)
+			imgs = append(imgs, known...)
+			return err
+		},
+	); err != nil {
+		return fmt.Errorf("observe %s: %w", r.region, err)
+	}
+	keys := map[string]string{}
+	for _, im := range imgs {
+		f := slices.Clone(policy.Parse(r.d.Settings.TagPrefix, im.Tags).Folders)
+		slices.Sort(f)
+		keys[im.ID] = strings.Join(f, ",")
+	}
+	slices.SortFunc(imgs, func(a, b state.Image) int {
+		if c := strings.Compare(keys[a.ID], keys[b.ID]); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	parts := chunks(imgs)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// The reads of up to readsAhead chunks are in flight at once (the pacer keeps them
+	// to the cloud's rate), so that a chunk's last retried calls do not hold up the next
+	// one; each chunk's result is delivered in order.
+	ready := make([]chan chunk, len(parts))
+	for i := range ready {
+		ready[i] = make(chan chunk, 1)
+	}
+	var seenMu sync.Mutex
+	seen := map[string]bool{}
+	if dir != nil {
+		for f := range dir.Folders {
+			seen[f] = true
+		}
+	}
+	slots := make(chan struct{}, readsAhead)
+	go func() {
+		for i, part := range parts {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			go func() {
+				c := chunk{images: part}
+				err := o.ShareLists(ctx, c.images)
+				if err == nil && dir != nil {
+					var missing []string
+					seenMu.Lock()
+					for _, f := range o.TagFolders(c.images) {
+						if !seen[f] {
+							seen[f] = true
+							missing = append(missing, f)
+						}
+					}
+					seenMu.Unlock()
+					c.ancestors, err = o.ReadAncestors(ctx, missing)
+				}
+				c.err = err
+				ready[i] <- c
+			}()
+		}
+	}()
+	var slowest time.Duration
+	for k := range parts {
+		var c chunk
+		select {
+		case c = <-ready[k]:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		<-slots
+		if c.err != nil {
+			return fmt.Errorf("observe %s: %w", r.region, c.err)
+		}
+		if dl, ok := ctx.Deadline(); ok && k > 0 && time.Until(dl) < max(deadlineReserve, 2*slowest) {
+			return r.handOn(ctx, slices.Concat(parts[k:]...))
+		}
+		began := time.Now()
+		for f, anc := range c.ancestors {
+			dir.Folders[f] = anc
+		}
+		st := o.NewState()
+		st.Directory, st.Shares, st.Images = dir, shares, c.images
+		p, err := r.apply(ctx, st)
+		if err != nil {
+			return err
+		}
+		slowest = max(slowest, time.Since(began))
+		if len(p.Shares) > 0 && !r.d.Settings.DryRun {
+			if shares, err = o.RefreshShares(ctx, shares); err != nil {
+				return fmt.Errorf("observe %s: %w", r.region, err)
+			}
+		}
+	}
+	return ctx.Err()
+}
+
+// chunks cuts a run's images into chunks: at least pipelineChunks of minChunk to
+// maxChunk images, and, in a long run, the first two and the last two smaller (a
+// quarter and a half of the others), since the run waits for the reads of the first
+// and the writes of the last.
+func chunks(imgs []state.Image) [][]state.Image {
+	size := min(max((len(imgs)+pipelineChunks-1)/pipelineChunks, minChunk), maxChunk)
+	if len(imgs) < 4*size {
+		return slices.Collect(slices.Chunk(imgs, size))
+	}
+	small, half := size/4, size/2
+	head := [][]state.Image{imgs[:small], imgs[small : small+half]}
+	tail := [][]state.Image{imgs[len(imgs)-small-half : len(imgs)-small], imgs[len(imgs)-small:]}
+	middle := slices.Collect(slices.Chunk(imgs[small+half:len(imgs)-small-half], size))
+	return slices.Concat(head, middle, tail)
+}
+
+// handOn enqueues jobs for images the run has no time left for.
+func (r *runner) handOn(ctx context.Context, rest []state.Image) error {
+	ids := make([]string, len(rest))
+	for i, im := range rest {
+		ids[i] = im.ID
+	}
+	var bodies []string
+	for _, j := range job.ForImages(r.region, ids, r.g.reason) {
+		j.RetryFailed, j.Notify, j.Cause, j.Notified = r.g.retryFailed, r.g.notify, r.g.cause, r.g.fingerprints()
+		if r.g.reason == job.ReasonRecheck {
+			j.Attempt = max(r.g.recheck, 0)
+		}
+		bodies = append(bodies, j.Encode())
+	}
+	r.d.Log.Warn("run handed on: the invocation's deadline is near", "region", r.region, "images", len(ids), "jobs", len(bodies))
+	return r.d.send(ctx, r.inv, bodies, 0)
+}
+
+// parallel runs the functions at once and returns the first error.
+func parallel(ctx context.Context, fns ...func(ctx context.Context) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(fns))
+	for _, fn := range fns {
+		go func() {
+			err := fn(ctx)
+			if err != nil {
+				cancel()
+			}
+			errs <- err
+		}()
+	}
+	var first error
+	for range fns {
+		if err := <-errs; err != nil && (first == nil || errors.Is(first, context.Canceled)) {
+			first = err
+		}
+	}
+	return first
 }
 
 // publish logs every entry and, for runs caused by events, sends changes and refusals
@@ -311,8 +590,9 @@ func (d *Deps) handshake(ctx context.Context, api cloud.API, inv Invocation, j j
 	case "Accepted":
 		var bodies []string
 		for _, r := range d.regions(inv) {
+			// The account joined: the images it can matter to (related) are looked at.
 			bodies = append(bodies, job.Job{V: job.Version, Kind: job.KindRegion, Region: r, Reason: job.ReasonHandshake,
-				RetryFailed: true, Notify: true, Cause: j.Cause}.Encode())
+				Account: accountOf(found.Target), RetryFailed: true, Notify: true, Cause: j.Cause}.Encode())
 		}
 		d.Log.Info("invitation accepted", "handshake", found.ID, "account", found.Target)
 		return d.send(ctx, inv, bodies, 0)
@@ -320,4 +600,13 @@ func (d *Deps) handshake(ctx context.Context, api cloud.API, inv Invocation, j j
 		d.Log.Info("invitation ended", "handshake", found.ID, "status", status)
 		return nil
 	}
+}
+
+// accountOf returns target when it is an account ID ("" otherwise: an invitation by
+// e-mail, whose run then looks at every image).
+func accountOf(target string) string {
+	if policy.IsAccount(target) {
+		return target
+	}
+	return ""
 }

@@ -1,17 +1,21 @@
 package function
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"time"
 
 	"imageshare/pkg/cloud"
 	"imageshare/pkg/event"
 	"imageshare/pkg/job"
+	"imageshare/pkg/observe"
 	"imageshare/pkg/plan"
-	"imageshare/pkg/policy"
 	"imageshare/pkg/report"
 	"imageshare/pkg/settings"
+	"imageshare/pkg/state"
 )
 
 // EmptyShareGrace: an empty managed share is deleted only once it has been left alone
@@ -20,7 +24,8 @@ const EmptyShareGrace = 10 * time.Minute
 
 // sweep is the safety net: it enqueues a job for every managed image (every owned
 // custom image with REDUNDANCY_SCOPE=all) of every region, listing images of all
-// statuses and reading tags client-side, and deletes empty managed shares.
+// statuses (pages in parallel) and reading tags client-side, and deletes empty managed
+// shares.
 func (d *Deps) sweep(ctx context.Context, inv Invocation, payload []byte) ([]byte, error) {
 	now := d.now()
 	if t, err := event.DecodeTimer(payload); err != nil {
@@ -35,24 +40,28 @@ func (d *Deps) sweep(ctx context.Context, inv Invocation, payload []byte) ([]byt
 	a := d.applier(api)
 	var s summary
 	for _, region := range d.regions(inv) {
-		var ids []string
-		for page := 1; ; page++ {
-			var p cloud.ImagePage
-			if err := a.Call(ctx, "DescribeImages", func() (err error) {
-				p, err = api.DescribeImages(ctx, cloud.DescribeImagesInput{Region: region, Statuses: cloud.AllStatuses,
-					OwnerAlias: "self", Page: page, PageSize: cloud.MaxImagePage})
-				return err
-			}); err != nil {
-				return nil, fmt.Errorf("sweep %s: list images: %w", region, err)
-			}
-			for _, im := range p.Images {
-				if im.OwnerAlias == "self" && (d.Settings.RedundancyScope == settings.ScopeAll || policy.Parse(d.Settings.TagPrefix, im.Tags).Managed) {
-					ids = append(ids, im.ID)
+		o := observe.New(api, observe.Request{Region: region, Untagged: d.Settings.RedundancyScope == settings.ScopeAll,
+			Prefix: d.Settings.TagPrefix}, a.Call)
+		var imgs []state.Image
+		var deleted int
+		// The listing (pages in parallel) and the empty shares are independent.
+		if err := parallel(ctx,
+			func(ctx context.Context) (err error) {
+				if imgs, err = o.ListImages(ctx); err != nil {
+					return fmt.Errorf("sweep %s: %w", region, err)
 				}
-			}
-			if len(p.Images) < cloud.MaxImagePage || page*cloud.MaxImagePage >= p.Total {
-				break
-			}
+				return nil
+			},
+			func(ctx context.Context) (err error) {
+				deleted, err = d.deleteEmptyShares(ctx, api, a.Call, region, now)
+				return err
+			},
+		); err != nil {
+			return nil, err
+		}
+		ids := make([]string, len(imgs))
+		for i, im := range imgs {
+			ids[i] = im.ID
 		}
 		var bodies []string
 		for _, j := range job.ForImages(region, ids, job.ReasonSweep) {
@@ -62,13 +71,26 @@ func (d *Deps) sweep(ctx context.Context, inv Invocation, payload []byte) ([]byt
 			return nil, err
 		}
 		s.Jobs += len(bodies)
-		n, err := d.deleteEmptyShares(ctx, api, a.Call, region, now)
-		if err != nil {
-			return nil, err
-		}
-		s.Changes += n
+		s.Changes += deleted
 	}
+	d.Log.Info("swept", "jobs", s.Jobs, "changes", s.Changes, "maxRSSKB", maxRSSKB())
 	return s.bytes(), nil
+}
+
+// maxRSSKB is the process's peak resident memory (VmHWM) in KiB, for sizing the
+// functions' memorySize; 0 where /proc is not there.
+func maxRSSKB() int {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if rest, ok := bytes.CutPrefix(line, []byte("VmHWM:")); ok {
+			n, _ := strconv.Atoi(string(bytes.TrimSpace(bytes.TrimSuffix(bytes.TrimSpace(rest), []byte("kB")))))
+			return n
+		}
+	}
+	return 0
 }
 
 // deleteEmptyShares deletes managed shares that hold no image and have not changed for
