@@ -290,8 +290,19 @@ func (r *run) create(ctx context.Context, op plan.ShareOp) error {
 	tgs := op.Targets[:min(len(op.Targets), cloud.MaxSharingEntities)]
 	var info cloud.ShareInfo
 	var result cloud.Result
+	found := false // a retry found the share an earlier attempt made
 	call := func(targets []string) error {
+		attempt := 0
 		return r.a.Call(ctx, "CreateResourceShare", func() (e error) {
+			if attempt++; attempt > 1 {
+				// CreateResourceShare has no idempotency token, and a server error may
+				// come after the share was made: look before making a second one (a
+				// duplicate would count against MAX_MANAGED_SHARES until merged).
+				if sh, ok, err := r.findShare(ctx, op.Share.Name); err != nil || ok {
+					info, found = sh, ok
+					return err
+				}
+			}
 			info, result, e = r.a.API.CreateResourceShare(ctx, r.st.Region, op.Share.Name, res, targets)
 			return e
 		})
@@ -311,6 +322,14 @@ func (r *run) create(ctx context.Context, op plan.ShareOp) error {
 		return nil
 	}
 	r.shareIDs[op.Share.Name] = info.ID
+	if found {
+		// Whether the attempt that made it carried the targets and images is unknown:
+		// associate them all (associating again what is there succeeds).
+		if err := r.addTargets(ctx, info.ID, op.Share.Name, op.Targets, op.Resources); err != nil {
+			return err
+		}
+		return r.associateImages(ctx, info.ID, op.Share.Name, targetsOf(op), op.Resources)
+	}
 	for _, t := range tgs {
 		r.entry("", plan.ActAssociate, t, op.Share.Name, "target of a new managed resource share", result.RequestID)
 	}
@@ -328,6 +347,24 @@ func (r *run) create(ctx context.Context, op plan.ShareOp) error {
 		return err
 	}
 	return r.associateImages(ctx, info.ID, op.Share.Name, targetsOf(op), op.Resources[len(res):])
+}
+
+// findShare looks for an active resource share of the owner with this name.
+func (r *run) findShare(ctx context.Context, name string) (cloud.ShareInfo, bool, error) {
+	for token := ""; ; {
+		p, err := r.a.API.ListResourceShares(ctx, r.st.Region, token)
+		if err != nil {
+			return cloud.ShareInfo{}, false, err
+		}
+		for _, sh := range p.Shares {
+			if sh.Name == name && (sh.Status == "" || sh.Status == "Active") {
+				return sh, true, nil
+			}
+		}
+		if token = p.NextToken; token == "" {
+			return cloud.ShareInfo{}, false, nil
+		}
+	}
 }
 
 // addTargets associates targets with a share, narrowing a refused batch to the targets
@@ -543,6 +580,15 @@ func (r *run) direct(ctx context.Context) error {
 		}
 		if err := r.modify(ctx, ip.Image, ip.Share, nil, "tag"); err != nil {
 			return err
+		}
+		if err := r.modify(ctx, ip.Image, ip.Reassert, nil, "reassert before leaving a share that reaches it"); err != nil {
+			return err
+		}
+		if r.rsRefused[ip.Image] && len(ip.Deferred) > 0 {
+			// The organization share the plan counted on was refused: share directly.
+			if err := r.modify(ctx, ip.Image, ip.Deferred, nil, "tag"); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -179,7 +179,8 @@ func (c *Cloud) do(r request) outcome {
 		applied = actErr == nil
 		if applied && track {
 			writes = append(writes, WriteRecord{Seq: seq, Time: now, Action: r.action, RequestID: reqID, Region: x.region,
-				Params: maps.Clone(r.params), Caller: r.caller, Before: before, After: c.snapshotLocked(x.region, r.product)})
+				Params: maps.Clone(r.params), Caller: r.caller, Before: before, After: c.snapshotLocked(x.region, r.product),
+				DirectAfter: c.directCountsLocked(x.region, r.product)})
 		}
 	}
 	final := gate
@@ -268,6 +269,21 @@ func (c *Cloud) snapshotLocked(region, product string) map[string]map[string]boo
 		}
 		for id, im := range r.images {
 			out[id] = c.accessLocked(im)
+		}
+	}
+	return out
+}
+
+// directCountsLocked returns, for the images snapshotLocked covers, how many accounts
+// each is shared with directly.
+func (c *Cloud) directCountsLocked(region, product string) map[string]int {
+	out := map[string]int{}
+	for rn, r := range c.regions {
+		if product != "resourcemanager" && region != "" && rn != region {
+			continue
+		}
+		for id, im := range r.images {
+			out[id] = len(im.Direct)
 		}
 	}
 	return out

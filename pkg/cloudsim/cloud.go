@@ -262,6 +262,9 @@ type WriteRecord struct {
 	Caller    emu.Identity
 	// Before, After: image → accounts with access.
 	Before, After map[string]map[string]bool
+	// DirectAfter: image → number of direct shares right after the write, taken under
+	// the same lock, so that concurrent writers cannot hide a transient excess.
+	DirectAfter map[string]int
 }
 
 // Event is one CloudEvent put on an account's event bus.
@@ -413,6 +416,10 @@ type ImageView struct {
 	// Organization: sorted Associated targets of the shares in which the image's
 	// association is Associated.
 	Organization []string
+	// Cut: sorted accounts an organization share of the image reaches that have no
+	// access all the same, because a removal from the share list cut them off
+	// (OrgGrantsListed only).
+	Cut []string
 }
 
 func (c *Cloud) viewLocked(im *image) ImageView {
@@ -434,6 +441,14 @@ func (c *Cloud) viewLocked(im *image) ImageView {
 		}
 	}
 	sort.Strings(v.Organization)
+	if c.cfg.OrgGrantsListed {
+		covered := c.coveredLocked(im)
+		for _, a := range sortedKeys(im.Blocked) {
+			if covered[a] && a != im.Owner {
+				v.Cut = append(v.Cut, a)
+			}
+		}
+	}
 	return v
 }
 

@@ -86,6 +86,16 @@ type ImagePlan struct {
 	// Share lists accounts to add, in tag order; Unshare the ones to remove.
 	Share   []string  `json:"share,omitempty"`
 	Unshare []Unshare `json:"unshare,omitempty"`
+	// Deferred lists wanted accounts not shared directly because organization coverage
+	// on its way (an association Associating or started by this plan) will reach them.
+	// They are shared directly only if this run's Resource Sharing writes for the image
+	// are refused, so that a refused organization share does not leave them without
+	// access; otherwise a re-check finds them covered.
+	Deferred []string `json:"deferred,omitempty"`
+	// Reassert lists wanted accounts the share list already shows that a share or
+	// target this plan removes also reaches: they are added again before the removal,
+	// in case the listed entry is the organization grant itself (R7's listing clouds).
+	Reassert []string `json:"reassert,omitempty"`
 	// Associate: managed shares (by name) to join; Disassociate: shares to leave, done
 	// only after every add of the run (make before break).
 	Associate    []ShareRef `json:"associate,omitempty"`
@@ -138,7 +148,8 @@ func (p *Plan) Writes() bool {
 
 // Writes reports whether the image plan calls any write API.
 func (ip *ImagePlan) Writes() bool {
-	return len(ip.Share) > 0 || len(ip.Unshare) > 0 || len(ip.Associate) > 0 || len(ip.Disassociate) > 0 || ip.Retain != nil
+	return len(ip.Share) > 0 || len(ip.Unshare) > 0 || len(ip.Associate) > 0 || len(ip.Disassociate) > 0 || ip.Retain != nil ||
+		len(ip.Reassert) > 0
 }
 
 // Image returns the plan of one image, if any.
@@ -170,6 +181,12 @@ func (p *Plan) String() string {
 		}
 		for _, u := range ip.Unshare {
 			fmt.Fprintf(&b, "%s: unshare %s (%s%s)\n", ip.Image, u.Account, u.Why, prefixed(" via ", u.Via))
+		}
+		for _, a := range ip.Reassert {
+			fmt.Fprintf(&b, "%s: reassert %s (before leaving a share that reaches it)\n", ip.Image, a)
+		}
+		for _, a := range ip.Deferred {
+			fmt.Fprintf(&b, "%s: deferred %s (coverage on its way)\n", ip.Image, a)
 		}
 		for _, s := range ip.Associate {
 			fmt.Fprintf(&b, "%s: associate %s\n", ip.Image, s.Name)

@@ -504,8 +504,17 @@ func (p *planner) direct(c *imageCtx, leaving map[string]bool, soon map[string]b
 		c.plan.Unshare = append(c.plan.Unshare, Unshare{Account: a, Why: why})
 	}
 	room := p.set.MaxAccountsPerImage - (len(current) - len(c.plan.Unshare))
+	var deferred []string
 	for _, a := range want {
 		if isCurrent[a] {
+			continue
+		}
+		if soon[a] {
+			// Coverage on its way will reach the account: a direct share now would
+			// overlap the organization share in a few seconds (what Alibaba warns
+			// against), and with REVOKE_REDUNDANT=false would stay for good, so the end
+			// state would depend on whether a run happened to finish in between (R11).
+			deferred = append(deferred, a)
 			continue
 		}
 		if room <= 0 {
@@ -514,6 +523,31 @@ func (p *planner) direct(c *imageCtx, leaving map[string]bool, soon map[string]b
 		}
 		c.plan.Share = append(c.plan.Share, a)
 		room--
+	}
+	for _, a := range deferred {
+		if room <= 0 {
+			break // no refusal: the coverage is expected to reach it
+		}
+		c.plan.Deferred = append(c.plan.Deferred, a)
+		room--
+	}
+	// A wanted account the share list shows, reached by a share or target this plan
+	// removes, is added again before the break: a cloud that lists organization grants
+	// in DescribeImageSharePermission (R7) shows the grant itself there, which the
+	// removal ends; adding it again is a no-op where the listed share is a direct one.
+	ending := p.st.Coverage(c.img.ID, func(shareID, target string) bool {
+		if target == "" {
+			return !leaving[shareID] && len(p.removing[shareID]) == 0
+		}
+		return !leaving[shareID] && !p.removing[shareID][target]
+	})
+	for _, a := range want {
+		if isCurrent[a] && len(ending[a]) > 0 {
+			c.plan.Reassert = append(c.plan.Reassert, a)
+		}
+	}
+	if len(deferred) > 0 {
+		c.plan.Recheck = true
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand"
 	"sort"
+	"sync"
 	"time"
 
 	"imageshare/pkg/cloudsim"
@@ -54,6 +55,7 @@ func (sb *sandbox) onKill(caller emu.Identity) {
 func (sb *sandbox) invoke(ctx context.Context, fn *function, payload []byte, retryCount int) (bool, error) {
 	reqID := emu.NewRequestID()
 	cred := sb.keys.AssumeRole(sb.sc.Owner, sb.role, reqID, time.Hour)
+	sb.audit.remember("functions' STS credentials", cred.AccessKeyID[len("STS."):], cred.AccessKeySecret, cred.SecurityToken[len("CAIS"):])
 	inv := fcruntime.Invocation{Payload: payload, Region: sb.sc.Region, AccountID: sb.sc.Owner, RetryCount: retryCount, RequestID: reqID}
 	inv.Credentials.AccessKeyID, inv.Credentials.AccessKeySecret, inv.Credentials.SecurityToken = cred.AccessKeyID, cred.AccessKeySecret, cred.SecurityToken
 	res, err := sb.rt.Invoke(ctx, fn.key, inv)
@@ -90,6 +92,9 @@ func (sb *sandbox) deliverDue(ctx context.Context) (bool, error) {
 	bus := sb.bus
 	sb.bus = nil
 	sb.mu.Unlock()
+	if sb.chaos.shuffle(len(bus), func(i, j int) { bus[i], bus[j] = bus[j], bus[i] }) {
+		sb.tracef("chaos: %d bus events shuffled", len(bus))
+	}
 	for _, ev := range bus {
 		did = true
 		sb.events++
@@ -103,6 +108,13 @@ func (sb *sandbox) deliverDue(ctx context.Context) (bool, error) {
 					return did, err
 				}
 			}
+		}
+		if !ev.dup && sb.chaos.duplicate() {
+			// At-least-once: the bus delivers this event again (in the next round).
+			sb.tracef("chaos: a bus event is delivered again")
+			sb.mu.Lock()
+			sb.bus = append(sb.bus, pending{body: ev.body, dup: true})
+			sb.mu.Unlock()
 		}
 	}
 	// Retries due.
@@ -155,9 +167,23 @@ func (sb *sandbox) deliverDue(ctx context.Context) (bool, error) {
 			if len(events) == 0 {
 				continue
 			}
+			if sb.chaos.shuffle(len(events), func(i, j int) {
+				events[i], events[j] = events[j], events[i]
+				handles[i], handles[j] = handles[j], handles[i]
+			}) {
+				sb.tracef("chaos: a batch of %d messages of %s shuffled", len(events), t.queue)
+			}
 			payload, _ := json.Marshal(events)
 			if err := sb.deliver(ctx, t, payload, handles, events, 0, now); err != nil {
 				return did, err
+			}
+			if sb.chaos.duplicate() {
+				// At-least-once: the batch is delivered once more, at once, as when the
+				// acknowledgement of the first delivery was lost.
+				sb.tracef("chaos: a batch of %s is delivered again", t.queue)
+				sb.mu.Lock()
+				sb.retries = append(sb.retries, retry{at: now, trig: t, payload: payload, first: now, bodies: events})
+				sb.mu.Unlock()
 			}
 		}
 	}
@@ -166,10 +192,13 @@ func (sb *sandbox) deliverDue(ctx context.Context) (bool, error) {
 		for !tm.next.After(now) {
 			did = true
 			p, _ := json.Marshal(map[string]string{"triggerTime": tm.next.UTC().Format(time.RFC3339), "triggerName": tm.trig.name, "payload": tm.payload})
+			at := tm.next
 			tm.next = tm.sched.Next(tm.next)
-			if _, err := sb.invoke(ctx, tm.trig.fn, p, 0); err != nil {
+			ok, err := sb.invoke(ctx, tm.trig.fn, p, 0)
+			if err != nil {
 				return did, err
 			}
+			sb.recordTimer(tm.trig.fn.key, at, ok)
 		}
 	}
 	return did, nil
@@ -208,7 +237,7 @@ func (sb *sandbox) mnsEvent(t *trigger, id, body string) []byte {
 // the trigger's retry strategy says, and when retries run out sends each event to the
 // dead-letter queue.
 func (sb *sandbox) deliver(ctx context.Context, t *trigger, payload []byte, handles, events []string, attempt int, first time.Time) error {
-	ok, err := sb.invoke(ctx, t.fn, payload, attempt)
+	ok, err := sb.invokeRacing(ctx, t, payload, attempt)
 	if err != nil {
 		return err
 	}
@@ -234,6 +263,7 @@ func (sb *sandbox) deliver(ctx context.Context, t *trigger, payload []byte, hand
 		return nil
 	}
 	for _, ev := range events {
+		sb.recordDeadLetter(DeadLetter{Function: t.fn.key, Event: ev, At: sb.clock.Now(), Dropped: t.dlq == ""})
 		if t.dlq == "" {
 			sb.tracef("%s: retries ran out and no dead-letter queue: event dropped", t.name)
 			continue
@@ -247,6 +277,42 @@ func (sb *sandbox) deliver(ctx context.Context, t *trigger, payload []byte, hand
 		_ = sb.mq.Delete(sb.sc.Owner, sb.sc.Region, t.queue, h)
 	}
 	return nil
+}
+
+// invokeRacing invokes the trigger's function; with Options.Concurrent, a batch of the
+// job queue goes to that many instances at once, and counts as delivered only when
+// every copy succeeded (a failed copy is retried like any failed delivery).
+func (sb *sandbox) invokeRacing(ctx context.Context, t *trigger, payload []byte, attempt int) (bool, error) {
+	n := 1
+	if t.kind == "mns" && t.queue == sb.jobQueue && sb.opts.Concurrent > 1 {
+		n = sb.opts.Concurrent
+	}
+	if n == 1 {
+		return sb.invoke(ctx, t.fn, payload, attempt)
+	}
+	type outcome struct {
+		ok  bool
+		err error
+	}
+	outs := make([]outcome, n)
+	var wg sync.WaitGroup
+	for i := range outs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := sb.invoke(ctx, t.fn, payload, attempt)
+			outs[i] = outcome{ok, err}
+		}()
+	}
+	wg.Wait()
+	all := true
+	for _, o := range outs {
+		if o.err != nil {
+			return false, o.err
+		}
+		all = all && o.ok
+	}
+	return all, nil
 }
 
 // nextRetry applies EventBridge's push retry strategies: BACKOFF_RETRY retries 3 times

@@ -40,6 +40,16 @@ type Options struct {
 	Latency     time.Duration
 	QPS         map[string]float64
 	NoInvariant bool
+	// Chaos makes the emulated EventBridge deliver at least once and out of order:
+	// some events and job batches are delivered twice, and the events of one batch are
+	// shuffled (off when zero; see chaos.go).
+	Chaos Chaos
+	// Concurrent > 1 delivers every batch of the job queue to that many instances of its
+	// function at once: duplicate deliveries racing each other (default 1).
+	Concurrent int
+	// OnWrite, when set, sees every write by the functions that took effect, with the
+	// cloud as it is right after it (tests audit the functions' writes with it).
+	OnWrite func(Write)
 }
 
 // Refusal is one refusal a function reported.
@@ -68,6 +78,14 @@ type Result struct {
 	// StepWall is the wall time each top-level step took, its settle included.
 	StepWall []time.Duration `json:"-"`
 	Stats    Stats           `json:"-"`
+	// Steps records what the emulated cloud and EventBridge did during each top-level
+	// step (its settle included): an oracle needs it to know when the sweep ran and
+	// which deliveries were given up.
+	Steps []StepRecord `json:"-"`
+	// Notifications are the messages published to NOTIFY_TOPIC, oldest first.
+	Notifications []string `json:"-"`
+	// Shares are the resource shares of the scenario's region at the end.
+	Shares []cloudsim.ShareView `json:"-"`
 }
 
 // Stats counts what happened.
@@ -131,10 +149,14 @@ type sandbox struct {
 	trace       io.Writer
 	rand        *detRand
 	events      int
+	chaos       *chaosState
+	steps       []StepRecord // steps[len-1] is the step running
+	audit       *audit
 }
 
 type pending struct {
 	body []byte
+	dup  bool // a redelivery made by Options.Chaos (not duplicated again)
 }
 
 type function struct {
@@ -207,10 +229,17 @@ func (sb *sandbox) run(ctx context.Context) (*Result, error) {
 			return nil, err
 		}
 		began := time.Now()
-		if err := sb.step(ctx, st, false); err != nil {
-			return nil, err
+		sb.mu.Lock()
+		sb.steps = append(sb.steps, StepRecord{Start: sb.clock.Now()})
+		sb.mu.Unlock()
+		err := sb.step(ctx, st, false)
+		if err == nil {
+			err = sb.settle(ctx)
 		}
-		if err := sb.settle(ctx); err != nil {
+		sb.mu.Lock()
+		sb.steps[len(sb.steps)-1].End = sb.clock.Now()
+		sb.mu.Unlock()
+		if err != nil {
 			var ns *notSettled
 			if errors.As(err, &ns) {
 				res.Failures = append(res.Failures, ns.Error())
@@ -222,9 +251,18 @@ func (sb *sandbox) run(ctx context.Context) (*Result, error) {
 		res.StepWall = append(res.StepWall, time.Since(began))
 	}
 	res.Images = sb.images()
+	res.Shares = sb.cloud.ResourceShares(sb.sc.Region)
+	if t := sb.env["NOTIFY_TOPIC"]; t != "" {
+		for _, p := range sb.mq.Published(sb.sc.Owner, sb.sc.Region, t) {
+			res.Notifications = append(res.Notifications, p.Body)
+		}
+	}
+	sb.audit.notifications(res.Notifications)
 	sb.mu.Lock()
+	res.Steps = append([]StepRecord(nil), sb.steps...)
 	res.Refusals = append([]Refusal(nil), sb.refusals...)
 	res.Violations = append([]string(nil), sb.violations...)
+	res.Violations = append(res.Violations, sb.audit.leaks()...)
 	inv := map[string]int{}
 	for k, v := range sb.invocations {
 		inv[k] = v
@@ -297,6 +335,7 @@ func (sb *sandbox) onLog(function string, instance int, line []byte) {
 	if sb.opts.Logs != nil {
 		fmt.Fprintf(sb.opts.Logs, "[%s#%d] %s\n", function, instance, line)
 	}
+	sb.audit.line(function, line)
 	if len(line) == 0 || line[0] != '{' {
 		return
 	}

@@ -24,7 +24,8 @@ const (
 
 func newSandbox(sc *scenario.Scenario, opts Options) (*sandbox, error) {
 	sb := &sandbox{sc: sc, opts: opts, clock: emu.NewClock(emu.Epoch), keys: emu.NewKeyring(), eventsOn: true,
-		funcs: map[string]*function{}, invocations: map[string]int{}, trace: opts.Trace, rand: newDetRand(sc.Faults.Seed)}
+		funcs: map[string]*function{}, invocations: map[string]int{}, trace: opts.Trace, rand: newDetRand(sc.Faults.Seed),
+		chaos: newChaos(opts.Chaos), audit: newAudit()}
 	if err := sb.loadProject(); err != nil {
 		return nil, err
 	}
@@ -39,6 +40,12 @@ func newSandbox(sc *scenario.Scenario, opts Options) (*sandbox, error) {
 		sb.mu.Lock()
 		sb.writes = append(sb.writes, w)
 		sb.mu.Unlock()
+		if opts.OnWrite != nil {
+			// Called while the function waits for the write's answer: with one
+			// invocation at a time, this is the cloud right after the write.
+			opts.OnWrite(Write{WriteRecord: w, Members: sb.cloud.Members(), Images: sb.cloud.Images(w.Region),
+				Shares: sb.cloud.ResourceShares(w.Region)})
+		}
 	})
 	sb.cloud.OnKill(sb.onKill)
 	sb.mq.OnKill(sb.onKill)
@@ -57,13 +64,30 @@ func newSandbox(sc *scenario.Scenario, opts Options) (*sandbox, error) {
 	}
 	sb.rt = fcruntime.NewRuntime(sb.onLog)
 	for _, f := range sb.funcs {
+		instances := 1
+		if sb.racing(f) {
+			instances = opts.Concurrent
+		}
 		spec := fcruntime.FunctionSpec{Name: f.key, Command: opts.FunctionCommand(f.key), Env: sb.functionEnv(), Timeout: f.timeout,
-			MemoryMB: 512, Handler: "main", InstanceConcurrency: 1, MaxInstances: 1}
+			MemoryMB: 512, Handler: "main", InstanceConcurrency: 1, MaxInstances: instances}
 		if err := sb.rt.Register(spec); err != nil {
 			return nil, err
 		}
 	}
 	return sb, nil
+}
+
+// racing reports whether Options.Concurrent applies to f: it reads the job queue.
+func (sb *sandbox) racing(f *function) bool {
+	if sb.opts.Concurrent <= 1 {
+		return false
+	}
+	for _, t := range f.triggers {
+		if t.kind == "mns" && t.queue == sb.jobQueue {
+			return true
+		}
+	}
+	return false
 }
 
 // shareQuota models a raised ECS quota when the scenario raises MAX_ACCOUNTS_PER_IMAGE.
@@ -191,7 +215,9 @@ func (sb *sandbox) buildWorld() error {
 	sc := sb.sc
 	c := sb.cloud
 	c.AddAccount(sc.Owner, "china")
-	sb.owner = sb.keys.AccessKey(sc.Owner).Identity
+	ownerKey := sb.keys.AccessKey(sc.Owner)
+	sb.owner = ownerKey.Identity
+	sb.audit.remember("owner's access key", ownerKey.AccessKeyID[len("LTAI"):], ownerKey.AccessKeySecret)
 	for _, a := range sc.Outside {
 		c.AddAccount(a, "china")
 	}

@@ -175,7 +175,13 @@ func Load(getenv func(string) string) (Settings, error) {
 		return s, err
 	}
 	if s.RetryMax < s.RetryBase {
-		v, _ = get("RETRY_MAX")
+		// Name the setting the deployer wrote: a RETRY_BASE above the default RETRY_MAX
+		// is RETRY_BASE's problem.
+		v, set := get("RETRY_MAX")
+		if !set {
+			v, _ = get("RETRY_BASE")
+			return s, fail("RETRY_BASE", v, fmt.Sprintf("must not be longer than RETRY_MAX (%s)", s.RetryMax))
+		}
 		return s, fail("RETRY_MAX", v, "must not be shorter than RETRY_BASE")
 	}
 	v, _ = get("FUNCTION_ROLE")

@@ -1,0 +1,56 @@
+package job
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// Job bodies as the functions write them (image-events, org-events, re-checks,
+// postponed checks, the sweep and the handshake chain), and hostile ones.
+var samples = []string{
+	`{"v":1,"kind":"images","region":"cn-hangzhou","images":["m-Base00000001"],"reason":"event","retryFailed":true,"cause":"45ef4dew-7c35","notify":true}`,
+	`{"v":1,"kind":"region","region":"cn-hangzhou","reason":"org","retryFailed":true,"cause":"e-9","notify":true}`,
+	`{"v":1,"kind":"images","region":"cn-shanghai","images":["m-A","m-B"],"reason":"recheck","attempt":3,"notify":true,"notified":["0a1b2c3d","ffffffff"]}`,
+	`{"v":1,"kind":"images","region":"cn-hangzhou","images":["m-New000000001"],"reason":"postpone","retryFailed":true}`,
+	`{"v":1,"kind":"handshake","region":"cn-hangzhou","reason":"handshake","attempt":2,"handshake":"h-Ab12Cd34","account":"2000000000000001","cause":"e-3"}`,
+	`{"v":1,"kind":"images","region":"cn-hangzhou","images":[],"reason":"sweep"}`,
+	`{"v":2,"kind":"images","region":"cn-hangzhou","images":["m-A"]}`,
+	`{"v":1,"kind":"images","region":"../../etc","images":["m-A"]}`,
+	`{"v":1,"kind":"images","region":"cn-hangzhou","images":["i-notanimage"]}`,
+	`{"v":1,"kind":"region","region":"cn-hangzhou","images":["m-A"]}`,
+	`{"v":1,"kind":"images","region":"cn-hangzhou","images":"m-A"}`,
+	`{"v":1,"kind":"images","region":"cn-hangzhou","images":["m-A"],"attempt":-1}`,
+	`{"v":"1"}`, `[]`, `null`, ``, `{`,
+}
+
+// FuzzDecode: a job body from the queue is either refused with a reason that names
+// the problem, or a valid job that survives Encode and Decode unchanged (an empty list may come back absent).
+func FuzzDecode(f *testing.F) {
+	for _, s := range samples {
+		f.Add(s)
+	}
+	f.Add(strings.Repeat(`{"v":1,`, 20000))
+	f.Fuzz(func(t *testing.T, body string) {
+		j, err := Decode(body)
+		if err != nil {
+			if msg := err.Error(); len(msg) < 8 || !strings.Contains(msg, "job") {
+				t.Fatalf("a refusal must say what is wrong with the job: %q", msg)
+			}
+			if len(err.Error()) > 4096 {
+				t.Fatalf("a refusal must not repeat the body (%d bytes)", len(err.Error()))
+			}
+			return
+		}
+		if err := j.Validate(); err != nil {
+			t.Fatalf("Decode accepted an invalid job: %v", err)
+		}
+		again, err := Decode(j.Encode())
+		if err != nil {
+			t.Fatalf("a decoded job does not decode again: %v", err)
+		}
+		if again.Encode() != j.Encode() || !reflect.DeepEqual(again.Images, j.Images) && len(j.Images) > 0 {
+			t.Fatalf("round trip changed the job:\n%+v\n%+v", j, again)
+		}
+	})
+}

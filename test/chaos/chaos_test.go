@@ -1,0 +1,498 @@
+// Package chaos is the convergence-under-chaos suite (issue 6): seeded random
+// organizations, images, tags and steps run in the sandbox with throttling, server
+// errors, killed processes, duplicated and reordered deliveries and lost events; after
+// settling, the end state must equal an independent oracle's (oracle_test.go) and the
+// sandbox's invariant (no account lost access on the way) must have held throughout.
+//
+//	go test ./test/chaos                          # 200 seeds
+//	go test ./test/chaos -chaos.seeds=2000        # more
+//	go test ./test/chaos -run 'TestChaos/seed=17$' -v   # one seed, with its trace on failure
+//
+// A failing seed is written out as a scenario file whose expect block is the oracle's
+// answer; `imageshare sandbox FILE` replays it.
+package chaos
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"imageshare"
+	"imageshare/pkg/function"
+	"imageshare/pkg/sandbox"
+	"imageshare/pkg/scenario"
+	"imageshare/test/guardrail"
+)
+
+var (
+	seeds  = flag.Int("chaos.seeds", 200, "number of seeds TestChaos runs")
+	first  = flag.Int("chaos.first", 1, "first seed")
+	outDir = flag.String("chaos.out", filepath.Join(os.TempDir(), "imageshare-chaos"), "where failing seeds are written as scenario files")
+)
+
+// Chaos of delivery on top of the scenario's faults (issue 6).
+const (
+	duplicateRate = 0.1
+	reorderRate   = 0.5
+)
+
+func TestMain(m *testing.M) {
+	if len(os.Args) == 3 && os.Args[1] == "imageshare-function" {
+		function.Main(os.Args[2])
+	}
+	os.Exit(m.Run())
+}
+
+func command(name string) []string { return []string{os.Args[0], "imageshare-function", name} }
+
+// tally counts what the seeds exercised, so that a generator that stopped making some
+// situation shows in the log of the suite.
+type tally struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *tally) add(what string, n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n[what] += n
+}
+
+func (c *tally) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(c.n)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, c.n[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+var stats = &tally{n: map[string]int{}}
+
+func TestChaos(t *testing.T) {
+	t.Cleanup(func() { t.Logf("exercised: %s", stats) })
+	for seed := *first; seed < *first+*seeds; seed++ {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			t.Parallel()
+			runSeed(t, uint64(seed))
+		})
+	}
+}
+
+func runSeed(t *testing.T, seed uint64) {
+	runSeedWith(t, seed, 1)
+}
+
+var concurrentSeeds = flag.Int("chaos.concurrent", 40, "number of seeds TestConcurrentDuplicates runs")
+
+// TestConcurrentDuplicates: every job batch goes to two reconcile instances at once
+// (duplicate deliveries racing each other). The runs still converge on the oracle's end
+// state, the auditor sees no image over MAX_ACCOUNTS_PER_IMAGE after any write, and no
+// two managed shares of one name stay (compare).
+func TestConcurrentDuplicates(t *testing.T) {
+	for i := 0; i < *concurrentSeeds; i++ {
+		seed := uint64(100001 + i)
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			t.Parallel()
+			runSeedWith(t, seed, 2)
+		})
+	}
+}
+
+// runSeedWith runs one seed; concurrent > 1 delivers every job batch to that many
+// instances at once.
+func runSeedWith(t *testing.T, seed uint64, concurrent int) {
+	sc := generate(seed)
+	if _, err := sc.Marshal(); err != nil {
+		t.Fatalf("the generator made an invalid scenario: %v", err)
+	}
+	trace := &syncBuilder{}
+	audit := guardrail.New(sc)
+	res, err := sandbox.Run(context.Background(), sc, sandbox.Options{SYAML: imageshare.SYAML, FunctionCommand: command, Trace: trace, Logs: trace,
+		Chaos: sandbox.Chaos{Seed: int64(seed), Duplicate: duplicateRate, Reorder: reorderRate}, Concurrent: concurrent, OnWrite: audit.OnWrite})
+	if err != nil {
+		t.Fatalf("sandbox: %v", err)
+	}
+	var problems []string
+	exp, _, err := expect(sc, res.Steps)
+	if err != nil {
+		// The run stopped early (did not settle): that is the failure to report.
+		problems = append(append(problems, res.Failures...), "oracle: "+err.Error())
+	} else {
+		count(sc, res, exp)
+		problems = compare(sc, res, exp)
+	}
+	for _, p := range audit.Problems() {
+		problems = append(problems, "guardrail: "+p)
+	}
+	if len(problems) == 0 {
+		return
+	}
+	file := writeFailure(t, seed, concurrent, sc, exp, problems, trace.String())
+	t.Errorf("seed %d: %d problem(s):\n  %s\nscenario: %s (replay: go run ./cmd/imageshare sandbox %s)\ntrace: %s",
+		seed, len(problems), strings.Join(problems, "\n  "), file, file, strings.TrimSuffix(file, ".yaml")+".trace")
+}
+
+// syncBuilder collects the trace and the functions' logs, written from several goroutines.
+type syncBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuilder) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuilder) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var managedNameRE = regexp.MustCompile(`^imageshare-[0-9a-f]{32}$`)
+
+// compare checks the product's run against the oracle's expectations.
+func compare(sc *scenario.Scenario, res *sandbox.Result, exp map[string]*expectation) []string {
+	var out []string
+	out = append(out, res.Failures...)
+	for _, v := range res.Violations {
+		out = append(out, "invariant: "+v)
+	}
+	matched := map[string][]outcome{} // the branches the product's end state matches
+	ids := slices.Sorted(maps.Keys(exp))
+	for _, id := range ids {
+		e := exp[id]
+		got, present := res.Images[id]
+		if e.nominal.deleted {
+			if present {
+				out = append(out, fmt.Sprintf("image %s: deleted by a step, still there", id))
+			}
+			continue
+		}
+		if !present {
+			out = append(out, fmt.Sprintf("image %s: missing at the end", id))
+			continue
+		}
+		for _, o := range e.allowed {
+			if slices.Equal(sorted(got.Direct), o.direct) && slices.Equal(sorted(got.Organization), o.organization) && maps.Equal(got.Tags, o.tags) {
+				matched[id] = append(matched[id], o)
+			}
+		}
+		if len(matched[id]) == 0 && e.lost && between(got, e.allowed) {
+			stats.add("images half reconciled at the end", 1)
+			continue
+		}
+		if len(matched[id]) == 0 {
+			msg := fmt.Sprintf("image %s: got direct %v organization %v, oracle wants %s", id, sorted(got.Direct), sorted(got.Organization), e.nominal)
+			if !maps.Equal(got.Tags, e.nominal.tags) {
+				msg += fmt.Sprintf(" (tags %v, want %v)", got.Tags, e.nominal.tags)
+			}
+			if len(e.allowed) > 1 {
+				var alts []string
+				for _, o := range e.allowed[1:] {
+					alts = append(alts, o.String())
+				}
+				msg += fmt.Sprintf("; or, since %s: %s", strings.Join(e.uncertain, "; "), strings.Join(dedup(alts), " | "))
+			}
+			out = append(out, msg)
+		}
+	}
+	// Refusals the final state calls for must have been reported: those of the last
+	// reconcile in every branch the end state matches (a branch in which the last
+	// reconcile was lost to the chaos asks for none). A run that died may have made its
+	// writes and not yet logged its refusals (its delivery is then dead-lettered, which
+	// is reported): images with such runs are not asked for refusals.
+	for _, id := range ids {
+		os := matched[id]
+		if len(os) == 0 || exp[id].lost {
+			continue
+		}
+		for _, r := range os[0].refusals {
+			inAll := true
+			for _, o := range os[1:] {
+				inAll = inAll && slices.Contains(o.refusals, r)
+			}
+			if inAll && !hasRefusal(res, id, r.subject) {
+				out = append(out, fmt.Sprintf("image %s: refusal of %q (%s) not reported", id, r.subject, r.reason))
+			}
+		}
+	}
+	// Nothing is dropped silently: every delivery given up on is reported.
+	for k, st := range res.Steps {
+		for _, dl := range st.DeadLetters {
+			if dl.Dropped {
+				out = append(out, fmt.Sprintf("step %d: an event for %s was dropped after its retries ran out", k+1, dl.Function))
+				continue
+			}
+			named := imageIDRE.FindAllString(dl.Event, -1)
+			if len(named) == 0 {
+				named = []string{""}
+			}
+			for _, im := range named {
+				if !hasReason(res, im, "retries-exhausted") {
+					out = append(out, fmt.Sprintf("step %d: a delivery to %s ended in the dead-letter queue (image %q) without a retries-exhausted report", k+1, dl.Function, im))
+				}
+			}
+		}
+	}
+	// Managed resource shares: one per name, and the name is the hash of the targets.
+	names := map[string]int{}
+	for _, s := range res.Shares {
+		if s.Status != "Active" || !managedNameRE.MatchString(s.Name) {
+			continue
+		}
+		names[s.Name]++
+		var targets []string
+		for t, st := range s.Targets {
+			if st == "Associated" {
+				targets = append(targets, t)
+			}
+		}
+		sort.Strings(targets)
+		sum := sha256.Sum256([]byte(strings.Join(targets, ",")))
+		if want := "imageshare-" + hex.EncodeToString(sum[:])[:32]; want != s.Name {
+			out = append(out, fmt.Sprintf("managed share %s (%s) has targets %v, whose name is %s", s.Name, s.ID, targets, want))
+		}
+		if s.AllowExternal {
+			out = append(out, fmt.Sprintf("managed share %s allows external targets", s.Name))
+		}
+	}
+	for n, c := range names {
+		if c > 1 {
+			out = append(out, fmt.Sprintf("%d managed shares named %s stayed", c, n))
+		}
+	}
+	return out
+}
+
+// between reports whether a state lies between the allowed outcomes: what they all
+// share is there, nothing that none of them has is, and the tags are the steps' tags.
+func between(got sandbox.ImageState, allowed []outcome) bool {
+	if len(allowed) == 0 || !maps.Equal(got.Tags, allowed[0].tags) {
+		return false
+	}
+	inside := func(have []string, pick func(outcome) []string) bool {
+		for _, x := range have {
+			if !slices.ContainsFunc(allowed, func(o outcome) bool { return slices.Contains(pick(o), x) }) {
+				return false
+			}
+		}
+		for _, x := range pick(allowed[0]) {
+			if !slices.Contains(have, x) && !slices.ContainsFunc(allowed, func(o outcome) bool { return !slices.Contains(pick(o), x) }) {
+				return false
+			}
+		}
+		return true
+	}
+	return inside(got.Direct, func(o outcome) []string { return o.direct }) &&
+		inside(got.Organization, func(o outcome) []string { return o.organization })
+}
+
+func hasRefusal(res *sandbox.Result, image, subject string) bool {
+	for _, r := range res.Refusals {
+		if r.Image == image && r.Subject == subject {
+			return true
+		}
+	}
+	return false
+}
+
+func hasReason(res *sandbox.Result, image, reason string) bool {
+	for _, r := range res.Refusals {
+		if r.Image == image && r.Reason == reason {
+			return true
+		}
+	}
+	return false
+}
+
+func sorted(xs []string) []string {
+	out := append([]string{}, xs...)
+	sort.Strings(out)
+	return out
+}
+
+func dedup(xs []string) []string {
+	slices.Sort(xs)
+	return slices.Compact(xs)
+}
+
+// writeFailure writes the seed as a scenario file whose expect block is the oracle's
+// nominal answer, with the trace beside it, and returns the file's path.
+func writeFailure(t *testing.T, seed uint64, concurrent int, sc *scenario.Scenario, exp map[string]*expectation, problems []string, trace string) string {
+	out := *sc
+	out.Expect = scenario.Expect{Images: map[string]scenario.ExpectImage{}}
+	for id, e := range exp {
+		if e.nominal.deleted {
+			continue
+		}
+		direct, org := e.nominal.direct, e.nominal.organization
+		if org == nil {
+			org = []string{}
+		}
+		out.Expect.Images[id] = scenario.ExpectImage{Direct: &direct, Organization: &org, Tags: e.nominal.tags}
+		for _, r := range e.nominal.refusals {
+			out.Expect.Refusals = append(out.Expect.Refusals, scenario.ExpectRefusal{Image: id, Subject: r.subject})
+		}
+	}
+	sort.Slice(out.Expect.Refusals, func(i, j int) bool {
+		a, b := out.Expect.Refusals[i], out.Expect.Refusals[j]
+		return a.Image+"\x00"+a.Subject < b.Image+"\x00"+b.Subject
+	})
+	body, err := out.Marshal()
+	if err != nil {
+		t.Logf("cannot write seed %d as a scenario: %v", seed, err)
+		return "(not written)"
+	}
+	var head strings.Builder
+	if concurrent > 1 {
+		fmt.Fprintf(&head, "# Chaos seed %d (go test ./test/chaos -run 'TestConcurrentDuplicates/seed=%d$' -chaos.concurrent=%d).\n", seed, seed, seed-100000)
+	} else {
+		fmt.Fprintf(&head, "# Chaos seed %d (go test ./test/chaos -run 'TestChaos/seed=%d$' -chaos.first=%d -chaos.seeds=1).\n", seed, seed, seed)
+	}
+	fmt.Fprintf(&head, "# The expect block is the oracle's answer. The failing run also had duplicated (%.2f) and\n", duplicateRate)
+	fmt.Fprintf(&head, "# reordered (%.2f) deliveries, chaos seed %d, which a scenario file cannot express.\n", reorderRate, seed)
+	if concurrent > 1 {
+		fmt.Fprintf(&head, "# Every job batch went to %d instances at once (TestConcurrentDuplicates, -chaos.concurrent).\n", concurrent)
+	}
+	head.WriteString("# What differed:\n")
+	for _, p := range problems {
+		fmt.Fprintf(&head, "#   %s\n", strings.ReplaceAll(p, "\n", " "))
+	}
+	if err := os.MkdirAll(*outDir, 0o755); err != nil {
+		t.Logf("cannot write seed %d: %v", seed, err)
+		return "(not written)"
+	}
+	file := filepath.Join(*outDir, fmt.Sprintf("seed-%d.yaml", seed))
+	if err := os.WriteFile(file, append([]byte(head.String()), body...), 0o644); err != nil {
+		t.Logf("cannot write seed %d: %v", seed, err)
+		return "(not written)"
+	}
+	_ = os.WriteFile(strings.TrimSuffix(file, ".yaml")+".trace", []byte(trace), 0o644)
+	return file
+}
+
+// count adds what one seed exercised to the suite's tally.
+func count(sc *scenario.Scenario, res *sandbox.Result, exp map[string]*expectation) {
+	stats.add("seeds", 1)
+	for _, st := range sc.Steps {
+		kinds := []scenario.Step{st}
+		if st.Together != nil {
+			stats.add("step together", 1)
+			kinds = st.Together
+		}
+		for _, k := range kinds {
+			if k.Events == "off" {
+				stats.add("events off", 1)
+			} else if k.Kind() != "advance" && k.Kind() != "wait" && k.Kind() != "events" {
+				stats.add("step "+k.Kind(), 1)
+			}
+		}
+	}
+	if sc.Settings["REVOKE_REDUNDANT"] == "false" {
+		stats.add("REVOKE_REDUNDANT=false", 1)
+	}
+	if sc.Settings["MAX_ACCOUNTS_PER_IMAGE"] != "" {
+		stats.add("small MAX_ACCOUNTS_PER_IMAGE", 1)
+	}
+	for _, st := range res.Steps {
+		stats.add("dead letters", len(st.DeadLetters))
+		for _, tf := range st.Timers {
+			if !tf.OK {
+				stats.add("failed sweeps", 1)
+			}
+		}
+	}
+	for _, e := range exp {
+		if len(e.allowed) > 1 {
+			stats.add("images with branches", 1)
+		}
+		t := readTags(e.nominal.tags)
+		switch {
+		case e.nominal.deleted:
+			stats.add("images deleted", 1)
+		case !t.managed:
+			stats.add("images unmanaged", 1)
+		case len(t.errs) > 0:
+			stats.add("images frozen by a tag error", 1)
+		case t.additive:
+			stats.add("images additive", 1)
+		default:
+			stats.add("images exact", 1)
+		}
+		if len(e.nominal.organization) > 0 {
+			stats.add("images with organization shares", 1)
+		}
+		for _, r := range e.nominal.refusals {
+			if r.reason == "share-limit" {
+				stats.add("share-limit refusals", 1)
+			}
+		}
+	}
+	stats.add("invocations", sumValues(res.Stats.Invocations))
+}
+
+func sumValues(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// A failing seed is written as a scenario file that `imageshare sandbox` replays: it
+// parses, carries the oracle's answer as its expect block, and runs.
+func TestFailingSeedFileReplays(t *testing.T) {
+	sc := generate(7)
+	res, err := sandbox.Run(context.Background(), sc, sandbox.Options{SYAML: imageshare.SYAML, FunctionCommand: command})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, _, err := expect(sc, res.Steps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := *outDir
+	*outDir = t.TempDir()
+	defer func() { *outDir = old }()
+	file := writeFailure(t, 7, 1, sc, exp, []string{"(a test of the writer)"}, "trace")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replay, err := scenario.Parse(file, data)
+	if err != nil {
+		t.Fatalf("the written file does not parse: %v", err)
+	}
+	want := 0
+	for _, e := range exp {
+		if !e.nominal.deleted {
+			want++
+		}
+	}
+	if len(replay.Expect.Images) != want || len(replay.Steps) != len(sc.Steps) {
+		t.Fatalf("the file expects %d images (want %d) and has %d steps (want %d)", len(replay.Expect.Images), want, len(replay.Steps), len(sc.Steps))
+	}
+	again, err := sandbox.Run(context.Background(), replay, sandbox.Options{SYAML: imageshare.SYAML, FunctionCommand: command})
+	if err != nil {
+		t.Fatalf("the file does not run: %v", err)
+	}
+	if len(again.Violations) > 0 {
+		t.Fatalf("replay: %v", again.Violations)
+	}
+	t.Logf("replayed %s: %d expectation failures (the run has faults and branches of its own)", filepath.Base(file), len(again.Failures))
+}

@@ -1,0 +1,892 @@
+package chaos
+
+// The oracle: a second, deliberately simple implementation of SPEC sections 2-4 (tag
+// language, settings, reconcile rules), written for this test from the text of SPEC and
+// sharing no code with the product (no pkg/policy, pkg/plan, pkg/state). It works on
+// plain maps: a world (directory, hand-made resource shares, images) that the scenario's
+// steps change, and a reconcile of one image that computes its direct shares and its
+// managed organization targets from the world at that moment.
+//
+// When reconciles happen is the part the oracle cannot know alone: it follows SPEC
+// section 5 (events → jobs after SETTLE_DELAY, org changes → every managed image, the
+// 30-minute sweep) with the sweep times and the deliveries EventBridge gave up on as the
+// sandbox recorded them. Points the chaos made uncertain (a sweep that died, a job that
+// ended in the dead-letter queue, a sweep in the middle of a `together`) are branched
+// on, image by image, and the product's end state must be one of the branches.
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"imageshare/pkg/sandbox"
+	"imageshare/pkg/scenario"
+)
+
+const prefix = "imageshare"
+
+var (
+	oAccountRE   = regexp.MustCompile(`^[0-9]{16}$`)
+	oFolderRE    = regexp.MustCompile(`^fd-[A-Za-z0-9]{10}$`)
+	oDirectoryRE = regexp.MustCompile(`^rd-[A-Za-z0-9]{6,}$`)
+)
+
+// tagsRead is what section 2 makes of an image's tags.
+type tagsRead struct {
+	managed  bool
+	accounts []string // tag order, first occurrence wins
+	folders  []string
+	additive bool
+	errs     []refusal // tag errors: subject is the bad token, or the key
+}
+
+type refusal struct{ subject, reason string }
+
+// splitValue cuts on runs of , ， ; and white space.
+func splitValue(v string) []string {
+	var out []string
+	cur := strings.Builder{}
+	flush := func() {
+		if cur.Len() > 0 {
+			out = append(out, cur.String())
+			cur.Reset()
+		}
+	}
+	for _, r := range v {
+		if r == ',' || r == '，' || r == ';' || unicode.IsSpace(r) {
+			flush()
+			continue
+		}
+		cur.WriteRune(r)
+	}
+	flush()
+	return out
+}
+
+// keyRank orders account keys: the bare key, then numeric suffixes numerically, then
+// the other suffixes bytewise.
+func keyLess(a, b string) bool {
+	sa, sb := suffix(a), suffix(b)
+	if (sa == "") != (sb == "") {
+		return sa == ""
+	}
+	na, aNum := digits(sa)
+	nb, bNum := digits(sb)
+	if aNum != bNum {
+		return aNum
+	}
+	if aNum && na != nb {
+		if len(na) != len(nb) {
+			return len(na) < len(nb)
+		}
+		return na < nb
+	}
+	return sa < sb
+}
+
+func suffix(key string) string {
+	for _, base := range []string{prefix + ":accounts:", prefix + ":folders:"} {
+		if strings.HasPrefix(key, base) {
+			return key[len(base):]
+		}
+	}
+	return ""
+}
+
+func digits(s string) (string, bool) {
+	if s == "" {
+		return "", false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return "", false
+		}
+	}
+	t := strings.TrimLeft(s, "0")
+	if t == "" {
+		t = "0"
+	}
+	return t, true
+}
+
+func readTags(tags map[string]string) tagsRead {
+	var t tagsRead
+	var accountKeys, folderKeys []string
+	for k := range tags {
+		if k != prefix && !strings.HasPrefix(k, prefix+":") {
+			continue
+		}
+		t.managed = true
+		switch {
+		case k == prefix+":accounts" || strings.HasPrefix(k, prefix+":accounts:"):
+			accountKeys = append(accountKeys, k)
+		case k == prefix+":folders" || strings.HasPrefix(k, prefix+":folders:"):
+			folderKeys = append(folderKeys, k)
+		case k == prefix+":mode":
+			toks := splitValue(tags[k])
+			switch {
+			case len(toks) == 1 && toks[0] == "exact":
+			case len(toks) == 1 && toks[0] == "additive":
+				t.additive = true
+			case len(toks) == 0:
+				t.errs = append(t.errs, refusal{k, "tag-error"})
+			default:
+				t.errs = append(t.errs, refusal{strings.TrimSpace(tags[k]), "tag-error"})
+			}
+		default:
+			t.errs = append(t.errs, refusal{k, "tag-error"})
+		}
+	}
+	sort.Slice(accountKeys, func(i, j int) bool { return keyLess(accountKeys[i], accountKeys[j]) })
+	sort.Strings(folderKeys)
+	list := func(k string, ok func(string) bool, into *[]string) {
+		toks := splitValue(tags[k])
+		if len(toks) == 0 {
+			t.errs = append(t.errs, refusal{k, "tag-error"})
+			return
+		}
+		if len(toks) == 1 && toks[0] == "none" {
+			return
+		}
+		for _, tok := range toks {
+			if tok == "none" || !ok(tok) {
+				t.errs = append(t.errs, refusal{tok, "tag-error"})
+				continue
+			}
+			if !slices.Contains(*into, tok) {
+				*into = append(*into, tok)
+			}
+		}
+	}
+	for _, k := range accountKeys {
+		list(k, oAccountRE.MatchString, &t.accounts)
+	}
+	for _, k := range folderKeys {
+		list(k, func(s string) bool { return oFolderRE.MatchString(s) || oDirectoryRE.MatchString(s) }, &t.folders)
+	}
+	return t
+}
+
+// world is what the oracle knows of the cloud.
+type world struct {
+	owner      string
+	dirID      string            // "" when the owner has no directory
+	parent     map[string]string // folder → parent (a folder or the root)
+	members    map[string]string // member → folder (or the root)
+	accounts   map[string]bool   // accounts that exist
+	allowed    map[string]bool   // ALLOWED_EXTERNAL_ACCOUNTS
+	maxDirect  int
+	revoke     bool
+	hand       []*handShare
+	images     map[string]*image
+	imageOrder []string
+}
+
+type handShare struct {
+	name            string
+	images, targets map[string]bool
+}
+
+type image struct {
+	id      string
+	others  bool
+	status  string
+	readyAt time.Time // Creating until then (zero: stays as is)
+	tags    map[string]string
+	direct  map[string]bool
+	managed []string // targets of the managed share the image is in (nil: none)
+	deleted bool
+	// refusals of the image's last reconcile
+	refusals []refusal
+}
+
+func cloneMap[K comparable, V any](m map[K]V) map[K]V {
+	out := make(map[K]V, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// under reports whether folder f is t or below it.
+func (w *world) under(f, t string) bool {
+	for i := 0; f != "" && i < 100; i++ {
+		if f == t {
+			return true
+		}
+		f = w.parent[f]
+	}
+	return false
+}
+
+// reach lists the members a resource-share target reaches (the owner excluded).
+func (w *world) reach(target string) []string {
+	var out []string
+	for m, f := range w.members {
+		if m == w.owner {
+			continue
+		}
+		switch {
+		case target == w.dirID && w.dirID != "":
+			out = append(out, m)
+		case oFolderRE.MatchString(target) && w.under(f, target):
+			out = append(out, m)
+		case target == m:
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// coverage is R5: accounts reached through the managed share the image is in and the
+// hand-made shares that hold it (after a settle every association is Associated).
+func (w *world) coverage(im *image) map[string]bool {
+	out := map[string]bool{}
+	for _, t := range im.managed {
+		for _, m := range w.reach(t) {
+			out[m] = true
+		}
+	}
+	for _, h := range w.hand {
+		if h.images[im.id] {
+			for t := range h.targets {
+				for _, m := range w.reach(t) {
+					out[m] = true
+				}
+			}
+		}
+	}
+	return out
+}
+
+// normalize is R4's target set: only the directory when named; no folder under another.
+func (w *world) normalize(targets []string) []string {
+	if slices.Contains(targets, w.dirID) {
+		return []string{w.dirID}
+	}
+	var out []string
+	for _, t := range targets {
+		below := false
+		for _, o := range targets {
+			if o != t && w.under(w.parent[t], o) {
+				below = true
+			}
+		}
+		if !below {
+			out = append(out, t)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// reconcile is R1-R7 for one image at time now. It reports whether the image was
+// postponed (R2: not Available yet; a delayed job looks again).
+func (w *world) reconcile(im *image, now time.Time) (postponed bool) {
+	if im.deleted || im.others {
+		return false // R1: gone, or not ours
+	}
+	t := readTags(im.tags)
+	if !t.managed {
+		return false // never managed, or released: left as it is
+	}
+	status := im.status
+	if status == "Creating" || status == "Waiting" {
+		if im.readyAt.IsZero() || now.Before(im.readyAt) {
+			return true
+		}
+		status = "Available"
+	}
+	im.status = status
+	if status != "Available" {
+		im.refusals = []refusal{{"", "image-status"}}
+		return false
+	}
+	if len(t.errs) > 0 {
+		im.refusals = t.errs // frozen: left exactly as it is
+		return false
+	}
+	var refused []refusal
+	// R3: accounts.
+	var allowed []string
+	for _, a := range t.accounts {
+		switch {
+		case a == w.owner:
+			refused = append(refused, refusal{a, "owner"})
+		case w.members[a] != "" || w.allowed[a]:
+			allowed = append(allowed, a)
+		default:
+			refused = append(refused, refusal{a, "not-allowed"})
+		}
+	}
+	// R3: folders; R4: the normalized set.
+	var ok []string
+	for _, f := range t.folders {
+		switch {
+		case w.dirID == "":
+			refused = append(refused, refusal{f, "no-directory"})
+		case oDirectoryRE.MatchString(f) && f != w.dirID:
+			refused = append(refused, refusal{f, "unknown-directory"})
+		case oFolderRE.MatchString(f) && w.parent[f] == "":
+			refused = append(refused, refusal{f, "unknown-folder"})
+		default:
+			ok = append(ok, f)
+		}
+	}
+	var target []string
+	if len(ok) > 0 {
+		target = w.normalize(ok)
+	}
+	// R4 with make before break, R5-R7. When the image moves into the managed share of
+	// a new target set, the run that starts the association still sees only the
+	// coverage that is Associated (the old share, if any, counts until the new one is
+	// Associated), and keeps an untagged direct share that the coming coverage will
+	// reach; the re-checks that follow see the new share Associated and leave the old.
+	if len(target) > 0 && !slices.Equal(target, im.managed) {
+		soon := map[string]bool{}
+		for _, t := range target {
+			for _, m := range w.reach(t) {
+				soon[m] = true
+			}
+		}
+		w.direct(im, t, allowed, w.coverage(im), soon)
+	}
+	im.managed = target
+	im.refusals = append(refused, w.direct(im, t, allowed, w.coverage(im), nil)...)
+	return false
+}
+
+// direct is R6 and R7 in one run: the wanted direct shares are the allowed tag
+// accounts (and in additive mode the current ones) minus coverage; soon holds the
+// accounts coverage on its way will reach: they are neither revoked nor added yet
+// (SPEC is silent on adds; a direct share added seconds before the organization share
+// covers the account is the overlap Alibaba warns against, and with
+// REVOKE_REDUNDANT=false it would stay, making the end state depend on timing).
+func (w *world) direct(im *image, t tagsRead, allowed []string, cov, soon map[string]bool) []refusal {
+	var refused []refusal
+	var want []string
+	for _, a := range allowed {
+		if !cov[a] {
+			want = append(want, a)
+		}
+	}
+	if t.additive {
+		for _, a := range sortedSet(im.direct) {
+			if !cov[a] && !slices.Contains(want, a) {
+				want = append(want, a)
+				if a != w.owner && w.members[a] == "" && !w.allowed[a] {
+					refused = append(refused, refusal{a, "not-allowed"})
+				}
+			}
+		}
+	}
+	next := map[string]bool{}
+	for a := range im.direct {
+		switch {
+		case slices.Contains(want, a):
+			next[a] = true
+		case cov[a] && !w.revoke:
+			next[a] = true // R7 off: a covered account is never removed
+		case !cov[a] && soon[a]:
+			next[a] = true // revoked once the coverage on its way is Associated
+		}
+	}
+	for _, a := range want {
+		if next[a] {
+			continue
+		}
+		if soon[a] {
+			continue // coverage on its way reaches it: no direct share in the meantime
+		}
+		if len(next) >= w.maxDirect {
+			refused = append(refused, refusal{a, "share-limit"})
+			continue
+		}
+		next[a] = true
+	}
+	im.direct = next
+	return refused
+}
+
+func sortedSet(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		if v {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ---- from a scenario to a world and a timeline ----
+
+func newWorld(sc *scenario.Scenario) *world {
+	w := &world{owner: sc.Owner, parent: map[string]string{}, members: map[string]string{}, accounts: map[string]bool{sc.Owner: true},
+		allowed: map[string]bool{}, maxDirect: 50, revoke: true, images: map[string]*image{}}
+	if d := sc.Directory; d != nil {
+		w.dirID = d.ID
+		w.members[sc.Owner] = d.Root // the management account is a member, in the root
+		for _, f := range d.Folders {
+			w.parent[f.ID] = f.Parent
+		}
+		for _, a := range d.Accounts {
+			w.accounts[a.ID] = true
+			w.members[a.ID] = a.Folder
+		}
+	}
+	for _, a := range sc.Outside {
+		w.accounts[a] = true
+	}
+	for _, a := range splitValue(sc.Settings["ALLOWED_EXTERNAL_ACCOUNTS"]) {
+		w.allowed[a] = true
+	}
+	if v, err := strconv.Atoi(sc.Settings["MAX_ACCOUNTS_PER_IMAGE"]); err == nil {
+		w.maxDirect = v
+	}
+	w.revoke = sc.Settings["REVOKE_REDUNDANT"] != "false"
+	for _, si := range sc.Images {
+		im := &image{id: si.ID, others: si.Owner == "others", status: si.Status, tags: cloneMap(si.Tags), direct: map[string]bool{}}
+		if im.status == "" {
+			im.status = "Available"
+		}
+		if im.status == "Creating" || im.status == "Waiting" {
+			im.readyAt = emuEpoch.Add(scenario.DefaultReadyAfter)
+		}
+		if im.tags == nil {
+			im.tags = map[string]string{}
+		}
+		for _, a := range si.SharedWith {
+			im.direct[a] = true
+		}
+		w.images[si.ID] = im
+		w.imageOrder = append(w.imageOrder, si.ID)
+	}
+	for _, rs := range sc.ResourceShares {
+		h := &handShare{name: rs.Name, images: map[string]bool{}, targets: map[string]bool{}}
+		for _, i := range rs.Images {
+			h.images[i] = true
+		}
+		for _, t := range rs.Targets {
+			h.targets[t] = true
+		}
+		w.hand = append(w.hand, h)
+	}
+	return w
+}
+
+var emuEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Timing of SPEC section 5 the oracle relies on.
+const (
+	settleDelay   = 60 * time.Second // SETTLE_DELAY default
+	handshakeWait = 5 * time.Minute  // first check of an invitation
+)
+
+// item is one thing on the timeline: a change of the world (a step or a part of a
+// `together`, an invitation accepted, an image turning Available) or a reconcile.
+type item struct {
+	at    time.Time
+	order int // at equal times: cloud transitions, then reconciles, then steps
+	step  *scenario.Step
+	join  *scenario.InviteAccount
+	recon *point
+}
+
+// point is one reconcile: of some images, or (all) every managed image at that time.
+type point struct {
+	id     int
+	images []string
+	all    bool
+	// uncertain: the chaos may have kept this reconcile from happening.
+	uncertain bool
+	why       string
+	// org, account: a reconcile caused by a change of one account ("join" for an account
+	// that joined or left the directory, "move" for one that moved). SPEC section 5 asks
+	// for the images the change can affect; the oracle requires the images whose tags
+	// name the account (for a move, only those some resource share holds: a move changes
+	// nothing but coverage) and lets the product reconcile the others or not.
+	org, account string
+	// failed: the reconcile may have been cut short, not only left out.
+	failed bool
+}
+
+// affected reports whether the org change of p certainly matters to im.
+func (w *world) affected(im *image, p *point) bool {
+	if p.org == "" {
+		return true
+	}
+	if !slices.Contains(readTags(im.tags).accounts, p.account) {
+		return false
+	}
+	if p.org == "move" {
+		if im.managed != nil {
+			return true
+		}
+		for _, h := range w.hand {
+			if h.images[im.id] {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// timeline builds the items of a run from the steps and what the sandbox recorded.
+func timeline(sc *scenario.Scenario, rec []sandbox.StepRecord) ([]item, []*point, error) {
+	if len(rec) != len(sc.Steps) {
+		return nil, nil, fmt.Errorf("the sandbox recorded %d steps of %d", len(rec), len(sc.Steps))
+	}
+	var items []item
+	var points []*point
+	add := func(at time.Time, p *point) {
+		p.id = len(points)
+		points = append(points, p)
+		items = append(items, item{at: at, order: 1, recon: p})
+	}
+	eventsOn := true
+	orgEvents := sc.Cloud.OrgEvents
+	for k := range sc.Steps {
+		st := &sc.Steps[k]
+		r := rec[k]
+		parts := []*scenario.Step{st}
+		times := []time.Time{r.Start}
+		if st.Together != nil {
+			parts, times = nil, nil
+			t := r.Start
+			for i := range st.Together {
+				in := &st.Together[i]
+				if in.Wait > 0 {
+					t = t.Add(in.Wait)
+					continue
+				}
+				parts = append(parts, in)
+				times = append(times, t)
+			}
+		}
+		for i, p := range parts {
+			at := times[i]
+			items = append(items, item{at: at, order: 2, step: p})
+			switch {
+			case p.Events != "":
+				eventsOn = p.Events == "on"
+			case p.TagImage != nil && eventsOn:
+				add(at.Add(settleDelay), &point{images: []string{p.TagImage.Image}, why: "tag event"})
+			case p.UntagImage != nil && eventsOn:
+				add(at.Add(settleDelay), &point{images: []string{p.UntagImage.Image}, why: "untag event"})
+			case p.ShareImage != nil && eventsOn:
+				add(at.Add(settleDelay), &point{images: []string{p.ShareImage.Image}, why: "share event"})
+			case p.CreateImage != nil && eventsOn:
+				ready := at.Add(p.CreateImage.ReadyAfter)
+				if p.CreateImage.ReadyAfter == 0 {
+					ready = at.Add(scenario.DefaultReadyAfter)
+				}
+				when := at.Add(settleDelay)
+				if ready.After(when) {
+					when = ready
+				}
+				add(when, &point{images: []string{p.CreateImage.Image}, why: "create event"})
+			case p.CreateAccount != nil && eventsOn && orgEvents:
+				add(at.Add(settleDelay), &point{all: true, org: "join", account: p.CreateAccount.Account, why: "account created"})
+			case p.RemoveAccount != nil && eventsOn && orgEvents:
+				add(at.Add(settleDelay), &point{all: true, org: "join", account: p.RemoveAccount.Account, why: "account removed"})
+			case p.MoveAccount != nil && eventsOn && orgEvents:
+				add(at.Add(settleDelay), &point{all: true, org: "move", account: p.MoveAccount.Account, why: "account moved"})
+			case p.InviteAccount != nil:
+				acc := p.InviteAccount.AcceptAfter
+				if acc == 0 {
+					acc = scenario.DefaultAcceptAfter
+				}
+				items = append(items, item{at: at.Add(acc), order: 0, join: p.InviteAccount})
+				if eventsOn && orgEvents {
+					// Nothing changes until the invitation is accepted: a run at the
+					// invitation may happen or not.
+					add(at.Add(settleDelay), &point{all: true, uncertain: true, why: "invitation sent"})
+					when := at.Add(handshakeWait)
+					for when.Before(at.Add(acc)) {
+						when = when.Add(handshakeWait)
+					}
+					add(when, &point{all: true, org: "join", account: p.InviteAccount.Account, why: "invitation accepted"})
+				}
+			}
+		}
+		// Sweeps that ran during the step.
+		var end time.Time
+		if st.Together != nil && len(times) > 0 {
+			end = times[len(times)-1]
+		}
+		for _, tf := range r.Timers {
+			if tf.Function != "sweep" {
+				continue
+			}
+			p := &point{all: true, uncertain: !tf.OK, failed: !tf.OK, why: "sweep at " + tf.At.Format("15:04:05")}
+			if !tf.OK {
+				p.why += " (the sweep failed)"
+			}
+			if st.Together != nil && tf.At.After(r.Start) && !tf.At.After(end) {
+				// A sweep inside a together: a retried job of it may see later parts.
+				p.uncertain = true
+				add(end, &point{all: true, uncertain: true, why: "sweep at " + tf.At.Format("15:04:05") + " retried after the together"})
+			}
+			add(tf.At, p)
+		}
+		// Deliveries given up on: the reconciles they carried may not have happened.
+		for _, dl := range r.DeadLetters {
+			named := imageIDRE.FindAllString(dl.Event, -1)
+			for _, p := range points {
+				if p.failed {
+					continue
+				}
+				pt := itemTime(items, p)
+				if pt.Before(r.Start) || pt.After(r.End) {
+					continue
+				}
+				if len(named) == 0 || p.all || intersects(p.images, named) {
+					p.uncertain, p.failed = true, true
+					p.why += " (a delivery was dead-lettered)"
+				}
+			}
+		}
+	}
+	sort.SliceStable(items, func(i, j int) bool {
+		if !items[i].at.Equal(items[j].at) {
+			return items[i].at.Before(items[j].at)
+		}
+		return items[i].order < items[j].order
+	})
+	return items, points, nil
+}
+
+var imageIDRE = regexp.MustCompile(`m-[A-Za-z0-9]+`)
+
+func itemTime(items []item, p *point) time.Time {
+	for _, it := range items {
+		if it.recon == p {
+			return it.at
+		}
+	}
+	return time.Time{}
+}
+
+func intersects(a, b []string) bool {
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// simulate runs the timeline; skip says which (point, image) reconciles not to do.
+func simulate(sc *scenario.Scenario, items []item, skip func(w *world, p *point, im *image) bool) *world {
+	w := newWorld(sc)
+	items = slices.Clone(items)
+	for i := 0; i < len(items); i++ {
+		it := items[i]
+		switch {
+		case it.join != nil:
+			if w.accounts[it.join.Account] && w.members[it.join.Account] == "" {
+				w.members[it.join.Account] = it.join.Folder
+			}
+		case it.step != nil:
+			w.apply(it.step, it.at)
+		case it.recon != nil:
+			for _, id := range w.imageOrder {
+				im := w.images[id]
+				if !it.recon.all && !slices.Contains(it.recon.images, id) {
+					continue
+				}
+				if skip != nil && skip(w, it.recon, im) {
+					continue
+				}
+				if w.reconcile(im, it.at) && !im.readyAt.IsZero() {
+					// The postponed job runs once the image is Available.
+					later := item{at: im.readyAt, order: 1, recon: &point{id: -1, images: []string{id}, why: "postponed"}}
+					j := i + 1
+					for j < len(items) && (items[j].at.Before(later.at) || items[j].at.Equal(later.at) && items[j].order <= later.order) {
+						j++
+					}
+					items = slices.Insert(items, j, later)
+				}
+			}
+		}
+	}
+	return w
+}
+
+// apply is what a step does to the world (SPEC section 6, as a person does it).
+func (w *world) apply(st *scenario.Step, at time.Time) {
+	switch {
+	case st.TagImage != nil:
+		if im := w.images[st.TagImage.Image]; im != nil && !im.deleted {
+			for k, v := range st.TagImage.Tags {
+				im.tags[k] = v
+			}
+		}
+	case st.UntagImage != nil:
+		if im := w.images[st.UntagImage.Image]; im != nil && !im.deleted {
+			for _, k := range st.UntagImage.Keys {
+				delete(im.tags, k)
+			}
+		}
+	case st.CreateImage != nil:
+		c := st.CreateImage
+		ready := c.ReadyAfter
+		if ready == 0 {
+			ready = scenario.DefaultReadyAfter
+		}
+		im := &image{id: c.Image, status: "Creating", readyAt: at.Add(ready), tags: cloneMap(c.Tags), direct: map[string]bool{}}
+		if im.tags == nil {
+			im.tags = map[string]string{}
+		}
+		w.images[c.Image] = im
+		w.imageOrder = append(w.imageOrder, c.Image)
+	case st.DeleteImage != nil:
+		if im := w.images[st.DeleteImage.Image]; im != nil {
+			im.deleted = true
+			for _, h := range w.hand {
+				delete(h.images, im.id)
+			}
+		}
+	case st.ShareImage != nil:
+		if im := w.images[st.ShareImage.Image]; im != nil && !im.deleted {
+			for _, a := range st.ShareImage.Remove {
+				delete(im.direct, a)
+			}
+			for _, a := range st.ShareImage.Add {
+				im.direct[a] = true
+			}
+		}
+	case st.CreateAccount != nil:
+		w.accounts[st.CreateAccount.Account] = true
+		w.members[st.CreateAccount.Account] = st.CreateAccount.Folder
+	case st.MoveAccount != nil:
+		if w.members[st.MoveAccount.Account] != "" {
+			w.members[st.MoveAccount.Account] = st.MoveAccount.To
+		}
+	case st.RemoveAccount != nil:
+		delete(w.members, st.RemoveAccount.Account)
+	case st.OrgShare != nil:
+		o := st.OrgShare
+		var h *handShare
+		for _, x := range w.hand {
+			if x.name == o.Name {
+				h = x
+			}
+		}
+		if h == nil {
+			h = &handShare{name: o.Name, images: map[string]bool{}, targets: map[string]bool{}}
+			w.hand = append(w.hand, h)
+		}
+		for _, i := range o.AddImages {
+			h.images[i] = true
+		}
+		for _, t := range o.AddTargets {
+			h.targets[t] = true
+		}
+		for _, i := range o.RemoveImages {
+			delete(h.images, i)
+		}
+		for _, t := range o.RemoveTargets {
+			delete(h.targets, t)
+		}
+	}
+}
+
+// outcome is the oracle's end state of one image.
+type outcome struct {
+	direct, organization []string
+	tags                 map[string]string
+	refusals             []refusal
+	deleted              bool
+}
+
+func (w *world) outcome(id string) outcome {
+	im := w.images[id]
+	o := outcome{direct: sortedSet(im.direct), tags: im.tags, refusals: im.refusals, deleted: im.deleted}
+	org := map[string]bool{}
+	for _, t := range im.managed {
+		org[t] = true
+	}
+	for _, h := range w.hand {
+		if h.images[id] {
+			for t := range h.targets {
+				org[t] = true
+			}
+		}
+	}
+	o.organization = sortedSet(org)
+	if o.direct == nil {
+		o.direct = []string{}
+	}
+	return o
+}
+
+func (o outcome) String() string {
+	return fmt.Sprintf("direct %v organization %v", o.direct, o.organization)
+}
+
+// expectation is the oracle's answer for one image: the nominal end state (every
+// reconcile happened) and every end state a branch of the uncertain points allows.
+type expectation struct {
+	nominal outcome
+	allowed []outcome
+	// uncertain lists why the image has branches.
+	uncertain []string
+	// lost: a reconcile of the image may have stopped half way (its delivery was
+	// dead-lettered, or the sweep died): if no later reconcile completed, the end state
+	// may lie between the branches, e.g. the organization share joined and the direct
+	// part not applied.
+	lost bool
+}
+
+// maxBranchPoints bounds the branching per image (2^n simulations).
+const maxBranchPoints = 8
+
+// expect computes the oracle's expectations for every image of the run.
+func expect(sc *scenario.Scenario, rec []sandbox.StepRecord) (map[string]*expectation, *world, error) {
+	items, points, err := timeline(sc, rec)
+	if err != nil {
+		return nil, nil, err
+	}
+	nominal := simulate(sc, items, nil)
+	out := map[string]*expectation{}
+	for _, id := range nominal.imageOrder {
+		e := &expectation{nominal: nominal.outcome(id)}
+		e.allowed = []outcome{e.nominal}
+		// The branch points: reconciles the chaos may have lost, and reconciles caused
+		// by an account's change (skipped in a branch only where the change does not
+		// certainly affect the image in that branch's state).
+		var unc []*point
+		for _, p := range points {
+			if (p.uncertain || p.org != "") && (p.all || slices.Contains(p.images, id)) {
+				unc = append(unc, p)
+				e.uncertain = append(e.uncertain, p.why)
+				e.lost = e.lost || p.failed
+			}
+		}
+		if len(unc) > maxBranchPoints {
+			unc = unc[len(unc)-maxBranchPoints:] // the latest ones decide the end state most
+		}
+		for mask := 1; mask < 1<<len(unc); mask++ {
+			dropped := map[int]bool{}
+			for i, p := range unc {
+				if mask&(1<<i) != 0 {
+					dropped[p.id] = true
+				}
+			}
+			w := simulate(sc, items, func(w *world, p *point, im *image) bool {
+				return im.id == id && dropped[p.id] && (p.uncertain || !w.affected(im, p))
+			})
+			e.allowed = append(e.allowed, w.outcome(id))
+		}
+		out[id] = e
+	}
+	return out, nominal, nil
+}
