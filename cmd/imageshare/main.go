@@ -3,11 +3,16 @@
 //	imageshare sandbox [--json] [--syaml FILE] [FILE]   run a scenario (or the demo) on the emulated cloud
 //	imageshare function NAME                            run a function under the FC runtime API
 //	imageshare plan | explain | status | probe          operate a deployment (see --help)
+//
+// The operator commands find credentials through the standard Alibaba Cloud chain
+// (environment, the aliyun CLI's profile, an ECS RAM role) and read the functions'
+// settings from the same environment variables the functions use.
 package main
 
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"imageshare/pkg/function"
 )
@@ -23,7 +28,23 @@ func usage() {
       exit 0: every expectation holds; 1: one fails or an invariant broke; 2: invalid file; 3: internal error
   imageshare function NAME
       run function NAME (image-events, org-events, reconcile, sweep, dead-letters) under FC_RUNTIME_API
+
+operating a deployment (read-only except probe; credentials: environment variables, the
+aliyun CLI profile, or an ECS RAM role; settings: the functions' environment variables):
+`+indent(planUsage)+indent(explainUsage)+indent(statusUsage)+indent(probeUsage)+`
+common flags: --region R, --owner ACCOUNT, --endpoint-ecs URL, --endpoint-resourcemanager URL,
+  --endpoint-resourcesharing URL (or ECS_ENDPOINT, RESOURCEMANAGER_ENDPOINT, RESOURCESHARING_ENDPOINT)
 `)
+}
+
+// indent formats a command's usage for the overview: the synopsis, then its text.
+func indent(usage string) string {
+	lines := strings.Split(usage, "\n")
+	out := "  imageshare " + lines[0] + "\n"
+	for _, l := range lines[1:] {
+		out += "    " + strings.TrimSpace(l) + "\n"
+	}
+	return out
 }
 
 func run(args []string) int {
@@ -41,6 +62,8 @@ func run(args []string) int {
 		}
 		function.Main(args[1]) // never returns
 		return 0
+	case "plan", "explain", "status", "probe":
+		return opsCmd(args[0], args[1:], processEnv())
 	case "-h", "--help", "help":
 		usage()
 		return 0

@@ -1,0 +1,272 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"regexp"
+	"strings"
+	"time"
+
+	"imageshare/pkg/aliyun"
+	"imageshare/pkg/cloud"
+	"imageshare/pkg/credentials"
+	"imageshare/pkg/policy"
+	"imageshare/pkg/settings"
+)
+
+// Exit codes of the operator commands.
+const (
+	exitOK       = 0
+	exitError    = 1
+	exitUsage    = 2
+	exitChanges  = 3 // plan: changes are pending
+	exitRefusals = 4 // plan: nothing to change, but refusals remain
+)
+
+// env is what the operator commands take from the process; tests give their own.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	// terminal reports whether stderr is a terminal (progress lines go there);
+	// typing: stdin is one (the terminal echoes the answers to the probe's questions).
+	terminal func() bool
+	typing   bool
+	// sleep waits between the probe's polls; now is the clock.
+	sleep func(ctx context.Context, d time.Duration) error
+	now   func() time.Time
+}
+
+func processEnv() *env {
+	return &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
+		terminal: func() bool { return charDevice(os.Stderr) },
+		typing:   charDevice(os.Stdin),
+		now:      func() time.Time { return time.Now().UTC() },
+	}
+}
+
+func charDevice(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// opsCmd runs plan, explain, status or probe.
+func opsCmd(name string, args []string, e *env) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	switch name {
+	case "plan":
+		return planCmd(ctx, args, e)
+	case "explain":
+		return explainCmd(ctx, args, e)
+	case "status":
+		return statusCmd(ctx, args, e)
+	case "probe":
+		return probeCmd(ctx, args, e)
+	}
+	fmt.Fprintf(e.stderr, "imageshare: unknown command %q\n", name)
+	return exitUsage
+}
+
+// common are the flags every operator command takes.
+type common struct {
+	regions   multi
+	owner     string
+	endpoints map[string]*string // environment variable → flag value
+}
+
+// endpointFlags maps each --endpoint-* flag to the variable the functions read.
+var endpointFlags = map[string]string{
+	"endpoint-ecs":             "ECS_ENDPOINT",
+	"endpoint-resourcemanager": "RESOURCEMANAGER_ENDPOINT",
+	"endpoint-resourcesharing": "RESOURCESHARING_ENDPOINT",
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.Var(&c.regions, "region", "region (repeatable or comma-separated; default ALIBABA_CLOUD_REGION_ID, then the REGIONS setting)")
+	fs.StringVar(&c.owner, "owner", "", "the account that owns the images (default ALIBABA_CLOUD_ACCOUNT_ID, else the directory's management account)")
+	c.endpoints = map[string]*string{}
+	for f, v := range endpointFlags {
+		c.endpoints[v] = fs.String(f, "", "endpoint override, as "+v+" (loopback or *.aliyuncs.com only)")
+	}
+}
+
+var regionRE = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)
+
+// session is a connection to the cloud as the operator.
+type session struct {
+	api     cloud.API
+	set     settings.Settings
+	owner   string
+	ownerBy string // where the owner ID came from
+	regions []string
+}
+
+// connect reads the settings (the functions' environment variables, with the flags'
+// endpoints), the credentials chain, the regions and the owner.
+func (c *common) connect(ctx context.Context, e *env, multiRegion bool) (*session, error) {
+	getenv := func(k string) string {
+		if p := c.endpoints[k]; p != nil && *p != "" {
+			return *p
+		}
+		return e.getenv(k)
+	}
+	set, err := settings.Load(getenv)
+	if err != nil {
+		return nil, fmt.Errorf("invalid setting (the same environment variables as the functions): %w", err)
+	}
+	s := &session{set: set}
+	s.regions = append(s.regions, c.regions...)
+	if len(s.regions) == 0 {
+		if r := strings.TrimSpace(e.getenv("ALIBABA_CLOUD_REGION_ID")); r != "" {
+			s.regions = []string{r}
+		}
+	}
+	if len(s.regions) == 0 {
+		return nil, errors.New("no region: give --region or set ALIBABA_CLOUD_REGION_ID")
+	}
+	if multiRegion && len(c.regions) == 0 {
+		for _, r := range set.Regions {
+			if !contains(s.regions, r) {
+				s.regions = append(s.regions, r)
+			}
+		}
+	}
+	if !multiRegion && len(s.regions) > 1 {
+		return nil, errors.New("this command takes one region")
+	}
+	for _, r := range s.regions {
+		// A region becomes part of an endpoint's host name: only region IDs may.
+		if !regionRE.MatchString(r) {
+			return nil, fmt.Errorf("%q is not a region ID such as cn-hangzhou", r)
+		}
+	}
+	cred, err := credentials.Default()
+	if err != nil {
+		return nil, err
+	}
+	client, err := aliyun.New(aliyun.Config{Region: s.regions[0], Credentials: cred.Credentials, Endpoints: set.Endpoints})
+	if err != nil {
+		return nil, fmt.Errorf("cloud clients: %w", err)
+	}
+	s.api = client
+	switch {
+	case c.owner != "":
+		s.owner, s.ownerBy = c.owner, "--owner"
+	case e.getenv("ALIBABA_CLOUD_ACCOUNT_ID") != "":
+		s.owner, s.ownerBy = strings.TrimSpace(e.getenv("ALIBABA_CLOUD_ACCOUNT_ID")), "ALIBABA_CLOUD_ACCOUNT_ID"
+	default:
+		// The functions run in the management account, so its ID is the owner's; a
+		// caller outside a directory must say who it is.
+		d, err := client.GetResourceDirectory(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("no owner account: give --owner or set ALIBABA_CLOUD_ACCOUNT_ID (reading the directory's management account failed: %w)", err)
+		}
+		s.owner, s.ownerBy = d.MasterAccountID, "the Resource Directory's management account"
+	}
+	if !policy.IsAccount(s.owner) {
+		return nil, fmt.Errorf("owner %q (from %s) is not an account ID (16 digits)", s.owner, s.ownerBy)
+	}
+	return s, nil
+}
+
+// multi is a repeatable flag that also splits on commas and white space.
+type multi []string
+
+func (l *multi) String() string { return strings.Join(*l, ",") }
+
+func (l *multi) Set(v string) error {
+	for _, t := range policy.Split(v) {
+		if !contains(*l, t) {
+			*l = append(*l, t)
+		}
+	}
+	return nil
+}
+
+// pairs is a repeatable KEY=VALUE flag.
+type pairs map[string]string
+
+func (p pairs) String() string { return "" }
+
+func (p pairs) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("%q is not KEY=VALUE", v)
+	}
+	p[k] = val
+	return nil
+}
+
+// parse parses flags and positional arguments in any order.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+func newFlags(name string, e *env, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "usage: imageshare %s\n\nflags:\n", usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func fail(e *env, cmd string, err error) int {
+	fmt.Fprintf(e.stderr, "imageshare %s: %v\n", cmd, err)
+	return exitError
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func contains(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// askLine reads yes/no answers from a reader, one line each.
+func askLine(e *env) func(string) (bool, error) {
+	r := bufio.NewReader(e.stdin)
+	return func(q string) (bool, error) {
+		fmt.Fprint(e.stdout, q)
+		line, err := r.ReadString('\n')
+		if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+			if errors.Is(err, io.EOF) {
+				fmt.Fprintln(e.stdout, "(no answer: no)")
+				return false, nil
+			}
+			return false, err
+		}
+		a := strings.ToLower(strings.TrimSpace(line))
+		if !e.typing {
+			fmt.Fprintln(e.stdout, a) // a transcript shows the answer where a terminal would
+		}
+		return a == "y" || a == "yes", nil
+	}
+}
