@@ -94,11 +94,6 @@ func (d *Deps) imageEvents(ctx context.Context, inv Invocation, payload []byte) 
 	return s.bytes(), nil
 }
 
-// reasonMove marks an org job about an account that moved between folders (its
-// Account field names it); other org jobs with an Account are about an account that
-// joined or left the directory.
-const reasonMove = "org-move"
-
 // orgEvents enqueues, for every region the deployment covers, a job about the images a
 // change of the directory can affect: an account that moved, joined or left names the
 // account, and the run looks only at the images that account can matter to (related);
@@ -164,7 +159,7 @@ func (d *Deps) orgEvents(ctx context.Context, inv Invocation, payload []byte) ([
 			continue
 		}
 		for _, a := range sortedKeys(moved) {
-			mk(reasonMove, a)
+			mk(job.ReasonMove, a)
 		}
 		for _, a := range sortedKeys(joined) {
 			mk(job.ReasonOrg, a)

@@ -125,7 +125,7 @@ func TestMovedAccountReconcilesTheImagesItMattersTo(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := len(c.Calls())
-	j := job.Job{V: job.Version, Kind: job.KindRegion, Region: "cn-hangzhou", Account: pX, Reason: reasonMove, RetryFailed: true}
+	j := job.Job{V: job.Version, Kind: job.KindRegion, Region: "cn-hangzhou", Account: pX, Reason: job.ReasonMove, RetryFailed: true}
 	if _, err := d.reconcile(context.Background(), pInv, jobEvent(t, j)); err != nil {
 		t.Fatal(err)
 	}

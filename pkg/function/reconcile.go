@@ -77,7 +77,7 @@ func (d *Deps) reconcile(ctx context.Context, inv Invocation, payload []byte) ([
 			groups[j.Region] = g
 		}
 		switch {
-		case j.Kind == job.KindRegion && j.Account != "" && j.Reason == reasonMove:
+		case j.Kind == job.KindRegion && j.Account != "" && j.Reason == job.ReasonMove:
 			g.moved[j.Account] = true
 		case j.Kind == job.KindRegion && j.Account != "":
 			g.joined[j.Account] = true

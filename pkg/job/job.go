@@ -25,8 +25,11 @@ const (
 
 // Reasons a job was made.
 const (
-	ReasonEvent     = "event"
-	ReasonOrg       = "org"
+	ReasonEvent = "event"
+	ReasonOrg   = "org"
+	// ReasonMove: an org job about an account that moved between folders (Account names
+	// it); other org jobs naming an Account are about one that joined or left.
+	ReasonMove      = "org-move"
 	ReasonSweep     = "sweep"
 	ReasonRecheck   = "recheck"
 	ReasonPostpone  = "postpone"

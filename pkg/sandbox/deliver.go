@@ -12,6 +12,7 @@ import (
 
 	"imageshare/pkg/cloudsim"
 	"imageshare/pkg/cloudsim/emu"
+	"imageshare/pkg/cloudsim/mns"
 	"imageshare/pkg/fcruntime"
 )
 
@@ -143,9 +144,18 @@ func (sb *sandbox) deliverDue(ctx context.Context) (bool, error) {
 			if t.kind != "mns" {
 				continue
 			}
-			msgs, err := sb.mq.Receive(sb.sc.Owner, sb.sc.Region, t.queue, t.batch)
-			if err != nil {
-				return did, fmt.Errorf("receive from %s: %w", t.queue, err)
+			// EventBridge gathers up to CountBasedWindow messages (1..10000); one MNS
+			// receive returns at most 16, so it takes several.
+			var msgs []mns.Message
+			for len(msgs) < t.batch {
+				got, err := sb.mq.Receive(sb.sc.Owner, sb.sc.Region, t.queue, min(16, t.batch-len(msgs)))
+				if err != nil {
+					return did, fmt.Errorf("receive from %s: %w", t.queue, err)
+				}
+				if len(got) == 0 {
+					break
+				}
+				msgs = append(msgs, got...)
 			}
 			if len(msgs) == 0 {
 				continue
