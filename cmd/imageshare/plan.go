@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -165,7 +167,7 @@ func printPlan(w io.Writer, s *session, v *inspect.View, rp regionPlan, set pair
 	fmt.Fprintf(w, "imageshare plan: %s, owner %s (%s), REVOKE_REDUNDANT=%t\n", v.Region, v.Owner, s.ownerBy, s.set.RevokeRedundant)
 	if v.Hypothetical {
 		var edits []string
-		for _, k := range sortedKeys(set) {
+		for _, k := range slices.Sorted(maps.Keys(set)) {
 			edits = append(edits, k+"="+set[k])
 		}
 		for _, k := range unset {
@@ -259,13 +261,4 @@ func count(n int, what string) string {
 		return "1 " + what
 	}
 	return fmt.Sprintf("%d %ss", n, what)
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -2,6 +2,8 @@ package aliyun
 
 import (
 	"context"
+	"maps"
+	"slices"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
@@ -95,7 +97,7 @@ func (c *Client) TagResources(ctx context.Context, region string, images []strin
 	req.ResourceType = "image"
 	req.ResourceId = orEmpty(images)
 	var ts []ecs.TagResourcesTag
-	for _, k := range sortedKeys(tags) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		ts = append(ts, ecs.TagResourcesTag{Key: k, Value: tags[k]})
 	}
 	req.Tag = &ts

@@ -2,7 +2,6 @@ package aliyun
 
 import (
 	"context"
-	"sort"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/resourcemanager"
@@ -95,13 +94,4 @@ func (c *Client) ListHandshakes(ctx context.Context, page int) (cloud.HandshakeP
 		out.Handshakes = append(out.Handshakes, cloud.Handshake{ID: h.HandshakeId, Target: h.TargetEntity, Status: h.Status, Expire: parseTime(h.ExpireTime)})
 	}
 	return out, nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

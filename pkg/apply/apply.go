@@ -8,6 +8,7 @@ package apply
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -94,14 +95,7 @@ func (a *Applier) sleep(ctx context.Context, d time.Duration) error {
 	if a.Sleep != nil {
 		return a.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return cloud.Sleep(ctx, d)
 }
 
 // Apply executes p, which was planned from st.
@@ -520,7 +514,7 @@ func (r *run) retain(ctx context.Context) error {
 			}
 			continue
 		}
-		for _, k := range sortedKeys(ip.Retain.Tags) {
+		for _, k := range slices.Sorted(maps.Keys(ip.Retain.Tags)) {
 			r.entry(ip.Image, plan.ActRetain, k+"="+ip.Retain.Tags[k], "redundant-direct-shares", "", res.RequestID)
 		}
 		var page cloud.ImagePage
@@ -813,7 +807,7 @@ func (r *run) dryRun() {
 			r.entry(ip.Image, plan.ActAssociate, ref.Name, "tag", "")
 		}
 		if ip.Retain != nil {
-			for _, k := range sortedKeys(ip.Retain.Tags) {
+			for _, k := range slices.Sorted(maps.Keys(ip.Retain.Tags)) {
 				r.entry(ip.Image, plan.ActRetain, k+"="+ip.Retain.Tags[k], "redundant-direct-shares", "")
 			}
 			for _, a := range ip.Retain.Accounts {
@@ -830,13 +824,4 @@ func (r *run) dryRun() {
 			r.entry(ip.Image, plan.ActDisassociate, ref.Name, "left resource share", "")
 		}
 	}
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -100,7 +100,7 @@ func (c *Cloud) Call(caller emu.Identity, product, action string, params map[str
 // CreateImageAs is a person's CreateImage with a chosen image id and ready delay.
 func (c *Cloud) CreateImageAs(caller emu.Identity, region, imageID string, tags map[string]string, readyAfter time.Duration) *emu.APIError {
 	params := map[string]string{"RegionId": region, "ImageName": imageID}
-	for i, k := range sortedKeys(tags) {
+	for i, k := range slices.Sorted(maps.Keys(tags)) {
 		params[fmt.Sprintf("Tag.%d.Key", i+1)] = k
 		params[fmt.Sprintf("Tag.%d.Value", i+1)] = tags[k]
 	}
@@ -249,7 +249,7 @@ func denied(product string) *emu.APIError {
 func serverError(key string, params map[string]string, attempt int) *emu.APIError {
 	h := fnv.New32a()
 	h.Write([]byte(key))
-	for _, k := range sortedKeys(params) {
+	for _, k := range slices.Sorted(maps.Keys(params)) {
 		h.Write([]byte(k + "=" + params[k] + "\x00"))
 	}
 	fmt.Fprint(h, attempt)

@@ -335,7 +335,7 @@ func (c *Cloud) nextDueLocked() (due, bool) {
 			best, found = d, true
 		}
 	}
-	for _, rn := range sortedKeys(c.regions) {
+	for _, rn := range slices.Sorted(maps.Keys(c.regions)) {
 		r := c.regions[rn]
 		for _, im := range r.images {
 			if (im.Status == statusCreating || im.Status == statusWaiting) && !im.ReadyAt.IsZero() {
@@ -424,7 +424,7 @@ type ImageView struct {
 
 func (c *Cloud) viewLocked(im *image) ImageView {
 	v := ImageView{ID: im.ID, Region: im.Region, Owner: im.Owner, Status: im.Status, ProductCode: im.ProductCode,
-		Encrypted: im.Encrypted, Tags: maps.Clone(im.Tags), Direct: sortedKeys(im.Direct), Organization: []string{}}
+		Encrypted: im.Encrypted, Tags: maps.Clone(im.Tags), Direct: slices.Sorted(maps.Keys(im.Direct)), Organization: []string{}}
 	seen := map[string]bool{}
 	for _, s := range c.region(im.Region).shares {
 		if s.Status != shareActive {
@@ -443,7 +443,7 @@ func (c *Cloud) viewLocked(im *image) ImageView {
 	sort.Strings(v.Organization)
 	if c.cfg.OrgGrantsListed {
 		covered := c.coveredLocked(im)
-		for _, a := range sortedKeys(im.Blocked) {
+		for _, a := range slices.Sorted(maps.Keys(im.Blocked)) {
 			if covered[a] && a != im.Owner {
 				v.Cut = append(v.Cut, a)
 			}
@@ -471,7 +471,7 @@ func (c *Cloud) Images(region string) []ImageView {
 	c.purge(c.clock.Now())
 	r := c.region(region)
 	out := make([]ImageView, 0, len(r.images))
-	for _, id := range sortedKeys(r.images) {
+	for _, id := range slices.Sorted(maps.Keys(r.images)) {
 		out = append(out, c.viewLocked(r.images[id]))
 	}
 	return out

@@ -3,6 +3,7 @@ package cloudsim
 import (
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -162,7 +163,7 @@ func (c *Cloud) imageJSON(im *image, caller string) map[string]any {
 	}
 	tags := []any{}
 	if own {
-		for _, k := range sortedKeys(im.Tags) {
+		for _, k := range slices.Sorted(maps.Keys(im.Tags)) {
 			tags = append(tags, map[string]any{"TagKey": k, "TagValue": im.Tags[k]})
 		}
 	}
@@ -207,7 +208,7 @@ func (c *Cloud) describeImageSharePermission(x *exec) (map[string]any, *emu.APIE
 	if err != nil {
 		return nil, err
 	}
-	listed := sortedKeys(c.listedLocked(im))
+	listed := slices.Sorted(maps.Keys(c.listedLocked(im)))
 	accounts := []any{}
 	for _, a := range pageOf(listed, page, size) {
 		t, ok := im.Direct[a]
@@ -480,12 +481,12 @@ func (c *Cloud) listTagResources(x *exec) (map[string]any, *emu.APIError) {
 	type pair struct{ id, k, v string }
 	var pairs []pair
 	r := c.region(x.region)
-	for _, id := range sortedKeys(r.images) {
+	for _, id := range slices.Sorted(maps.Keys(r.images)) {
 		im := r.images[id]
 		if im.Owner != x.caller.AccountID || (len(ids) > 0 && !slices.Contains(ids, id)) || !matchTags(im, true, filters) {
 			continue
 		}
-		for _, k := range sortedKeys(im.Tags) {
+		for _, k := range slices.Sorted(maps.Keys(im.Tags)) {
 			pairs = append(pairs, pair{id, k, im.Tags[k]})
 		}
 	}

@@ -2,6 +2,7 @@ package cloudsim_test
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -319,21 +320,12 @@ func tag(cl *ecs.Client, images []string, tags map[string]string) error {
 	req.RegionId, req.ResourceType = region, "image"
 	req.ResourceId = &images
 	var ts []ecs.TagResourcesTag
-	for _, k := range sortedKeys(tags) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		ts = append(ts, ecs.TagResourcesTag{Key: k, Value: tags[k]})
 	}
 	req.Tag = &ts
 	_, err := cl.TagResources(req)
 	return err
-}
-
-func sortedKeys(m map[string]string) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 func TestTags(t *testing.T) {

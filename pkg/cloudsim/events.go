@@ -3,6 +3,7 @@ package cloudsim
 import (
 	"encoding/json"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -121,14 +122,14 @@ func (c *Cloud) associationEventsLocked(s *share, a *assoc, now time.Time) []Eve
 		if targetType(a.Entity) != "Account" {
 			return nil
 		}
-		for _, r := range sortedKeys(s.Resources) {
+		for _, r := range slices.Sorted(maps.Keys(s.Resources)) {
 			if s.Resources[r].Status == assocAssociated {
 				evs = append(evs, assocEvent(s, a.Entity, r, a.Status, now))
 			}
 		}
 		return evs
 	}
-	for _, t := range sortedKeys(s.Targets) {
+	for _, t := range slices.Sorted(maps.Keys(s.Targets)) {
 		if targetType(t) == "Account" && s.Targets[t].Status == assocAssociated {
 			evs = append(evs, assocEvent(s, t, a.Entity, a.Status, now))
 		}

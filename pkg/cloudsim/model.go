@@ -276,12 +276,3 @@ func accountInt(id string) int64 {
 // Time formats of the services.
 func ecsTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
 func rsTime(t time.Time) string  { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}

@@ -1,6 +1,7 @@
 package cloudsim
 
 import (
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -297,11 +298,11 @@ func (c *Cloud) deleteResourceShare(x *exec) (map[string]any, *emu.APIError) {
 		return nil, nil
 	}
 	s.Status, s.Updated, s.due = shareDeleting, x.now, x.now.Add(c.cfg.AssociationDelay)
-	for _, t := range sortedKeys(s.Targets) {
+	for _, t := range slices.Sorted(maps.Keys(s.Targets)) {
 		if targetType(t) != "Account" || s.Targets[t].Status != assocAssociated {
 			continue
 		}
-		for _, r := range sortedKeys(s.Resources) {
+		for _, r := range slices.Sorted(maps.Keys(s.Resources)) {
 			if s.Resources[r].Status == assocAssociated {
 				x.events = append(x.events, assocEvent(s, t, r, assocDisassociated, x.now))
 			}

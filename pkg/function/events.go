@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -158,10 +159,10 @@ func (d *Deps) orgEvents(ctx context.Context, inv Invocation, payload []byte) ([
 			mk(job.ReasonOrg, "")
 			continue
 		}
-		for _, a := range sortedKeys(moved) {
+		for _, a := range slices.Sorted(maps.Keys(moved)) {
 			mk(job.ReasonMove, a)
 		}
-		for _, a := range sortedKeys(joined) {
+		for _, a := range slices.Sorted(maps.Keys(joined)) {
 			mk(job.ReasonOrg, a)
 		}
 	}
@@ -181,15 +182,6 @@ func (d *Deps) orgEvents(ctx context.Context, inv Invocation, payload []byte) ([
 
 // membershipEvents make an account a member or take it out of the directory.
 var membershipEvents = []string{"CreateResourceAccount", "CreateCloudAccount", "AcceptHandshake", "RemoveCloudAccount", "DeleteAccount"}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
 
 // related reads the images a change of the accounts of g can affect. The planner
 // looks at an account's membership and place only for images whose tags name it or
@@ -213,7 +205,7 @@ func (d *Deps) related(ctx context.Context, o *observe.Observer, g *group) ([]st
 	} else {
 		var ids []string
 		var shares []state.Share
-		moved := sortedKeys(g.moved)
+		moved := slices.Sorted(maps.Keys(g.moved))
 		places := make([]*cloud.Account, len(moved))
 		err := parallel(ctx,
 			func(ctx context.Context) (err error) { ids, shares, err = o.HeldImages(ctx); return err },

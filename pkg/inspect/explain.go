@@ -3,6 +3,7 @@ package inspect
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -123,7 +124,7 @@ func Explain(ctx context.Context, cfg Config, v *View, image, account string) (*
 		if !ok {
 			continue
 		}
-		for _, t := range sortedKeys(sh.Targets) {
+		for _, t := range slices.Sorted(maps.Keys(sh.Targets)) {
 			ta := sh.Targets[t]
 			if !reaches(t, sh.AllowExternal) || ta.Status == state.Disassociated || ra.Status == state.Disassociated {
 				continue
@@ -390,7 +391,7 @@ func (v *View) holds(name, image string) bool {
 // tagRefs finds the account keys naming account, and the folder keys naming a target
 // that reaches it.
 func tagRefs(prefix string, tags map[string]string, account string, reaches func(string) bool) (accounts, folders []TagRef) {
-	for _, k := range sortedKeys(tags) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		rest, ok := strings.CutPrefix(k, prefix+":")
 		if !ok {
 			continue
@@ -511,13 +512,4 @@ func Summarize(cfg Config, v *View, image string) (*Summary, error) {
 		s.Shares = append(s.Shares, line)
 	}
 	return s, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

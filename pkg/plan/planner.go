@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -277,7 +278,7 @@ func (p *planner) planShares(ctxs []*imageCtx) {
 		p.repair(g[0], targets)
 	}
 	// Empty duplicates go at once; the sweep deletes other empty managed shares.
-	for _, name := range sortedKeys(p.groups) {
+	for _, name := range slices.Sorted(maps.Keys(p.groups)) {
 		for _, sh := range p.groups[name][1:] {
 			if !holdsAny(sh) {
 				p.ops = append(p.ops, ShareOp{Op: OpDelete, Share: ShareRef{ID: sh.ID, Name: sh.Name}})
@@ -316,7 +317,7 @@ func (p *planner) repair(sh *state.Share, targets []string) {
 			complete = false
 		}
 	}
-	for _, t := range sortedKeys(sh.Targets) {
+	for _, t := range slices.Sorted(maps.Keys(sh.Targets)) {
 		a := sh.Targets[t]
 		if slices.Contains(targets, t) || a.Status == state.Disassociated {
 			continue
@@ -423,7 +424,7 @@ func (p *planner) organization(c *imageCtx) map[string]bool {
 		}
 	}
 	leaving := map[string]bool{}
-	for _, name := range sortedKeys(p.groups) {
+	for _, name := range slices.Sorted(maps.Keys(p.groups)) {
 		for _, sh := range p.groups[name] {
 			if sh == canonical {
 				continue
@@ -644,12 +645,12 @@ func (p *planner) retain(c *imageCtx) {
 		tags[k] = chunk
 	}
 	var folders []string
-	for _, name := range sortedKeys(p.groups) {
+	for _, name := range slices.Sorted(maps.Keys(p.groups)) {
 		for _, sh := range p.groups[name] {
 			if !sh.Resources[c.img.ID].Holding() {
 				continue
 			}
-			for _, t := range sortedKeys(sh.Targets) {
+			for _, t := range slices.Sorted(maps.Keys(sh.Targets)) {
 				if sh.Targets[t].Holding() && (policy.IsFolder(t) || policy.IsDirectory(t)) && !slices.Contains(folders, t) {
 					folders = append(folders, t)
 				}
@@ -694,14 +695,5 @@ func chunkJoin(ids []string, limit int) []string {
 	if cur != "" {
 		out = append(out, cur)
 	}
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }

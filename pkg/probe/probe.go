@@ -107,7 +107,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		cfg.Wait = 5 * time.Minute
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = sleep
+		cfg.Sleep = cloud.Sleep
 	}
 	if cfg.Now == nil {
 		cfg.Now = func() time.Time { return time.Now().UTC() }
@@ -131,17 +131,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return p.res, err
 	}
 	return p.res, nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 func (p *prober) say(format string, a ...any) { fmt.Fprintf(p.cfg.Out, format+"\n", a...) }

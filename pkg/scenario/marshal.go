@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -65,7 +67,7 @@ func strList(l []string) *yaml.Node {
 
 func strMap(m map[string]string) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.MappingNode, Style: yaml.FlowStyle}
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		n.Content = append(n.Content, str(k), str(m[k]))
 	}
 	return n
@@ -152,7 +154,7 @@ func (s *Scenario) node() (*yaml.Node, error) {
 	em := newMap()
 	if s.Expect.Images != nil {
 		im := newMap()
-		for _, id := range sortedKeys(s.Expect.Images) {
+		for _, id := range slices.Sorted(maps.Keys(s.Expect.Images)) {
 			ei := s.Expect.Images[id]
 			m := newMap()
 			if ei.Direct != nil {

@@ -5,6 +5,7 @@
 package state
 
 import (
+	"maps"
 	"slices"
 	"sort"
 	"time"
@@ -169,7 +170,7 @@ func (s *State) Coverage(image string, skip func(shareID, target string) bool) S
 		if !sh.Resources[image].Active() || (skip != nil && skip(sh.ID, "")) {
 			continue
 		}
-		for _, t := range sortedKeys(sh.Targets) {
+		for _, t := range slices.Sorted(maps.Keys(sh.Targets)) {
 			if !sh.Targets[t].Active() || (skip != nil && skip(sh.ID, t)) {
 				continue
 			}
@@ -181,14 +182,5 @@ func (s *State) Coverage(image string, skip func(shareID, target string) bool) S
 			}
 		}
 	}
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }

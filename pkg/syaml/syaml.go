@@ -19,8 +19,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -108,7 +109,7 @@ func Load(data []byte, vars map[string]string) (*Project, error) {
 	l.vars = p.Vars
 	// A variable may refer to others, as Serverless Devs resolves `vars` with itself.
 	resolved := map[string]string{}
-	for _, k := range sortedKeys(p.Vars) {
+	for _, k := range slices.Sorted(maps.Keys(p.Vars)) {
 		s, err := l.substitute(p.Vars[k], 0, "vars."+k)
 		if err != nil {
 			return nil, err
@@ -400,13 +401,4 @@ func asText(v any) (string, bool) {
 		return strconv.FormatFloat(t, 'g', -1, 64), true
 	}
 	return "", false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -6,6 +6,7 @@ package deploy
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -97,8 +98,8 @@ func TestPathsAndHandlersExist(t *testing.T) {
 			t.Errorf("%s: function name %q", f.Key, f.Name)
 		}
 	}
-	if want := function.Names; !reflect.DeepEqual(sortedKeys(keys), sortedCopy(want)) {
-		t.Fatalf("functions %v, want %v", sortedKeys(keys), want)
+	if want := function.Names; !reflect.DeepEqual(slices.Sorted(maps.Keys(keys)), sortedCopy(want)) {
+		t.Fatalf("functions %v, want %v", slices.Sorted(maps.Keys(keys)), want)
 	}
 	for _, r := range p.Resources {
 		if len(r.PreDeploy) != 1 {
@@ -312,7 +313,7 @@ func actionsOfTheCode(t *testing.T) []string {
 	if len(c.Calls()) != it.NumMethod() {
 		t.Fatalf("%d calls reached the cloud for %d methods", len(c.Calls()), it.NumMethod())
 	}
-	return sortedKeys(set)
+	return slices.Sorted(maps.Keys(set))
 }
 
 func TestFunctionsBuildForLinux(t *testing.T) {
@@ -331,15 +332,6 @@ func TestFunctionsBuildForLinux(t *testing.T) {
 			t.Errorf("%s not built: %v", n, err)
 		}
 	}
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func sortedCopy(xs []string) []string {
