@@ -67,14 +67,12 @@ func newWorld(t *testing.T, cfg cloudsim.Config) *world {
 	w := &world{t: t, clock: emu.NewClock(emu.Epoch), keys: emu.NewKeyring(), eps: map[string]string{}}
 	cfg.Clock, cfg.Keys = w.clock, w.keys
 	w.cloud = cloudsim.New(cfg)
-	for _, p := range []string{"ecs", "resourcemanager", "resourcesharing"} {
-		s, err := emu.Listen(w.cloud.Handler(p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		w.eps[p] = s.URL()
+	eps, stop, err := w.cloud.Serve()
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(stop)
+	w.eps = eps
 	c := w.cloud
 	c.AddAccount(owner, "china")
 	c.SetDirectory(cloudsim.DirectorySpec{ID: dirID, RootID: rootID, Master: owner, SharingEnabled: true})

@@ -1,6 +1,7 @@
 package cloudsim
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"sort"
@@ -559,4 +560,30 @@ func (c *Cloud) Calls() []CallRecord {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return slices.Clone(c.calls)
+}
+
+// Products are the RPC services the cloud serves, one endpoint each (as the real
+// services have one endpoint each).
+var Products = []string{"ecs", "resourcemanager", "resourcesharing"}
+
+// Serve listens on loopback for every product and returns their endpoint URLs by
+// product, and a function that stops them.
+func (c *Cloud) Serve() (map[string]string, func(), error) {
+	eps := map[string]string{}
+	var srvs []*emu.Server
+	stop := func() {
+		for _, s := range srvs {
+			_ = s.Close()
+		}
+	}
+	for _, p := range Products {
+		s, err := emu.Listen(c.Handler(p))
+		if err != nil {
+			stop()
+			return nil, nil, fmt.Errorf("serve %s: %w", p, err)
+		}
+		srvs = append(srvs, s)
+		eps[p] = s.URL()
+	}
+	return eps, stop, nil
 }

@@ -31,15 +31,11 @@ func simDeps(t *testing.T) (*Deps, *fakeQueue, *cloudsim.Cloud, emu.Identity) {
 	t.Helper()
 	clock, keys := emu.NewClock(emu.Epoch), emu.NewKeyring()
 	c := cloudsim.New(cloudsim.Config{Clock: clock, Keys: keys, FunctionRole: "imageshare-fc"})
-	eps := map[string]string{}
-	for _, p := range []string{"ecs", "resourcemanager", "resourcesharing"} {
-		s, err := emu.Listen(c.Handler(p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		eps[p] = s.URL()
+	eps, stop, err := c.Serve()
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(stop)
 	c.AddAccount(pOwner, "china")
 	c.SetDirectory(cloudsim.DirectorySpec{ID: pDir, RootID: pRoot, Master: pOwner, SharingEnabled: true})
 	c.AddFolder(pF, "f", pRoot)

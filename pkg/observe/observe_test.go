@@ -34,15 +34,11 @@ func newSimWorld(t *testing.T, r *rand.Rand) *simWorld {
 	t.Helper()
 	clock, keys := emu.NewClock(emu.Epoch), emu.NewKeyring()
 	c := cloudsim.New(cloudsim.Config{Clock: clock, Keys: keys, FunctionRole: role, AssociationDelay: 20 * time.Second})
-	eps := map[string]string{}
-	for _, p := range []string{"ecs", "resourcemanager", "resourcesharing"} {
-		s, err := emu.Listen(c.Handler(p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		eps[p] = s.URL()
+	eps, stop, err := c.Serve()
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(stop)
 	c.AddAccount(tOwner, "china")
 	c.SetDirectory(cloudsim.DirectorySpec{ID: tDir, RootID: tRoot, Master: tOwner, SharingEnabled: true})
 	var folders []string
@@ -181,15 +177,11 @@ func TestTargetedObservationPlansLikeAFullOne(t *testing.T) {
 func TestObservationCallCounts(t *testing.T) {
 	clock, keys := emu.NewClock(emu.Epoch), emu.NewKeyring()
 	c := cloudsim.New(cloudsim.Config{Clock: clock, Keys: keys, FunctionRole: role})
-	eps := map[string]string{}
-	for _, p := range []string{"ecs", "resourcemanager", "resourcesharing"} {
-		s, err := emu.Listen(c.Handler(p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		eps[p] = s.URL()
+	eps, stop, err := c.Serve()
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(stop)
 	c.AddAccount(tOwner, "china")
 	c.SetDirectory(cloudsim.DirectorySpec{ID: tDir, RootID: tRoot, Master: tOwner, SharingEnabled: true})
 	c.AddFolder(folder(1), "f1", tRoot)

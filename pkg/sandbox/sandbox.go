@@ -127,7 +127,7 @@ type sandbox struct {
 	cloud *cloudsim.Cloud
 	mq    *mns.MNS
 	rt    *fcruntime.Runtime
-	srvs  []*emu.Server
+	stops []func()          // stop the emulated endpoints
 	eps   map[string]string // service → URL
 
 	owner    emu.Identity
@@ -216,8 +216,8 @@ func (sb *sandbox) close() {
 	if sb.rt != nil {
 		_ = sb.rt.Close()
 	}
-	for _, s := range sb.srvs {
-		_ = s.Close()
+	for _, stop := range sb.stops {
+		stop()
 	}
 }
 

@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -49,16 +48,18 @@ func newSandbox(sc *scenario.Scenario, opts Options) (*sandbox, error) {
 	})
 	sb.cloud.OnKill(sb.onKill)
 	sb.mq.OnKill(sb.onKill)
-	sb.eps = map[string]string{}
-	for svc, h := range map[string]http.Handler{"ecs": sb.cloud.Handler("ecs"), "resourcemanager": sb.cloud.Handler("resourcemanager"),
-		"resourcesharing": sb.cloud.Handler("resourcesharing"), "mns": sb.mq} {
-		srv, err := emu.Listen(h)
-		if err != nil {
-			return nil, err
-		}
-		sb.srvs = append(sb.srvs, srv)
-		sb.eps[svc] = srv.URL()
+	eps, stop, err := sb.cloud.Serve()
+	if err != nil {
+		return nil, err
 	}
+	sb.stops = append(sb.stops, stop)
+	mq, err := emu.Listen(sb.mq)
+	if err != nil {
+		return nil, err
+	}
+	sb.stops = append(sb.stops, func() { _ = mq.Close() })
+	eps["mns"] = mq.URL()
+	sb.eps = eps
 	if err := sb.buildWorld(); err != nil {
 		return nil, err
 	}

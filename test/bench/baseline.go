@@ -39,15 +39,11 @@ type BaselineResult struct {
 func runBaseline(ctx context.Context, w *World, latency time.Duration) (*BaselineResult, error) {
 	clock, keys := emu.NewClock(emu.Epoch), emu.NewKeyring()
 	c := cloudsim.New(cloudsim.Config{Clock: clock, Keys: keys, Latency: latency, AssociationDelay: 20 * time.Second})
-	eps := map[string]string{}
-	for _, p := range []string{"ecs", "resourcemanager", "resourcesharing"} {
-		srv, err := emu.Listen(c.Handler(p))
-		if err != nil {
-			return nil, fmt.Errorf("baseline cloud: %w", err)
-		}
-		defer func() { _ = srv.Close() }()
-		eps[p] = srv.URL()
+	eps, stop, err := c.Serve()
+	if err != nil {
+		return nil, fmt.Errorf("baseline cloud: %w", err)
 	}
+	defer stop()
 	loadWorld(c, w, clock.Now())
 	cred := keys.AssumeRole(owner, baselineRole, "baseline", 24*time.Hour)
 	api, err := aliyun.New(aliyun.Config{Region: region, Endpoints: eps, Pacer: cloud.NewPacer(),

@@ -247,15 +247,11 @@ func actionsOfTheCode(t *testing.T) []string {
 	clock, keys := emu.NewClock(emu.Epoch), emu.NewKeyring()
 	c := cloudsim.New(cloudsim.Config{Clock: clock, Keys: keys})
 	m := mns.New(mns.Config{Clock: clock, Keys: keys})
-	eps := map[string]string{}
-	for _, p := range []string{"ecs", "resourcemanager", "resourcesharing"} {
-		s, err := emu.Listen(c.Handler(p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		eps[p] = s.URL()
+	eps, stop, err := c.Serve()
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(stop)
 	ms, err := emu.Listen(m)
 	if err != nil {
 		t.Fatal(err)

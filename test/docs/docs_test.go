@@ -79,15 +79,11 @@ func TestNotificationExamples(t *testing.T) {
 	clock := emu.NewClock(emu.Epoch)
 	keys := emu.NewKeyring()
 	c := cloudsim.New(cloudsim.Config{Clock: clock, Keys: keys, FunctionRole: "imageshare-fc"})
-	eps := map[string]string{}
-	for _, p := range []string{"ecs", "resourcemanager", "resourcesharing"} {
-		s, err := emu.Listen(c.Handler(p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		eps[p] = s.URL()
+	eps, stop, err := c.Serve()
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(stop)
 	c.AddAccount(owner, "china")
 	c.SetDirectory(cloudsim.DirectorySpec{ID: "rd-Ab12Cd", RootID: "r-Ab12Cd", Master: owner, SharingEnabled: true})
 	c.AddFolder("fd-Prod000001", "prod", "r-Ab12Cd")

@@ -44,14 +44,12 @@ func newWorld(t *testing.T, faults emu.Faults, env map[string]string) *world {
 	t.Helper()
 	w := &world{t: t, clock: emu.NewClock(emu.Epoch), keys: emu.NewKeyring(), eps: map[string]string{}}
 	w.cloud = cloudsim.New(cloudsim.Config{Clock: w.clock, Keys: w.keys, Faults: emu.NewFaultPlan(faults), FunctionRole: role})
-	for _, p := range []string{"ecs", "resourcemanager", "resourcesharing"} {
-		s, err := emu.Listen(w.cloud.Handler(p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		w.eps[p] = s.URL()
+	eps, stop, err := w.cloud.Serve()
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(stop)
+	w.eps = eps
 	c := w.cloud
 	c.AddAccount(owner, "china")
 	c.SetDirectory(cloudsim.DirectorySpec{ID: dirID, RootID: rootID, Master: owner, SharingEnabled: true})
