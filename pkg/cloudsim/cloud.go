@@ -148,11 +148,18 @@ func (c *Cloud) AddFolder(id, name, parent string) {
 	c.folders[id] = &folder{ID: id, Name: name, Parent: parent, Created: c.clock.Now(), seq: c.nextSeq()}
 }
 
-// AddMember makes account a member in folder (joined as created).
+// AddMember makes account a member in folder (joined as created); an account that is
+// a member already (the management account, which SetDirectory puts in the root) is
+// moved there and keeps how it joined.
 func (c *Cloud) AddMember(acc, folder string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.join(c.accountLocked(acc), folder, "created", c.clock.Now())
+	a := c.accountLocked(acc)
+	if a.Folder != "" {
+		a.Folder, a.ModifyTime = folder, c.clock.Now()
+		return
+	}
+	c.join(a, folder, "created", c.clock.Now())
 }
 
 // AddRole records that a RAM role exists in account.
@@ -219,10 +226,20 @@ func (c *Cloud) PutImage(region string, im ImageSpec) {
 // PutResourceShare adds a hand-made resource share whose images and targets are
 // already Associated, and returns its id.
 func (c *Cloud) PutResourceShare(region, owner, name string, targets, images []string) string {
+	return c.PutResourceShareAt(region, owner, name, targets, images, time.Time{})
+}
+
+// PutResourceShareAt is PutResourceShare with the share's creation time (zero: now),
+// so that shares present at the start, which may share a name, are ordered by age as
+// the cloud lists them (CreateTime).
+func (c *Cloud) PutResourceShareAt(region, owner, name string, targets, images []string, created time.Time) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.clock.Now()
 	s := c.newShareLocked(region, owner, name, false, now)
+	if !created.IsZero() {
+		s.Created, s.Updated = created, created
+	}
 	for _, im := range images {
 		s.Resources[im] = &assoc{Entity: im, EntityType: "Image", Kind: kindResource, Status: assocAssociated, Created: now, Updated: now, seq: c.nextSeq()}
 	}

@@ -235,12 +235,27 @@ func (c *Cloud) modifyImageSharePermission(x *exec) (map[string]any, *emu.APIErr
 	// Only the first ten of each list are honoured; the rest are ignored silently.
 	adds, removes := list(x.params, "AddAccount"), list(x.params, "RemoveAccount")
 	adds, removes = adds[:min(len(adds), maxShareChange)], removes[:min(len(removes), maxShareChange)]
+	// An image that is not Available cannot be shared, and nothing changes. The current
+	// reference names one code, for a Deprecated image, 403
+	// OperationDenied.InvalidImageStatus "The specified image cannot be shared when it is
+	// deprecated." (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-modifyimagesharepermission,
+	// change history to 2025-04-29); a deprecated image cannot be shared, and one that is
+	// shared must be unshared before it can be deprecated, so taking accounts off it is
+	// left possible (https://www.alibabacloud.com/help/en/doc-detail/174244.htm). For the
+	// other statuses (Creating, Waiting, CreateFailed, UnAvailable) it names none; the
+	// earlier reference of this API answers any call on an image that is not available
+	// with 400 IncorrectImageStatus "The image is not available."
+	// (https://www.alibabacloud.com/help/doc-detail/25540.htm, 2018 revision, as kept in
+	// github.com/AlibabaCloudDocs/ecs "intl.en-US/API Reference/Images/ModifyImageSharePermission.md"),
+	// the code ECS still gives for an unavailable image elsewhere (CopyImage).
+	switch {
+	case im.Status == statusDeprecated && len(adds) > 0:
+		return nil, emu.Errorf(403, "OperationDenied.InvalidImageStatus", "The specified image cannot be shared when it is deprecated.")
+	case im.Status != statusAvailable && im.Status != statusDeprecated && len(adds)+len(removes) > 0:
+		return nil, emu.Errorf(400, "IncorrectImageStatus", "The image is not available.")
+	}
 	if len(adds) > 0 {
 		switch {
-		case im.Status == statusDeprecated:
-			return nil, emu.Errorf(403, "OperationDenied.InvalidImageStatus", "The specified image cannot be shared when it is deprecated.")
-		case im.Status != statusAvailable:
-			return nil, emu.Errorf(400, "IncorrectImageStatus", "The image is not available.")
 		case im.Encrypted == "service-key":
 			return nil, emu.Errorf(403, "InvalidOperation.ServiceKeyEncryptedImageUnsupported", "Images encrypted with a service key cannot be shared.")
 		case im.Encrypted == "cmk" && !c.accountLocked(im.Owner).Roles["AliyunECSShareEncryptImageDefaultRole"]:

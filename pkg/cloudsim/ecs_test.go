@@ -41,6 +41,8 @@ func TestModifyImageSharePermissionErrors(t *testing.T) {
 		{ID: "m-depr", Owner: owner, Status: "Deprecated"},
 		{ID: "m-creating", Owner: owner, Status: "Creating"},
 		{ID: "m-failed", Owner: owner, Status: "CreateFailed"},
+		{ID: "m-waiting", Owner: owner, Status: "Waiting"},
+		{ID: "m-unavail", Owner: owner, Status: "UnAvailable", SharedWith: []string{m4}},
 		{ID: "m-theirs", Owner: m2},
 	} {
 		c.PutImage(region, im)
@@ -65,6 +67,11 @@ func TestModifyImageSharePermissionErrors(t *testing.T) {
 		{"deprecated", "m-depr", []string{m2}, nil, false, "OperationDenied.InvalidImageStatus", 403},
 		{"creating", "m-creating", []string{m2}, nil, false, "IncorrectImageStatus", 400},
 		{"create failed", "m-failed", []string{m2}, nil, false, "IncorrectImageStatus", 400},
+		{"waiting", "m-waiting", []string{m2}, nil, false, "IncorrectImageStatus", 400},
+		{"unavailable", "m-unavail", []string{m2}, nil, false, "IncorrectImageStatus", 400},
+		{"remove from an unavailable image", "m-unavail", nil, []string{m4}, false, "IncorrectImageStatus", 400},
+		{"remove from a creating image", "m-creating", nil, []string{m2}, false, "IncorrectImageStatus", 400},
+		{"deprecated, add and remove", "m-depr", []string{m2}, []string{m3}, false, "OperationDenied.InvalidImageStatus", 403},
 		{"another account's image", "m-theirs", []string{m3}, nil, false, "InvalidImageId.NotFound", 404},
 		{"no such image", "m-nothere", []string{m3}, nil, false, "InvalidImageId.NotFound", 404},
 		{"community publication", "m-avail", []string{m2}, nil, true, "InvalidParameter.IsPublic", 403},

@@ -259,3 +259,29 @@ func TestMembershipChanges(t *testing.T) {
 		t.Fatal("deleted account still a member")
 	}
 }
+
+// A scenario may put the management account in a folder: it is moved there and stays
+// the management account's member (how it joined is kept), as GetAccount shows.
+func TestManagementAccountPlacedInAFolder(t *testing.T) {
+	e := world(t, cloudsim.Config{})
+	cl := e.rm(e.ownerKey)
+	ga := resourcemanager.CreateGetAccountRequest()
+	ga.AccountId = owner
+	before, err := cl.GetAccount(ga)
+	must(t, err)
+	e.cloud.AddMember(owner, prod)
+	after, err := cl.GetAccount(ga)
+	must(t, err)
+	a := after.Account
+	if a.FolderId != prod || a.ResourceDirectoryPath != dirID+"/"+rootID+"/"+prod+"/"+owner {
+		t.Fatalf("the management account is at %s (%s), want prod", a.FolderId, a.ResourceDirectoryPath)
+	}
+	if a.JoinMethod != before.Account.JoinMethod || a.Type != before.Account.Type || a.JoinMethod == "created" {
+		t.Fatalf("placing the management account changed how it joined: %s/%s → %s/%s", before.Account.JoinMethod, before.Account.Type, a.JoinMethod, a.Type)
+	}
+	gd, err := cl.GetResourceDirectory(resourcemanager.CreateGetResourceDirectoryRequest())
+	must(t, err)
+	if gd.ResourceDirectory.MasterAccountId != owner {
+		t.Fatalf("management account = %s", gd.ResourceDirectory.MasterAccountId)
+	}
+}

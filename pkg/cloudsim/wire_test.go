@@ -153,6 +153,22 @@ func TestEvents(t *testing.T) {
 	if b := decodeEvent(t, evs[0]); b.Data.ErrorCode != "InvalidAccount.Forbbiden" || b.Data.UserIdentity["type"] != "root-account" {
 		t.Fatalf("failed call event = %+v", b.Data)
 	}
+	// So is a share of an image that is not Available: nothing changes.
+	e.cloud.PutImage(region, cloudsim.ImageSpec{ID: "m-busy", Owner: owner, Status: "Creating"})
+	if err := modify(e.ecs(e.ownerKey), "m-busy", []string{m2}, nil, false); code(t, err) != "IncorrectImageStatus" {
+		t.Fatalf("sharing a Creating image: %v", err)
+	}
+	evs = e.takeEvents()
+	if len(evs) != 1 {
+		t.Fatalf("%d events for a failed call", len(evs))
+	}
+	if b := decodeEvent(t, evs[0]); b.Data.ErrorCode != "IncorrectImageStatus" || b.Data.EventName != "ModifyImageSharePermission" ||
+		b.Data.RequestParameters["ImageId"] != "m-busy" {
+		t.Fatalf("failed share event = %+v", b.Data)
+	}
+	if im, _ := e.cloud.Image(region, "m-busy"); len(im.Direct) != 0 {
+		t.Fatalf("a failed share changed the image: %v", im.Direct)
+	}
 
 	// Reads emit nothing; CreateImage names the new image.
 	describe(t, fn, nil)

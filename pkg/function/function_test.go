@@ -178,19 +178,6 @@ func TestReconcileRefusesBadJobsWithoutFailing(t *testing.T) {
 	}
 }
 
-func TestDeadLettersReport(t *testing.T) {
-	d, q, logs := deps(t, map[string]string{"NOTIFY_TOPIC": "notices"})
-	inner := `{"id":"e9","source":"MNS-reconcile","type":"mns:Queue:SendMessage","data":{"messageId":"M9","messageBody":"{\"v\":1,\"kind\":\"images\",\"region\":\"cn-hangzhou\",\"images\":[\"m-A\",\"m-B\"],\"reason\":\"event\"}"}}`
-	b, _ := json.Marshal(inner)
-	payload := `{"id":"d1","source":"MNS-dead","type":"mns:Queue:SendMessage","data":{"messageId":"D1","messageBody":` + string(b) + `}}`
-	if _, err := call(t, d, DeadLetters, payload); err != nil {
-		t.Fatal(err)
-	}
-	if len(q.published) != 2 || !strings.Contains(logs.String(), "retries-exhausted") || !strings.Contains(q.published[0], "m-A") {
-		t.Fatalf("published %v\nlogs %s", q.published, logs)
-	}
-}
-
 // topLevelKeys returns the keys of one JSON object line, in order, duplicates included.
 func topLevelKeys(t *testing.T, line string) []string {
 	t.Helper()

@@ -14,6 +14,8 @@ var samples = []string{
 	`{"v":1,"kind":"images","region":"cn-shanghai","images":["m-A","m-B"],"reason":"recheck","attempt":3,"notify":true,"notified":["0a1b2c3d","ffffffff"]}`,
 	`{"v":1,"kind":"images","region":"cn-hangzhou","images":["m-New000000001"],"reason":"postpone","retryFailed":true}`,
 	`{"v":1,"kind":"handshake","region":"cn-hangzhou","reason":"handshake","attempt":2,"handshake":"h-Ab12Cd34","account":"2000000000000001","cause":"e-3"}`,
+	`{"v":1,"kind":"images","region":"cn-hangzhou","images":["m-A","m-B"],"reason":"sweep","split":2,"splitFrom":"3C8B2D1E-M","splitOf":7}`,
+	`{"v":1,"kind":"images","region":"cn-hangzhou","images":["m-A"],"reason":"org","split":9,"splitOf":1}`,
 	`{"v":1,"kind":"images","region":"cn-hangzhou","images":[],"reason":"sweep"}`,
 	`{"v":2,"kind":"images","region":"cn-hangzhou","images":["m-A"]}`,
 	`{"v":1,"kind":"images","region":"../../etc","images":["m-A"]}`,

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"time"
 
@@ -58,7 +59,20 @@ type Job struct {
 	// Notified holds fingerprints of the refusals already published by earlier links of
 	// the chain, so that a re-check does not publish the same refusal again.
 	Notified []string `json:"notified,omitempty"`
+	// Split says how the job came to be when the dead-letters function made it from a
+	// job whose retries ran out (SPEC section 5): it is a half of such a job, or one of
+	// the image jobs a region job was turned into, Split rounds down the chain. A job
+	// that runs out again is split again, down to single images; one at MaxSplit is
+	// not split any more. SplitFrom is the queue message ID of the first job of the
+	// chain that ran out, SplitOf how many images that job held (or its region listed).
+	Split     int    `json:"split,omitempty"`
+	SplitFrom string `json:"splitFrom,omitempty"`
+	SplitOf   int    `json:"splitOf,omitempty"`
 }
+
+// MaxSplit bounds a chain of dead-letter splits: one round to turn a region job into
+// image jobs, then halvings of at most MaxImages images down to one.
+var MaxSplit = 1 + bits.Len(uint(MaxImages-1))
 
 // MaxNotified bounds the fingerprints a job carries (8 characters each).
 const MaxNotified = 512
@@ -95,8 +109,23 @@ func (j Job) Validate() error {
 	if j.Attempt < 0 || j.Attempt > 1000 {
 		return fmt.Errorf("job attempt %d out of range", j.Attempt)
 	}
+	if j.Split < 0 || j.Split > MaxSplit {
+		return fmt.Errorf("job split %d out of range 0..%d", j.Split, MaxSplit)
+	}
+	if j.Split > 0 && j.Kind != KindImages {
+		return fmt.Errorf("a split job must be an images job, not %q", j.Kind)
+	}
+	if j.SplitOf < 0 || j.SplitOf > maxSplitOf || (j.Split > 0 && j.SplitOf < len(j.Images)) {
+		return fmt.Errorf("job splitOf %d out of range (%d images)", j.SplitOf, len(j.Images))
+	}
+	if len(j.SplitFrom) > 128 {
+		return fmt.Errorf("job splitFrom of %d characters is too long", len(j.SplitFrom))
+	}
 	return nil
 }
+
+// maxSplitOf bounds SplitOf: the images a region job can list.
+const maxSplitOf = 1 << 20
 
 // Decode reads and validates a job.
 func Decode(body string) (Job, error) {
@@ -131,6 +160,36 @@ func ForImages(region string, images []string, reason string) []Job {
 	}
 	return out
 }
+
+// Halves splits an images job whose retries ran out into two jobs of half its images
+// each (the first takes the odd one), one round further down the chain; from is the
+// queue message ID of the job, used as SplitFrom when the chain starts here. Everything
+// else the job carries (reason, notify, cause, …) stays. ok is false when the job
+// cannot be split: it is not an images job, holds one image, or is at MaxSplit.
+func (j Job) Halves(from string) (first, second Job, ok bool) {
+	if j.Kind != KindImages || len(j.Images) < 2 || j.Split >= MaxSplit {
+		return j, j, false
+	}
+	if j.Split == 0 {
+		j.SplitFrom, j.SplitOf = from, len(j.Images)
+	}
+	j.V = Version
+	j.Split++
+	mid := (len(j.Images) + 1) / 2
+	first, second = j, j
+	first.Images = slices.Clone(j.Images[:mid])
+	second.Images = slices.Clone(j.Images[mid:])
+	return first, second, true
+}
+
+// Delays of the jobs the dead-letters function queues again: SplitDelay lets whatever
+// made the job fail pass; each further job of one invocation waits SplitStagger more,
+// longer than the reconcile trigger's batch window (3 s, s.yaml), so that the halves
+// do not meet again in one batch, where one image would fail them all once more.
+const (
+	SplitDelay   = 30 * time.Second
+	SplitStagger = 5 * time.Second
+)
 
 // Chained delays of re-checks after association changes (SPEC section 5): 30 s doubling
 // to 8 min; a chain ends after MaxRecheck links (the sweep is the safety net).

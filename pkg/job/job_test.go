@@ -2,6 +2,7 @@ package job
 
 import (
 	"fmt"
+	"math/bits"
 	"strings"
 	"testing"
 	"time"
@@ -56,5 +57,100 @@ func TestBackoff(t *testing.T) {
 		if got := Backoff(RecheckBase, RecheckMax, i); got != w {
 			t.Errorf("attempt %d: %v want %v", i, got, w)
 		}
+	}
+}
+
+// A dead-lettered job of n images splits into halves, and halves of halves, down to
+// single images in ceil(log2 n) rounds: every image lands in exactly one job of each
+// round, every job keeps what it carried, and none goes past MaxSplit.
+func TestHalvesReachSingleImagesWithinLog2Rounds(t *testing.T) {
+	for _, n := range []int{2, 3, 7, 16, 33, 100} {
+		var ids []string
+		for i := 0; i < n; i++ {
+			ids = append(ids, fmt.Sprintf("m-%03d", i))
+		}
+		root := ForImages("cn-hangzhou", ids, ReasonSweep)[0]
+		root.Notify, root.Cause, root.Attempt = true, "e-1", 2
+		level := []Job{root}
+		rounds := 0
+		for {
+			var next []Job
+			for _, j := range level {
+				a, b, ok := j.Halves("M-root")
+				if !ok {
+					if len(j.Images) != 1 {
+						t.Fatalf("n=%d: a job of %d images cannot be split (split %d)", n, len(j.Images), j.Split)
+					}
+					continue
+				}
+				for _, h := range []Job{a, b} {
+					got, err := Decode(h.Encode())
+					if err != nil {
+						t.Fatalf("n=%d: a half does not decode: %v", n, err)
+					}
+					if got.Split != rounds+1 || got.SplitFrom != "M-root" || got.SplitOf != n || !got.Notify || got.Cause != "e-1" ||
+						got.Attempt != 2 || got.Reason != ReasonSweep || got.Region != "cn-hangzhou" {
+						t.Fatalf("n=%d: the half lost how it came to be or what it carried: %+v", n, got)
+					}
+					next = append(next, got)
+				}
+				if len(a.Images)-len(b.Images) > 1 || len(b.Images) > len(a.Images) {
+					t.Fatalf("n=%d: uneven halves %d/%d", n, len(a.Images), len(b.Images))
+				}
+			}
+			if len(next) == 0 {
+				break
+			}
+			rounds++
+			seen := map[string]int{}
+			for _, j := range next {
+				for _, im := range j.Images {
+					seen[im]++
+				}
+			}
+			for im, c := range seen {
+				if c != 1 {
+					t.Fatalf("n=%d round %d: image %s is in %d jobs", n, rounds, im, c)
+				}
+			}
+			level = next
+		}
+		if want := bits.Len(uint(n - 1)); rounds != want {
+			t.Errorf("n=%d: %d rounds, want ceil(log2 n) = %d", n, rounds, want)
+		}
+	}
+}
+
+func TestHalvesRefusesWhatCannotBeSplit(t *testing.T) {
+	one := Job{V: Version, Kind: KindImages, Region: "cn-hangzhou", Images: []string{"m-A"}, Reason: ReasonEvent}
+	region := Job{V: Version, Kind: KindRegion, Region: "cn-hangzhou", Reason: ReasonOrg}
+	deep := Job{V: Version, Kind: KindImages, Region: "cn-hangzhou", Images: []string{"m-A", "m-B"}, Split: MaxSplit, SplitOf: 2}
+	for _, j := range []Job{one, region, deep} {
+		if _, _, ok := j.Halves("M"); ok {
+			t.Errorf("%+v was split", j)
+		}
+	}
+	if MaxSplit != 8 {
+		t.Errorf("MaxSplit = %d: one region round and 7 halvings of %d images", MaxSplit, MaxImages)
+	}
+}
+
+func TestSplitFieldsValidated(t *testing.T) {
+	bad := []string{
+		`{"v":1,"kind":"images","region":"cn-hangzhou","images":["m-A"],"split":-1}`,
+		`{"v":1,"kind":"images","region":"cn-hangzhou","images":["m-A"],"split":9,"splitOf":1}`,
+		`{"v":1,"kind":"region","region":"cn-hangzhou","split":1,"splitOf":1}`,
+		`{"v":1,"kind":"images","region":"cn-hangzhou","images":["m-A","m-B"],"split":1,"splitOf":1}`,
+		`{"v":1,"kind":"images","region":"cn-hangzhou","images":["m-A"],"splitOf":-3}`,
+		`{"v":1,"kind":"images","region":"cn-hangzhou","images":["m-A"],"split":1,"splitOf":2,"splitFrom":"` + strings.Repeat("x", 200) + `"}`,
+	}
+	for _, b := range bad {
+		if _, err := Decode(b); err == nil {
+			t.Errorf("%.90s: want error", b)
+		}
+	}
+	ok := `{"v":1,"kind":"images","region":"cn-hangzhou","images":["m-A"],"reason":"sweep","split":3,"splitFrom":"M-1","splitOf":8}`
+	if j, err := Decode(ok); err != nil || j.Split != 3 || j.SplitFrom != "M-1" || j.SplitOf != 8 {
+		t.Fatalf("%+v %v", j, err)
 	}
 }

@@ -61,6 +61,17 @@ type StepRecord struct {
 	Timers []TimerFiring
 	// DeadLetters lists the events whose retries ran out, in order.
 	DeadLetters []DeadLetter
+	// Delivered lists the queue batches a function took (its invocation succeeded), in
+	// order: with DeadLetters, what became of every job.
+	Delivered []Delivery
+}
+
+// Delivery is one batch of queue messages delivered to a function that succeeded.
+type Delivery struct {
+	Function string
+	// Events are the CloudEvents of the batch, each wrapping one message.
+	Events []string
+	At     time.Time
 }
 
 // TimerFiring is one firing of a timer trigger.
@@ -93,6 +104,14 @@ func (sb *sandbox) recordDeadLetter(d DeadLetter) {
 	defer sb.mu.Unlock()
 	if n := len(sb.steps); n > 0 {
 		sb.steps[n-1].DeadLetters = append(sb.steps[n-1].DeadLetters, d)
+	}
+}
+
+func (sb *sandbox) recordDelivery(d Delivery) {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	if n := len(sb.steps); n > 0 {
+		sb.steps[n-1].Delivered = append(sb.steps[n-1].Delivered, d)
 	}
 }
 

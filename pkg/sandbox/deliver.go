@@ -255,6 +255,9 @@ func (sb *sandbox) deliver(ctx context.Context, t *trigger, payload []byte, hand
 		for _, h := range handles {
 			_ = sb.mq.Delete(sb.sc.Owner, sb.sc.Region, t.queue, h)
 		}
+		if t.kind == "mns" {
+			sb.recordDelivery(Delivery{Function: t.fn.key, Events: events, At: sb.clock.Now()})
+		}
 		return nil
 	}
 	delay, more := sb.nextRetry(t, attempt, first)

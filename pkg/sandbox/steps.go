@@ -105,12 +105,14 @@ func (sb *sandbox) step(ctx context.Context, st scenario.Step, inTogether bool) 
 	return nil
 }
 
-// orgShare is a person's edit of a hand-made resource share (created if absent).
+// orgShare is a person's edit of a resource share (created if absent); with several
+// of the name, the oldest (ResourceShares lists them oldest first).
 func (sb *sandbox) orgShare(o *scenario.OrgShare) {
 	id := ""
 	for _, s := range sb.cloud.ResourceShares(sb.sc.Region) {
 		if s.Name == o.Name && s.Owner == sb.sc.Owner && s.Status == "Active" {
 			id = s.ID
+			break
 		}
 	}
 	list := func(prefix string, xs []string, p map[string]string, resource bool) {

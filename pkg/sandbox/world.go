@@ -228,6 +228,8 @@ func (sb *sandbox) buildWorld() error {
 			c.AddFolder(f.ID, f.Name, f.Parent)
 		}
 		for _, a := range d.Accounts {
+			// The owner may be listed: it is then in that folder (still the
+			// management account's member when it is the management account).
 			c.AddAccount(a.ID, a.Site)
 			c.AddMember(a.ID, a.Folder)
 		}
@@ -252,8 +254,11 @@ func (sb *sandbox) buildWorld() error {
 		c.PutImage(sc.Region, cloudsim.ImageSpec{ID: im.ID, Owner: owner, Status: im.Status, ProductCode: im.ProductCode,
 			Encrypted: im.Encrypted, Tags: im.Tags, SharedWith: im.SharedWith, Created: created, ReadyAt: readyAt})
 	}
-	for _, rs := range sc.ResourceShares {
-		c.PutResourceShare(sc.Region, sc.Owner, rs.Name, rs.Targets, rs.Images)
+	// Present at the start, oldest first: a second apart, the last a second before the
+	// start, so that shares of one name are ordered by CreateTime as in the file.
+	for i, rs := range sc.ResourceShares {
+		at := sb.clock.Now().Add(-time.Duration(len(sc.ResourceShares)-i) * time.Second)
+		c.PutResourceShareAt(sc.Region, sc.Owner, rs.Name, rs.Targets, rs.Images, at)
 	}
 	queues := []string{sb.jobQueue}
 	for _, f := range sb.funcs {

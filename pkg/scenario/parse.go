@@ -359,10 +359,17 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 	if sc.Owner, err = p.account(e.val, "owner"); err != nil {
 		return nil, err
 	}
-	seen := map[string]int{sc.Owner: e.val.Line}
-	claim := func(n *yaml.Node, what, id string) error {
+	// Every account is listed once. The owner may also be listed once in
+	// directory.accounts (member: true), to put it in a folder: it is a member at the
+	// root unless listed there.
+	ownerLine := e.val.Line
+	seen := map[string]int{}
+	claim := func(n *yaml.Node, what, id string, member bool) error {
 		if l, dup := seen[id]; dup {
 			return p.errf(n, "%s: duplicate ID %s (already at line %d)", what, id, l)
+		}
+		if id == sc.Owner && !member {
+			return p.errf(n, "%s: %s is the owner (line %d); list it only in directory.accounts, to put it in a folder", what, id, ownerLine)
 		}
 		seen[id] = n.Line
 		return nil
@@ -382,11 +389,12 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 			return nil, err
 		}
 		for i, a := range sc.Outside {
-			if err := claim(items[i], fmt.Sprintf("outside[%d]", i), a); err != nil {
+			if err := claim(items[i], fmt.Sprintf("outside[%d]", i), a, false); err != nil {
 				return nil, err
 			}
 		}
 	}
+	seen[sc.Owner] = ownerLine
 	for id := range seen {
 		if accountRE.MatchString(id) {
 			p.known[id] = true
@@ -471,16 +479,13 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 		if present {
 			sc.ResourceShares = make([]ResourceShare, 0, len(items))
 		}
-		names := map[string]int{}
+		// A name may repeat (as in the cloud, where names are not unique): the shares
+		// are created oldest first, in file order, and org_share edits the oldest.
 		for i, it := range items {
 			rs, err := p.resourceShare(it, fmt.Sprintf("resource_shares[%d]", i), imageIDs)
 			if err != nil {
 				return nil, err
 			}
-			if l, dup := names[rs.Name]; dup {
-				return nil, p.errf(it, "resource_shares[%d]: duplicate share name %q (already at line %d)", i, rs.Name, l)
-			}
-			names[rs.Name] = it.Line
 			sc.ResourceShares = append(sc.ResourceShares, rs)
 		}
 	}
@@ -508,7 +513,7 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 	return sc, nil
 }
 
-func (p *parser) directory(n *yaml.Node, claim func(*yaml.Node, string, string) error) (*Directory, error) {
+func (p *parser) directory(n *yaml.Node, claim func(n *yaml.Node, what, id string, member bool) error) (*Directory, error) {
 	f, err := p.fields(n, "directory", "id", "root", "sharing_enabled", "folders", "accounts")
 	if err != nil {
 		return nil, err
@@ -618,7 +623,7 @@ func (p *parser) directory(n *yaml.Node, claim func(*yaml.Node, string, string) 
 			if a.ID, err = p.account(e.val, w+".id"); err != nil {
 				return nil, err
 			}
-			if err := claim(e.val, w, a.ID); err != nil {
+			if err := claim(e.val, w, a.ID, true); err != nil {
 				return nil, err
 			}
 			if e, ok := af["folder"]; ok {
@@ -765,7 +770,7 @@ func (p *parser) resourceShare(n *yaml.Node, w string, images map[string]int) (R
 	}
 	e, ok := f["name"]
 	if !ok {
-		return rs, p.errf(n, "%s: name is missing", w)
+		return rs, p.errf(n, "%s: name is missing (a name may repeat: shares are created oldest first, in file order)", w)
 	}
 	if rs.Name, err = p.id(e.val, w+".name", shareNameRE, "resource share name"); err != nil {
 		return rs, err
@@ -1003,7 +1008,7 @@ func (p *parser) step(n *yaml.Node, w string, inTogether bool) (Step, error) {
 		}
 		e, ok := f["name"]
 		if !ok {
-			return st, p.errf(v, "%s: name is missing", w)
+			return st, p.errf(v, "%s: name is missing (the share of that name is edited, the oldest when several have it; created when none has)", w)
 		}
 		if s.Name, err = p.id(e.val, w+".name", shareNameRE, "resource share name"); err != nil {
 			return st, err

@@ -251,7 +251,10 @@ outside: ["2000000000000001"]
 		{"account in undefined folder", head + "directory:\n  id: rd-Ab12Cd\n  root: r-Ab12Cd\n  accounts:\n    - {id: \"1000000000000002\", folder: fd-Prod000001}\n", 7, []string{"accounts[0].folder", "neither the root nor a folder"}},
 		{"duplicate account", head + "directory:\n  id: rd-Ab12Cd\n  root: r-Ab12Cd\n  accounts:\n    - {id: \"1000000000000002\"}\n    - {id: \"1000000000000002\"}\n", 8, []string{"duplicate ID 1000000000000002", "line 7"}},
 		{"account also outside", head + "directory:\n  id: rd-Ab12Cd\n  root: r-Ab12Cd\n  accounts:\n    - {id: \"1000000000000002\"}\noutside:\n  - \"1000000000000002\"\n", 9, []string{"duplicate ID 1000000000000002", "line 7"}},
-		{"owner listed as member", head + "directory:\n  id: rd-Ab12Cd\n  root: r-Ab12Cd\n  accounts:\n    - {id: \"1000000000000001\"}\n", 7, []string{"duplicate ID 1000000000000001"}},
+		{"owner listed as member", head + "directory:\n  id: rd-Ab12Cd\n  root: r-Ab12Cd\n  accounts:\n    - {id: \"1000000000000001\"}\n", 0, nil},
+		{"owner listed twice as member", head + "directory:\n  id: rd-Ab12Cd\n  root: r-Ab12Cd\n  accounts:\n    - {id: \"1000000000000001\"}\n    - {id: \"1000000000000002\"}\n    - {id: \"1000000000000001\"}\n", 9, []string{"accounts[2]", "duplicate ID 1000000000000001", "line 7"}},
+		{"owner listed outside", head + "outside: [\"2000000000000001\", \"1000000000000001\"]\n", 3, []string{"outside[1]", "1000000000000001 is the owner (line 2)", "directory.accounts"}},
+		{"owner outside and member", head + "directory:\n  id: rd-Ab12Cd\n  root: r-Ab12Cd\n  accounts:\n    - {id: \"1000000000000001\"}\noutside:\n  - \"1000000000000001\"\n", 9, []string{"outside[0]", "duplicate ID 1000000000000001", "line 7"}},
 		{"site enum", head + "directory:\n  id: rd-Ab12Cd\n  root: r-Ab12Cd\n  accounts:\n    - {id: \"1000000000000002\", site: europe}\n", 7, []string{"site", `"europe"`, "china | intl"}},
 		{"sharing_enabled yes", head + "directory: {id: rd-Ab12Cd, root: r-Ab12Cd, sharing_enabled: yes}\n", 3, []string{"sharing_enabled", `"yes"`}},
 		{"outside is a map", head + "outside: {a: b}\n", 3, []string{"outside", "want a list", "mapping"}},
@@ -281,7 +284,9 @@ outside: ["2000000000000001"]
 		{"share target other directory", dir + "resource_shares:\n  - {name: s, targets: [rd-Zz12Zz]}\n", 12, []string{"not the directory"}},
 		{"share target non-member", dir + "resource_shares:\n  - {name: s, targets: [\"2000000000000001\"]}\n", 12, []string{"not a member"}},
 		{"share unknown image", dir + "resource_shares:\n  - {name: s, images: [m-Nope]}\n", 12, []string{"images[0]", "m-Nope", "not among"}},
-		{"share duplicate name", dir + "resource_shares:\n  - {name: s}\n  - {name: s}\n", 13, []string{"duplicate share name"}},
+		{"share repeated name", dir + "resource_shares:\n  - {name: s}\n  - {name: s}\n", 0, nil},
+		{"share without name", dir + "resource_shares:\n  - {name: s}\n  - {targets: [fd-Prod000001]}\n", 13, []string{"resource_shares[1]", "name is missing", "a name may repeat", "oldest first"}},
+		{"org_share without name", dir + "steps:\n  - org_share: {add_targets: [fd-Prod000001]}\n", 12, []string{"steps[0]", "name is missing", "the oldest when several have it"}},
 		{"share bad name", dir + "resource_shares:\n  - {name: \"a b\"}\n", 12, []string{"resource share name"}},
 		{"steps not a list", head + "steps: {advance: 1m}\n", 3, []string{"steps", "want a list"}},
 		{"unknown step", head + "steps:\n  - advance: 1m\n  - sleep: 5s\n", 5, []string{"steps[1]", `unknown step "sleep"`}},
@@ -460,4 +465,50 @@ func FuzzParse(f *testing.F) {
 		roundTrip(t, "fuzz.yaml", data)
 		_ = sc
 	})
+}
+
+// SPEC section 6: the owner is a member at the root unless directory.accounts lists it
+// (then it sits in the folder given), and resource_shares may repeat a name, kept in
+// file order (oldest first).
+func TestOwnerInAFolderAndRepeatedShareNames(t *testing.T) {
+	src := `region: cn-hangzhou
+owner: "1000000000000001"
+directory:
+  id: rd-Ab12Cd
+  root: r-Ab12Cd
+  folders:
+    - {id: fd-Prod000001, parent: r-Ab12Cd}
+    - {id: fd-Dev0000001, parent: r-Ab12Cd}
+  accounts:
+    - {id: "1000000000000002", folder: fd-Dev0000001}
+    - {id: "1000000000000001", folder: fd-Prod000001, site: intl}
+images: [{id: m-A1}, {id: m-B1}]
+resource_shares:
+  - {name: golden, targets: [fd-Prod000001], images: [m-A1]}
+  - {name: golden, targets: [fd-Dev0000001], images: [m-B1]}
+  - {name: other, targets: ["1000000000000001"]}
+steps:
+  - org_share: {name: golden, add_images: [m-B1]}
+  - create_account: {account: "1000000000000001", folder: r-Ab12Cd}
+`
+	_, err := Parse("s.yaml", []byte(src))
+	var pe *Error
+	if !errors.As(err, &pe) || pe.Line != 19 || !strings.Contains(pe.Msg, "already exists") {
+		t.Fatalf("creating the owner must be refused on line 19 as an existing account: %v", err)
+	}
+	sc, err := Parse("s.yaml", []byte(strings.TrimSuffix(src, "  - create_account: {account: \"1000000000000001\", folder: r-Ab12Cd}\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sc.Directory.Accounts[1]; got != (Account{ID: "1000000000000001", Folder: "fd-Prod000001", Site: "intl"}) {
+		t.Errorf("the owner as a member: %+v", got)
+	}
+	var names []string
+	for _, rs := range sc.ResourceShares {
+		names = append(names, rs.Name+":"+strings.Join(rs.Targets, ","))
+	}
+	if want := "golden:fd-Prod000001 golden:fd-Dev0000001 other:1000000000000001"; strings.Join(names, " ") != want {
+		t.Errorf("shares %v, want %s", names, want)
+	}
+	roundTrip(t, "s.yaml", []byte(strings.TrimSuffix(src, "  - create_account: {account: \"1000000000000001\", folder: r-Ab12Cd}\n")))
 }
