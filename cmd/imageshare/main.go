@@ -3,6 +3,7 @@
 //	imageshare sandbox [--json] [--syaml FILE] [FILE]   run a scenario (or the demo) on the emulated cloud
 //	imageshare function NAME                            run a function under the FC runtime API
 //	imageshare plan | explain | status | probe          operate a deployment (see --help)
+//	imageshare policy [--account ID] [--region R] …     print the functions' RAM policy
 //
 // The operator commands find credentials through the standard Alibaba Cloud chain
 // (environment, the aliyun CLI's profile, an ECS RAM role) and read the functions'
@@ -32,6 +33,8 @@ func usage() {
 operating a deployment (read-only except probe; credentials: environment variables, the
 aliyun CLI profile, or an ECS RAM role; settings: the functions' environment variables):
 `+indent(planUsage)+indent(explainUsage)+indent(statusUsage)+indent(probeUsage)+`
+deploying:
+`+indent(policyUsage)+`
 common flags: --region R, --owner ACCOUNT, --endpoint-ecs URL, --endpoint-resourcemanager URL,
   --endpoint-resourcesharing URL (or ECS_ENDPOINT, RESOURCEMANAGER_ENDPOINT, RESOURCESHARING_ENDPOINT)
 `)
@@ -64,6 +67,8 @@ func run(args []string) int {
 		return 0
 	case "plan", "explain", "status", "probe":
 		return opsCmd(args[0], args[1:], processEnv())
+	case "policy":
+		return policyCmd(args[1:], os.Stdout, os.Stderr)
 	case "-h", "--help", "help":
 		usage()
 		return 0

@@ -67,6 +67,17 @@ func newWorld(t *testing.T, cfg cloudsim.Config) *world {
 	w := &world{t: t, clock: emu.NewClock(emu.Epoch), keys: emu.NewKeyring(), eps: map[string]string{}}
 	cfg.Clock, cfg.Keys = w.clock, w.keys
 	w.cloud = cloudsim.New(cfg)
+	// The roles an operator uses hold what docs/deploy.md tells deployers to grant: the
+	// read-only policy, and for the probe the writes it lists besides.
+	reads := operatorPolicy(t)
+	probe := strings.Replace(reads, `"Statement": [`, `"Statement": [{"Effect": "Allow", "Action": ["ecs:ModifyImageSharePermission",
+		"resourcesharing:CreateResourceShare", "resourcesharing:DisassociateResourceShare", "resourcesharing:DeleteResourceShare"],
+		"Resource": "*"},`, 1)
+	for role, doc := range map[string]string{"ops": reads, "probe-ops": probe} {
+		if err := w.cloud.RAM().Grant(owner, role, role, doc); err != nil {
+			t.Fatal(err)
+		}
+	}
 	eps, stop, err := w.cloud.Serve()
 	if err != nil {
 		t.Fatal(err)
@@ -624,7 +635,13 @@ func TestProbeUndoes(t *testing.T) {
 		t.Setenv("IMAGESHARE_PROBE_ACCESS_KEY_ID", "")
 		t.Setenv("IMAGESHARE_PROBE_ACCESS_KEY_SECRET", "")
 		// The operator's role may create resource shares but not share images directly.
-		w.cloud.Deny("probe-ops", "ecs:ModifyImageSharePermission")
+		deny := `{"Version":"1","Statement":[{"Effect":"Deny","Action":"ecs:ModifyImageSharePermission","Resource":"*"}]}`
+		if err := w.cloud.RAM().CreatePolicy(owner, "no-direct-shares", deny); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.cloud.RAM().AttachPolicyToRole(owner, emu.PolicyCustom, "no-direct-shares", "probe-ops"); err != nil {
+			t.Fatal(err)
+		}
 		sts := w.keys.AssumeRole(owner, "probe-ops", "cli", time.Hour)
 		t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", sts.AccessKeyID)
 		t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", sts.AccessKeySecret)
@@ -643,4 +660,22 @@ func TestProbeUndoes(t *testing.T) {
 			t.Errorf("exit %d %s", code, errOut)
 		}
 	})
+}
+
+// operatorPolicy is the policy docs/deploy.md gives for the imageshare tool's reads.
+func operatorPolicy(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../../docs/deploy.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(b), "## Permissions of the `imageshare` tool")
+	if ok {
+		_, after, ok = strings.Cut(after, "```json\n")
+	}
+	doc, _, ok2 := strings.Cut(after, "```")
+	if !ok || !ok2 {
+		t.Fatal("docs/deploy.md has no JSON policy under \"Permissions of the `imageshare` tool\"")
+	}
+	return doc
 }

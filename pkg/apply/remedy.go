@@ -35,8 +35,8 @@ var remedies = map[string]remedy{
 	"QuotaExceeded.ResourceShare.Count":                    {scopeRun, "the account's quota of resource shares is reached; delete unused shares or raise the quota"},
 	"QuotaExceeded.SharedResource.Count":                   {scopeRun, "the account's quota of shared resources is reached; raise the quota or share fewer images"},
 	"NotManagementAccount":                                 {scopeRun, "sharing with the directory needs the management account (or a delegated administrator); deploy the functions there"},
-	"Forbidden.RAM":                                        {scopeImage, "the functions' RAM role lacks a permission; grant it the actions of deploy/ram-policy.json"},
-	"NoPermission":                                         {scopeRun, "the functions' RAM role lacks a Resource Management permission; grant it the actions of deploy/ram-policy.json"},
+	"Forbidden.RAM":                                        {scopeImage, "the functions' RAM role lacks an ECS permission; attach the policy `imageshare policy --account ID --region R` prints (deploy/ram-policy.json for the default settings)"},
+	"NoPermission":                                         {scopeRun, "the functions' RAM role lacks a Resource Management or Resource Sharing permission; attach the policy `imageshare policy --account ID --region R` prints (deploy/ram-policy.json for the default settings)"},
 }
 
 // remedyFor returns the remedy of an error code; unknown client errors concern the

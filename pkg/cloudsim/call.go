@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"imageshare/pkg/cloudsim/emu"
+	"imageshare/pkg/cloudsim/ram"
 )
 
 // API versions per product.
@@ -84,8 +85,8 @@ func (c *Cloud) isFunction(id emu.Identity) bool {
 	return c.cfg.FunctionRole != "" && id.Type == "assumed-role" && id.RoleName == c.cfg.FunctionRole
 }
 
-// Call is the one dispatcher behind the HTTP handlers. It applies QPS limits, and for
-// the functions' calls deny and faults; records the call; applies the action; emits
+// Call is the one dispatcher behind the HTTP handlers. It applies QPS limits, RAM (for
+// RAM users and assumed roles), and for the functions' calls faults; records the call; applies the action; emits
 // the ActionTrail events; and returns the response body (without RequestId) or an
 // *APIError. A kill fault runs the OnKill hooks and, where the HTTP handler would abort
 // the connection, answers ConnectionAborted (status 0).
@@ -120,7 +121,7 @@ func (c *Cloud) InviteAccountAs(caller emu.Identity, acc, folder string, acceptA
 	return c.do(request{caller: caller, product: "resourcemanager", action: "InviteAccountToResourceDirectory", params: params, acceptFor: &acceptAfter}).err
 }
 
-// do runs one request through QPS, deny, faults, the action, the records and events.
+// do runs one request through QPS, RAM, faults, the action, the records and events.
 func (c *Cloud) do(r request) outcome {
 	reqID := emu.NewRequestID()
 	spec, ok := actions[r.product][r.action]
@@ -139,10 +140,11 @@ func (c *Cloud) do(r request) outcome {
 	var gate *emu.APIError // an answer given instead of the action's own
 	apply := true
 	killed := false
+	denial := ""
 	if !r.internal && !c.allowQPS(r.action) {
 		gate, apply = throttled(), false
-	} else if isFn && c.deniedTo(r.caller.RoleName, key) {
-		gate, apply = denied(r.product), false
+	} else if d, evaluated := c.authorize(r); evaluated && !d.Allowed {
+		gate, apply, denial = ram.Denied(r.product, d, r.caller), false, d.String()
 	} else if isFn && c.cfg.Faults != nil {
 		d := c.cfg.Faults.Decide(key, r.params)
 		switch {
@@ -194,7 +196,7 @@ func (c *Cloud) do(r request) outcome {
 		code = final.Code
 	}
 	c.calls = append(c.calls, CallRecord{Seq: seq, Time: now, Product: r.product, Action: r.action, Params: maps.Clone(r.params),
-		Caller: r.caller, Code: code, RequestID: reqID, Write: spec.write})
+		Caller: r.caller, Code: code, RequestID: reqID, Write: spec.write, RAMAction: ram.ActionOf(r.product, r.action), Denial: denial})
 	evs := x.events
 	if spec.write && (r.product == "ecs" || r.product == "resourcemanager") {
 		// A write that took effect is logged as a success whatever the client saw; one
@@ -228,21 +230,44 @@ func (c *Cloud) do(r request) outcome {
 	return outcome{resp: resp, reqID: reqID}
 }
 
-func (c *Cloud) deniedTo(role, key string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.denied[role][key]
+// authorize evaluates RAM for a request (internal transitions of the cloud are not
+// calls). The ARN's account is the caller's: every resource acted on is its own.
+func (c *Cloud) authorize(r request) (ram.Decision, bool) {
+	if r.internal {
+		return ram.Decision{Allowed: true}, false
+	}
+	region := r.params["RegionId"]
+	if r.product == "resourcemanager" {
+		region = "" // a global service: its ARNs carry no region
+	}
+	return ram.Authorize(c.cfg.RAM, r.caller, r.product, r.action,
+		ram.Request{Region: region, Account: r.caller.AccountID, Params: r.params, Paths: paths{c}})
+}
+
+// paths resolves Resource Directory paths for the ARNs of Resource Manager calls.
+type paths struct{ c *Cloud }
+
+func (p paths) AccountPath(id string) (string, bool) {
+	p.c.mu.Lock()
+	defer p.c.mu.Unlock()
+	a := p.c.accounts[id]
+	if a == nil || a.Folder == "" || p.c.dir == nil {
+		return "", false
+	}
+	return p.c.path(a), true
+}
+
+func (p paths) FolderPath(id string) (string, bool) {
+	p.c.mu.Lock()
+	defer p.c.mu.Unlock()
+	if !p.c.folderExists(id) {
+		return "", false
+	}
+	return strings.Join(append([]string{p.c.dir.ID}, p.c.chain(id)...), "/"), true
 }
 
 func throttled() *emu.APIError {
 	return emu.Errorf(400, "Throttling.User", "Request was denied due to user flow control.")
-}
-
-func denied(product string) *emu.APIError {
-	if product == "ecs" {
-		return emu.Errorf(403, "Forbidden.RAM", "User not authorized to operate on the specified resource.")
-	}
-	return emu.Errorf(403, "NoPermission", "You are not authorized to do this action.")
 }
 
 // serverError alternates between the two 5xx answers by a hash of the request.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"imageshare/pkg/cloudsim/emu"
+	"imageshare/pkg/cloudsim/ram"
 )
 
 // Config configures the emulated RPC cloud (ECS, ResourceManager, ResourceSharing).
@@ -16,8 +17,12 @@ type Config struct {
 	Clock  *emu.Clock
 	Keys   *emu.Keyring
 	Faults *emu.FaultPlan // nil: no faults
+	// RAM holds the roles, users and policies every call by a RAM user or an assumed
+	// role is evaluated against (nil: an empty store, where such callers hold nothing).
+	// Share it with the emulated MNS, as the real RAM serves every product.
+	RAM *emu.RAMStore
 	// FunctionRole: calls by an assumed-role with this RoleName are the functions':
-	// faults and Deny apply only to them, and their writes are tracked.
+	// faults apply only to them, and their writes are tracked.
 	FunctionRole string
 	// OrgGrantsListed: accounts reached through Resource Sharing appear in
 	// DescribeImageSharePermission, and removing one there cuts its access.
@@ -53,7 +58,6 @@ type Cloud struct {
 	folders    map[string]*folder
 	handshakes []*handshake
 	regions    map[string]*regionState
-	denied     map[string]map[string]bool // role → "ecs:Action"
 	calls      []CallRecord
 	callSeq    int
 
@@ -77,6 +81,9 @@ func New(cfg Config) *Cloud {
 	if cfg.Keys == nil {
 		cfg.Keys = emu.NewKeyring()
 	}
+	if cfg.RAM == nil {
+		cfg.RAM = ram.NewStore()
+	}
 	if cfg.AssociationDelay <= 0 {
 		cfg.AssociationDelay = 20 * time.Second
 	}
@@ -98,7 +105,6 @@ func New(cfg Config) *Cloud {
 		accounts: map[string]*account{},
 		folders:  map[string]*folder{},
 		regions:  map[string]*regionState{},
-		denied:   map[string]map[string]bool{},
 		nonces:   map[string]time.Time{},
 		buckets:  map[string]*bucket{},
 	}
@@ -169,17 +175,8 @@ func (c *Cloud) AddRole(acc, role string) {
 	c.accountLocked(acc).Roles[role] = true
 }
 
-// Deny makes role lack the actions ("ecs:TagResources", "resourcesharing:…").
-func (c *Cloud) Deny(role string, actions ...string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.denied[role] == nil {
-		c.denied[role] = map[string]bool{}
-	}
-	for _, a := range actions {
-		c.denied[role][a] = true
-	}
-}
+// RAM returns the RAM store the cloud evaluates calls against.
+func (c *Cloud) RAM() *emu.RAMStore { return c.cfg.RAM }
 
 // ImageSpec describes an image put in place by Setup.
 type ImageSpec struct {
@@ -570,6 +567,9 @@ type CallRecord struct {
 	Code            string // "" = success
 	RequestID       string
 	Write           bool
+	// RAMAction is the RAM action the call is checked against (from the ram table);
+	// Denial describes RAM's denial when it denied the call.
+	RAMAction, Denial string
 }
 
 // Calls returns every call recorded so far, in order.
@@ -603,4 +603,14 @@ func (c *Cloud) Serve() (map[string]string, func(), error) {
 		eps[p] = s.URL()
 	}
 	return eps, stop, nil
+}
+
+// APIs returns the APIs the cloud serves, by product, sorted; each is checked against
+// its row of the RAM table (package cloudsim/ram).
+func APIs() map[string][]string {
+	out := map[string][]string{}
+	for p, specs := range actions {
+		out[p] = slices.Sorted(maps.Keys(specs))
+	}
+	return out
 }

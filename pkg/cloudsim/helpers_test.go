@@ -41,6 +41,8 @@ const (
 	fnRole  = "imageshare-fn"
 )
 
+const allowAll = `{"Version":"1","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
+
 type env struct {
 	t     *testing.T
 	cloud *cloudsim.Cloud
@@ -63,6 +65,10 @@ func newEnv(t *testing.T, cfg cloudsim.Config) *env {
 		cfg.FunctionRole = fnRole
 	}
 	e.cloud = cloudsim.New(cfg)
+	// The functions' role may do anything here; RAM itself is tested in ram_test.go.
+	if err := e.cloud.RAM().Grant(owner, fnRole, "allow-all", allowAll); err != nil {
+		t.Fatal(err)
+	}
 	e.cloud.OnEvent(func(ev cloudsim.Event) {
 		e.mu.Lock()
 		defer e.mu.Unlock()

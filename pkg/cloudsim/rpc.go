@@ -166,10 +166,14 @@ func writeError(w http.ResponseWriter, product, reqID string, err *emu.APIError)
 	if status == 0 {
 		status = http.StatusInternalServerError
 	}
-	writeJSON(w, status, reqID, map[string]any{
+	body := map[string]any{
 		"RequestId": reqID, "HostId": hosts[product], "Code": err.Code, "Message": err.Message,
 		"Recommend": "https://api.aliyun.com/troubleshoot?q=" + url.QueryEscape(err.Code) + "&product=" + product,
-	})
+	}
+	if err.AccessDeniedDetail != nil {
+		body["AccessDeniedDetail"] = err.AccessDeniedDetail
+	}
+	writeJSON(w, status, reqID, body)
 }
 
 func writeJSON(w http.ResponseWriter, status int, reqID string, body any) {

@@ -1,11 +1,13 @@
 package cloudsim_test
 
 import (
+	"errors"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/resourcesharing"
 
@@ -207,15 +209,37 @@ func TestDenyFaultsAndLimits(t *testing.T) {
 	t.Run("deny", func(t *testing.T) {
 		e := world(t, cloudsim.Config{})
 		e.cloud.PutImage(region, cloudsim.ImageSpec{ID: "m-d", Owner: owner})
-		e.cloud.Deny(fnRole, "ecs:TagResources", "resourcesharing:CreateResourceShare")
+		if err := e.cloud.RAM().CreatePolicy(owner, "deny", `{"Version":"1","Statement":[{"Effect":"Deny",
+			"Action":["ecs:TagResources","resourcesharing:CreateResourceShare"],"Resource":"*"}]}`); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.cloud.RAM().AttachPolicyToRole(owner, emu.PolicyCustom, "deny", fnRole); err != nil {
+			t.Fatal(err)
+		}
 		err := tag(e.ecs(e.fnKey), []string{"m-d"}, map[string]string{"k": "v"})
 		if code(t, err) != "Forbidden.RAM" || status(t, err) != 403 {
 			t.Fatalf("denied ECS call: %v", err)
 		}
+		// The SDK reads which action was denied, and how, from AccessDeniedDetail.
+		var se *sdkerrors.ServerError
+		if !errors.As(err, &se) || se.AccessDeniedDetail()["AuthAction"] != "ecs:TagResources" ||
+			se.AccessDeniedDetail()["NoPermissionType"] != "ExplicitDeny" || se.AccessDeniedDetail()["AuthPrincipalType"] != "AssumedRoleUser" {
+			t.Fatalf("AccessDeniedDetail of %v", err)
+		}
 		if _, err := createShare(e.rs(e.fnKey), "x", nil, nil, false); code(t, err) != "NoPermission" || status(t, err) != 403 {
 			t.Fatalf("denied RS call: %v", err)
 		}
-		// People are not the functions' role.
+		// The denial is recorded with the action it was checked against.
+		var denials []string
+		for _, c := range e.cloud.Calls() {
+			if c.Denial != "" {
+				denials = append(denials, c.Denial)
+			}
+		}
+		if len(denials) != 2 || !strings.HasPrefix(denials[0], "ecs:TagResources on acs:ecs:cn-hangzhou:"+owner+":image/m-d: ExplicitDeny") {
+			t.Fatalf("denials = %q", denials)
+		}
+		// Root identities are not evaluated.
 		must(t, tag(e.ecs(e.ownerKey), []string{"m-d"}, map[string]string{"k": "v"}))
 		if im, _ := e.cloud.Image(region, "m-d"); len(im.Tags) != 1 {
 			t.Fatalf("tags = %v", im.Tags)

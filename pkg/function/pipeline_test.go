@@ -14,6 +14,7 @@ import (
 	"imageshare/pkg/cloudsim/emu"
 	"imageshare/pkg/job"
 	"imageshare/pkg/plan"
+	"imageshare/pkg/rampolicy"
 )
 
 const (
@@ -31,6 +32,12 @@ func simDeps(t *testing.T) (*Deps, *fakeQueue, *cloudsim.Cloud, emu.Identity) {
 	t.Helper()
 	clock, keys := emu.NewClock(emu.Epoch), emu.NewKeyring()
 	c := cloudsim.New(cloudsim.Config{Clock: clock, Keys: keys, FunctionRole: "imageshare-fc"})
+	// The functions' role holds the deployment's policy.
+	if doc, err := rampolicy.Render(rampolicy.Deployment{Account: pOwner, Region: "cn-hangzhou", JobQueue: "imageshare-jobs"}); err != nil {
+		t.Fatal(err)
+	} else if err := c.RAM().Grant(pOwner, "imageshare-fc", "imageshare-fc", string(doc)); err != nil {
+		t.Fatal(err)
+	}
 	eps, stop, err := c.Serve()
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"imageshare/pkg/cloudsim"
 	"imageshare/pkg/cloudsim/emu"
 	"imageshare/pkg/plan"
+	"imageshare/pkg/rampolicy"
 	"imageshare/pkg/settings"
 )
 
@@ -34,6 +35,12 @@ func newSimWorld(t *testing.T, r *rand.Rand) *simWorld {
 	t.Helper()
 	clock, keys := emu.NewClock(emu.Epoch), emu.NewKeyring()
 	c := cloudsim.New(cloudsim.Config{Clock: clock, Keys: keys, FunctionRole: role, AssociationDelay: 20 * time.Second})
+	// The functions' role holds the deployment's policy.
+	if doc, err := rampolicy.Render(rampolicy.Deployment{Account: tOwner, Region: region, JobQueue: "imageshare-jobs"}); err != nil {
+		t.Fatal(err)
+	} else if err := c.RAM().Grant(tOwner, role, "imageshare-fc", string(doc)); err != nil {
+		t.Fatal(err)
+	}
 	eps, stop, err := c.Serve()
 	if err != nil {
 		t.Fatal(err)
@@ -177,6 +184,12 @@ func TestTargetedObservationPlansLikeAFullOne(t *testing.T) {
 func TestObservationCallCounts(t *testing.T) {
 	clock, keys := emu.NewClock(emu.Epoch), emu.NewKeyring()
 	c := cloudsim.New(cloudsim.Config{Clock: clock, Keys: keys, FunctionRole: role})
+	// The functions' role holds the deployment's policy.
+	if doc, err := rampolicy.Render(rampolicy.Deployment{Account: tOwner, Region: region, JobQueue: "imageshare-jobs"}); err != nil {
+		t.Fatal(err)
+	} else if err := c.RAM().Grant(tOwner, role, "imageshare-fc", string(doc)); err != nil {
+		t.Fatal(err)
+	}
 	eps, stop, err := c.Serve()
 	if err != nil {
 		t.Fatal(err)

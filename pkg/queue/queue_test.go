@@ -10,7 +10,9 @@ import (
 	"imageshare/pkg/cloud"
 	"imageshare/pkg/cloudsim/emu"
 	"imageshare/pkg/cloudsim/mns"
+	"imageshare/pkg/cloudsim/ram"
 	"imageshare/pkg/queue"
+	"imageshare/pkg/rampolicy"
 )
 
 const (
@@ -21,7 +23,14 @@ const (
 func setup(t *testing.T, faults emu.Faults) (*mns.MNS, *emu.Clock, *queue.Client) {
 	t.Helper()
 	clock, keys := emu.NewClock(emu.Epoch), emu.NewKeyring()
-	m := mns.New(mns.Config{Clock: clock, Keys: keys, Faults: emu.NewFaultPlan(faults), FunctionRole: "imageshare-fc"})
+	store := ram.NewStore()
+	m := mns.New(mns.Config{Clock: clock, Keys: keys, RAM: store, Faults: emu.NewFaultPlan(faults), FunctionRole: "imageshare-fc"})
+	// The functions' role holds the deployment's policy.
+	if doc, err := rampolicy.Render(rampolicy.Deployment{Account: acct, Region: region, JobQueue: "imageshare-jobs", NotifyTopic: "imageshare-notices"}); err != nil {
+		t.Fatal(err)
+	} else if err := store.Grant(acct, "imageshare-fc", "imageshare-fc", string(doc)); err != nil {
+		t.Fatal(err)
+	}
 	srv, err := emu.Listen(m)
 	if err != nil {
 		t.Fatal(err)
@@ -108,5 +117,38 @@ func TestEndpointShape(t *testing.T) {
 	}
 	if got := queue.Endpoint(acct, region); got != "https://"+acct+".mns.cn-hangzhou.aliyuncs.com" {
 		t.Fatal(got)
+	}
+}
+
+// The queue client sends in batches: a role granted only mns:SendMessage cannot enqueue,
+// and the failure surfaces (the invocation fails and is retried; nothing is dropped).
+func TestSendNeedsBatchSendMessage(t *testing.T) {
+	clock, keys := emu.NewClock(emu.Epoch), emu.NewKeyring()
+	store := ram.NewStore()
+	m := mns.New(mns.Config{Clock: clock, Keys: keys, RAM: store})
+	srv, err := emu.Listen(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	if err := m.EnsureQueue(acct, region, "imageshare-jobs", mns.QueueAttributes{}); err != nil {
+		t.Fatal(err)
+	}
+	doc := `{"Version":"1","Statement":[{"Effect":"Allow","Action":"mns:SendMessage","Resource":"acs:mns:` + region + `:` + acct + `:/queues/imageshare-jobs/messages"}]}`
+	if err := store.Grant(acct, "sender", "sender", doc); err != nil {
+		t.Fatal(err)
+	}
+	cred := keys.AssumeRole(acct, "sender", "s", time.Hour)
+	c, err := queue.New(queue.Config{AccountID: acct, Region: region, Endpoint: srv.URL(),
+		Credentials: cloud.Credentials{AccessKeyID: cred.AccessKeyID, AccessKeySecret: cred.AccessKeySecret, SecurityToken: cred.SecurityToken}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Send(context.Background(), "imageshare-jobs", []string{"{}"}, 0)
+	if err == nil || !strings.Contains(err.Error(), "AccessDenied") {
+		t.Fatalf("send with mns:SendMessage only: %v", err)
+	}
+	if v, d, _ := m.Depth(acct, region, "imageshare-jobs"); v+d != 0 {
+		t.Fatal("a denied send enqueued a message")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -50,6 +51,11 @@ type Options struct {
 	// OnWrite, when set, sees every write by the functions that took effect, with the
 	// cloud as it is right after it (tests audit the functions' writes with it).
 	OnWrite func(Write)
+	// RolePolicy, when set, is the policy document the functions' role holds instead of
+	// the one rampolicy builds for the scenario's deployment; ACCOUNT_ID and REGION_ID
+	// in it become the scenario's owner and region. Tests use it to show what a
+	// different policy breaks.
+	RolePolicy []byte
 }
 
 // Refusal is one refusal a function reported.
@@ -86,12 +92,17 @@ type Result struct {
 	Notifications []string `json:"-"`
 	// Shares are the resource shares of the scenario's region at the end.
 	Shares []cloudsim.ShareView `json:"-"`
+	// RolePolicy is the policy document the functions' role held.
+	RolePolicy []byte `json:"-"`
+	// Denials are the functions' calls RAM denied, in order, each as
+	// "mns:BatchSendMessage on acs:mns:…: ImplicitDeny (no statement allows it)".
+	Denials []string `json:"-"`
 }
 
 // Stats counts what happened.
 type Stats struct {
 	Invocations map[string]int
-	Calls       map[string]int // by RAM action, e.g. "ecs:ModifyImageSharePermission"
+	Calls       map[string]int // by RAM action (the emulated RAM's table), e.g. "mns:BatchSendMessage"
 	Events      int
 	EmulatedEnd time.Time
 }
@@ -126,16 +137,18 @@ type sandbox struct {
 	keys  *emu.Keyring
 	cloud *cloudsim.Cloud
 	mq    *mns.MNS
+	ram   *emu.RAMStore
 	rt    *fcruntime.Runtime
 	stops []func()          // stop the emulated endpoints
 	eps   map[string]string // service → URL
 
-	owner    emu.Identity
-	project  *syaml.Project
-	funcs    map[string]*function // by resource key
-	env      map[string]string    // settings of the functions after scenario overrides
-	role     string
-	jobQueue string
+	owner      emu.Identity
+	project    *syaml.Project
+	funcs      map[string]*function // by resource key
+	env        map[string]string    // settings of the functions after scenario overrides
+	role       string
+	jobQueue   string
+	rolePolicy []byte
 
 	mu          sync.Mutex
 	bus         []pending // events waiting to be routed, in order
@@ -277,24 +290,44 @@ func (sb *sandbox) run(ctx context.Context) (*Result, error) {
 		res.Violations = []string{}
 	}
 	res.Failures = append(res.Failures, sb.expectations(res)...)
-	// The functions' own calls, by RAM action ("ecs:DescribeImages", "mns:SendMessage").
+	// The functions' own calls, by the RAM action the cloud checked them against, and
+	// the ones RAM denied.
 	calls := map[string]int{}
 	for _, c := range sb.cloud.Calls() {
 		if c.Caller.RoleName == sb.role {
-			calls[c.Product+":"+c.Action]++
+			calls[c.RAMAction]++
+			if c.Denial != "" {
+				res.Denials = append(res.Denials, c.Denial)
+			}
 		}
 	}
 	for _, c := range sb.mq.Calls() {
 		if c.Caller.RoleName == sb.role {
-			op := c.Operation
-			if op == "BatchSendMessage" {
-				op = "SendMessage" // one RAM action covers both
+			calls[c.RAMAction]++
+			if c.Denial != "" {
+				res.Denials = append(res.Denials, c.Denial)
 			}
-			calls["mns:"+op]++
 		}
+	}
+	res.RolePolicy = sb.rolePolicy
+	if len(res.Failures) > 0 && len(res.Denials) > 0 {
+		// A scenario that fails while RAM denied the functions says so: the usual cause
+		// is a policy that lacks what the code calls.
+		res.Failures = append(res.Failures, "RAM denied the functions' role: "+strings.Join(distinct(res.Denials, 5), "; "))
 	}
 	res.Stats = Stats{Invocations: inv, Calls: calls, Events: sb.events, EmulatedEnd: sb.clock.Now()}
 	return res, nil
+}
+
+// distinct returns the first n distinct strings of xs, in order.
+func distinct(xs []string, n int) []string {
+	var out []string
+	for _, x := range xs {
+		if len(out) < n && !slices.Contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 func dedupRefusals(rs []Refusal) []Refusal {

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -8,10 +9,13 @@ import (
 	"imageshare/pkg/cloudsim"
 	"imageshare/pkg/cloudsim/emu"
 	"imageshare/pkg/cloudsim/mns"
+	"imageshare/pkg/cloudsim/ram"
 	"imageshare/pkg/cron"
 	"imageshare/pkg/eventbridge"
 	"imageshare/pkg/fcruntime"
+	"imageshare/pkg/rampolicy"
 	"imageshare/pkg/scenario"
+	"imageshare/pkg/settings"
 	"imageshare/pkg/syaml"
 )
 
@@ -29,11 +33,12 @@ func newSandbox(sc *scenario.Scenario, opts Options) (*sandbox, error) {
 		return nil, err
 	}
 	faults := emu.NewFaultPlan(emu.Faults{Seed: sc.Faults.Seed, Throttle: sc.Faults.Throttle, ServerError: sc.Faults.ServerError, Kill: sc.Faults.Kill})
-	sb.cloud = cloudsim.New(cloudsim.Config{Clock: sb.clock, Keys: sb.keys, Faults: faults, FunctionRole: sb.role,
+	sb.ram = ram.NewStore()
+	sb.cloud = cloudsim.New(cloudsim.Config{Clock: sb.clock, Keys: sb.keys, RAM: sb.ram, Faults: faults, FunctionRole: sb.role,
 		OrgGrantsListed: sc.Cloud.OrgGrantsListed, AssociationDelay: associationDelay, TrackAccess: !opts.NoInvariant,
 		Latency: opts.Latency, QPS: opts.QPS,
 		ShareQuotaPerImage: sb.shareQuota()})
-	sb.mq = mns.New(mns.Config{Clock: sb.clock, Keys: sb.keys, Faults: faults, FunctionRole: sb.role})
+	sb.mq = mns.New(mns.Config{Clock: sb.clock, Keys: sb.keys, RAM: sb.ram, Faults: faults, FunctionRole: sb.role})
 	sb.cloud.OnEvent(sb.onEvent)
 	sb.cloud.OnWrite(func(w cloudsim.WriteRecord) {
 		sb.mu.Lock()
@@ -237,8 +242,8 @@ func (sb *sandbox) buildWorld() error {
 	for _, r := range sc.Roles {
 		c.AddRole(sc.Owner, r)
 	}
-	if len(sc.Deny) > 0 {
-		c.Deny(sb.role, sc.Deny...)
+	if err := sb.grantRole(); err != nil {
+		return err
 	}
 	created := sb.clock.Now().Add(-imageAge)
 	// An image the file says is Creating or Waiting is so at the start, and turns
@@ -280,4 +285,63 @@ func (sb *sandbox) buildWorld() error {
 		}
 	}
 	return nil
+}
+
+// Names of what the sandbox puts in RAM.
+const (
+	rolePolicyName = "imageshare-fc"
+	denyPolicyName = "imageshare-scenario-deny"
+	// fcTrust lets Function Compute assume the functions' role (docs/deploy.md).
+	fcTrust = `{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"Service":["fc.aliyuncs.com"]}}]}`
+)
+
+// grantRole creates the functions' role in the owner account holding the deployment's
+// policy (rampolicy, for the scenario's account, region and settings; or
+// Options.RolePolicy), and, when the scenario denies actions, a second policy with an
+// explicit Deny of them on every resource.
+func (sb *sandbox) grantRole() error {
+	sc := sb.sc
+	doc := sb.opts.RolePolicy
+	if doc == nil {
+		var err error
+		if doc, err = rampolicy.Render(sb.deployment()); err != nil {
+			return fmt.Errorf("the functions' RAM policy: %w", err)
+		}
+	} else {
+		doc = []byte(strings.NewReplacer(rampolicy.AccountPlaceholder, sc.Owner, rampolicy.RegionPlaceholder, sc.Region).Replace(string(doc)))
+	}
+	sb.rolePolicy = doc
+	if err := sb.ram.CreateRole(sc.Owner, sb.role, fcTrust); err != nil {
+		return fmt.Errorf("role %s: %w", sb.role, err)
+	}
+	if err := sb.ram.CreatePolicy(sc.Owner, rolePolicyName, string(doc)); err != nil {
+		return fmt.Errorf("policy %s: %w", rolePolicyName, err)
+	}
+	if err := sb.ram.AttachPolicyToRole(sc.Owner, emu.PolicyCustom, rolePolicyName, sb.role); err != nil {
+		return fmt.Errorf("attach %s: %w", rolePolicyName, err)
+	}
+	if len(sc.Deny) == 0 {
+		return nil
+	}
+	deny, _ := json.Marshal(map[string]any{"Version": "1", "Statement": []map[string]any{
+		{"Sid": "ScenarioDeny", "Effect": "Deny", "Action": sc.Deny, "Resource": "*"}}})
+	if err := sb.ram.CreatePolicy(sc.Owner, denyPolicyName, string(deny)); err != nil {
+		return fmt.Errorf("scenario deny: %w", err)
+	}
+	if err := sb.ram.AttachPolicyToRole(sc.Owner, emu.PolicyCustom, denyPolicyName, sb.role); err != nil {
+		return fmt.Errorf("attach %s: %w", denyPolicyName, err)
+	}
+	return nil
+}
+
+// deployment is what the functions' policy is built for: the scenario's account and
+// region and the functions' settings (their defaults where a setting is invalid: the
+// functions then fail on their own, which is what such a scenario shows).
+func (sb *sandbox) deployment() rampolicy.Deployment {
+	if s, err := settings.Load(func(k string) string { return sb.env[k] }); err == nil {
+		return rampolicy.ForSettings(sb.sc.Owner, sb.sc.Region, s)
+	}
+	d := rampolicy.Defaults()
+	d.Account, d.Region = sb.sc.Owner, sb.sc.Region
+	return d
 }

@@ -38,7 +38,8 @@ type Scenario struct {
 	Settings map[string]string
 	// Roles are the RAM roles the owner has.
 	Roles []string
-	// Deny lists API actions the functions' role lacks, e.g. "ecs:TagResources".
+	// Deny lists RAM actions the functions' role is explicitly denied (on every
+	// resource, beside the deployment's policy), e.g. "ecs:TagResources".
 	Deny           []string
 	Cloud          Cloud
 	Faults         Faults

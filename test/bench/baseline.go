@@ -15,6 +15,7 @@ import (
 	"imageshare/pkg/cloudsim/emu"
 	"imageshare/pkg/plan"
 	"imageshare/pkg/policy"
+	"imageshare/pkg/rampolicy"
 )
 
 // The baseline does what peers do (the Terraform provider's image share permission
@@ -45,6 +46,14 @@ func runBaseline(ctx context.Context, w *World, latency time.Duration) (*Baselin
 	}
 	defer stop()
 	loadWorld(c, w, clock.Now())
+	// The peer's role holds the same policy as the functions' (it makes the same calls).
+	doc, err := rampolicy.Render(rampolicy.Deployment{Account: owner, Region: region, JobQueue: "imageshare-jobs"})
+	if err != nil {
+		return nil, fmt.Errorf("baseline policy: %w", err)
+	}
+	if err := c.RAM().Grant(owner, baselineRole, baselineRole, string(doc)); err != nil {
+		return nil, fmt.Errorf("baseline role: %w", err)
+	}
 	cred := keys.AssumeRole(owner, baselineRole, "baseline", 24*time.Hour)
 	api, err := aliyun.New(aliyun.Config{Region: region, Endpoints: eps, Pacer: cloud.NewPacer(),
 		Credentials: cloud.Credentials{AccessKeyID: cred.AccessKeyID, AccessKeySecret: cred.AccessKeySecret, SecurityToken: cred.SecurityToken}})
@@ -58,7 +67,7 @@ func runBaseline(ctx context.Context, w *World, latency time.Duration) (*Baselin
 	res := &BaselineResult{Wall: time.Since(began), Calls: map[string]int{}}
 	for _, call := range c.Calls() {
 		if call.Caller.RoleName == baselineRole {
-			res.Calls[call.Product+":"+call.Action]++
+			res.Calls[call.RAMAction]++
 		}
 	}
 	// Let the associations finish, then compare with the converged state.

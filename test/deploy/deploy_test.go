@@ -1,6 +1,7 @@
 // Package deploy checks what `s deploy` is given: s.yaml against the fc3 props schema,
 // the paths and handlers it names, the routing of its trigger filters, the settings it
-// sets, the RAM policy against every action the code can call, and the linux/amd64 build.
+// sets, the RAM policy against every action the code can call (evaluated by the emulated
+// RAM), and the linux/amd64 build.
 package deploy
 
 import (
@@ -23,14 +24,19 @@ import (
 	"imageshare/pkg/cloudsim"
 	"imageshare/pkg/cloudsim/emu"
 	"imageshare/pkg/cloudsim/mns"
+	"imageshare/pkg/cloudsim/ram"
 	"imageshare/pkg/eventbridge"
 	"imageshare/pkg/function"
 	"imageshare/pkg/queue"
+	"imageshare/pkg/rampolicy"
 	"imageshare/pkg/settings"
 	"imageshare/pkg/syaml"
 )
 
-const root = "../.."
+const (
+	root  = "../.."
+	owner = "1000000000000001"
+)
 
 func read(t *testing.T, path string) []byte {
 	t.Helper()
@@ -203,50 +209,89 @@ func TestTriggerRouting(t *testing.T) {
 	}
 }
 
-// TestRAMPolicyCoversTheCode calls every method of cloud.API through the SDK client and
-// the queue client against the emulated cloud, and checks that every action the cloud
-// saw is allowed by deploy/ram-policy.json, and that the policy allows nothing else.
+// TestRAMPolicyCoversTheCode calls every method of cloud.API through the SDK client,
+// and the queue client's send and publish, as the functions' role holding the policy
+// rampolicy builds for a deployment, against the emulated cloud, which evaluates RAM
+// with its own table of actions and resources (package cloudsim/ram): no call may be
+// denied, the policy may grant no action the code never calls, and each grant must be
+// on a resource its action accepts.
 func TestRAMPolicyCoversTheCode(t *testing.T) {
-	var pol struct {
-		Statement []struct {
-			Action   []string
-			Resource any
-		}
-	}
-	if err := json.Unmarshal(read(t, root+"/deploy/ram-policy.json"), &pol); err != nil {
+	d := rampolicy.Deployment{Account: owner, Region: "cn-hangzhou", JobQueue: "imageshare-jobs", NotifyTopic: "imageshare-notices"}
+	doc, err := rampolicy.Build(d)
+	if err != nil {
 		t.Fatal(err)
 	}
-	allowed := map[string]bool{}
-	for _, s := range pol.Statement {
-		for _, a := range s.Action {
-			allowed[a] = true
-		}
-		if s.Resource == "*" {
-			for _, a := range s.Action {
-				if !regexp.MustCompile(`:(Describe|List|Get)`).MatchString(a) {
-					t.Errorf("%s is allowed on every resource; scope it to the account's resources", a)
-				}
+	seen, denials := actionsOfTheCode(t, string(doc.JSON()))
+	for _, d := range denials {
+		t.Errorf("RAM denied the code: %s", d)
+	}
+	granted := map[string]bool{}
+	for _, st := range doc.Statement {
+		for _, a := range st.Action {
+			granted[a] = true
+			if !slices.Contains(seen, a) {
+				t.Errorf("the policy grants %s, which the code never calls (least privilege)", a)
+			}
+			row, ok := rowOf(a)
+			if !ok {
+				t.Errorf("%s has no row in the emulated RAM's table", a)
+				continue
+			}
+			star := slices.Contains(st.Resource, "*")
+			switch {
+			case row.AllResources && !(star && len(st.Resource) == 1):
+				t.Errorf("%s is an All Resources action (%s): granted on %v, the statement would be ineffective", a, row.Source, st.Resource)
+			case !row.AllResources && star && !regexp.MustCompile(`:(Describe|List|Get)`).MatchString(a):
+				t.Errorf("%s writes and supports resource-level permission (%s); it is granted on every resource", a, row.Source)
 			}
 		}
 	}
-	seen := actionsOfTheCode(t)
 	for _, a := range seen {
-		if !allowed[a] {
-			t.Errorf("the code calls %s, which deploy/ram-policy.json does not allow", a)
-		}
-	}
-	for a := range allowed {
-		if !slices.Contains(seen, a) {
-			t.Errorf("deploy/ram-policy.json allows %s, which the code never calls (least privilege)", a)
+		if !granted[a] {
+			t.Errorf("the code calls %s, which the policy does not grant", a)
 		}
 	}
 }
 
-func actionsOfTheCode(t *testing.T) []string {
+// TestPreFixPolicyIsDenied: the policy this repository shipped before RAM was emulated
+// (kept as test data) is denied exactly where the references say it is wrong: the
+// queue client's BatchSendMessage (it granted mns:SendMessage on the queue, not its
+// messages), and the "All Resources" Resource Sharing writes it scoped to resource
+// shares.
+func TestPreFixPolicyIsDenied(t *testing.T) {
+	doc := strings.ReplaceAll(string(read(t, root+"/test/scenarios/testdata/pre-fix-ram-policy.json")), "ACCOUNT_ID", owner)
+	_, denials := actionsOfTheCode(t, doc)
+	var actions []string
+	for _, d := range denials {
+		a, _, _ := strings.Cut(d, " ")
+		actions = append(actions, a)
+	}
+	slices.Sort(actions)
+	want := []string{"mns:BatchSendMessage", "resourcesharing:AssociateResourceShare", "resourcesharing:CreateResourceShare",
+		"resourcesharing:DeleteResourceShare", "resourcesharing:DisassociateResourceShare", "resourcesharing:UpdateResourceShare"}
+	if !slices.Equal(slices.Compact(actions), want) {
+		t.Fatalf("denied %q, want %q", denials, want)
+	}
+}
+
+// rowOf finds the emulated RAM's row of an action.
+func rowOf(action string) (ram.API, bool) {
+	for _, r := range ram.Table {
+		if r.Action == action {
+			return r, true
+		}
+	}
+	return ram.API{}, false
+}
+
+// actionsOfTheCode returns the RAM actions (from the emulated RAM's table) of the calls
+// the code makes, and RAM's denials of them under doc.
+func actionsOfTheCode(t *testing.T, doc string) (actions, denials []string) {
 	t.Helper()
 	clock, keys := emu.NewClock(emu.Epoch), emu.NewKeyring()
-	c := cloudsim.New(cloudsim.Config{Clock: clock, Keys: keys})
-	m := mns.New(mns.Config{Clock: clock, Keys: keys})
+	store := ram.NewStore()
+	c := cloudsim.New(cloudsim.Config{Clock: clock, Keys: keys, RAM: store})
+	m := mns.New(mns.Config{Clock: clock, Keys: keys, RAM: store})
 	eps, stop, err := c.Serve()
 	if err != nil {
 		t.Fatal(err)
@@ -257,8 +302,10 @@ func actionsOfTheCode(t *testing.T) []string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = ms.Close() })
-	const owner = "1000000000000001"
 	c.AddAccount(owner, "china")
+	if err := store.Grant(owner, "imageshare-fc", "imageshare-fc", doc); err != nil {
+		t.Fatal(err)
+	}
 	cred := keys.AssumeRole(owner, "imageshare-fc", "s", time.Hour)
 	creds := cloud.Credentials{AccessKeyID: cred.AccessKeyID, AccessKeySecret: cred.AccessKeySecret, SecurityToken: cred.SecurityToken}
 	api, err := aliyun.New(aliyun.Config{Region: "cn-hangzhou", Credentials: creds, Endpoints: eps})
@@ -294,22 +341,24 @@ func actionsOfTheCode(t *testing.T) []string {
 
 	set := map[string]bool{}
 	for _, call := range c.Calls() {
-		set[call.Product+":"+call.Action] = true
+		set[call.RAMAction] = true
+		if call.Denial != "" {
+			denials = append(denials, call.Denial)
+		}
 	}
 	for _, call := range m.Calls() {
-		switch call.Operation {
-		case "SendMessage", "BatchSendMessage":
-			set["mns:SendMessage"] = true
-		case "PublishMessage":
-			set["mns:PublishMessage"] = true
-		default:
-			set["mns:"+call.Operation] = true
+		set[call.RAMAction] = true
+		if call.Denial != "" {
+			denials = append(denials, call.Denial)
 		}
 	}
 	if len(c.Calls()) != it.NumMethod() {
 		t.Fatalf("%d calls reached the cloud for %d methods", len(c.Calls()), it.NumMethod())
 	}
-	return slices.Sorted(maps.Keys(set))
+	if len(m.Calls()) != 2 {
+		t.Fatalf("%d calls reached MNS for a send and a publish", len(m.Calls()))
+	}
+	return slices.Sorted(maps.Keys(set)), denials
 }
 
 func TestFunctionsBuildForLinux(t *testing.T) {

@@ -32,6 +32,7 @@ import (
 	"imageshare/pkg/function"
 	"imageshare/pkg/job"
 	"imageshare/pkg/plan"
+	"imageshare/pkg/rampolicy"
 	"imageshare/pkg/report"
 	"imageshare/pkg/settings"
 	"imageshare/pkg/state"
@@ -79,6 +80,12 @@ func TestNotificationExamples(t *testing.T) {
 	clock := emu.NewClock(emu.Epoch)
 	keys := emu.NewKeyring()
 	c := cloudsim.New(cloudsim.Config{Clock: clock, Keys: keys, FunctionRole: "imageshare-fc"})
+	// The functions' role holds the deployment's policy.
+	if doc, err := rampolicy.Render(rampolicy.Deployment{Account: owner, Region: region, JobQueue: "imageshare-jobs"}); err != nil {
+		t.Fatal(err)
+	} else if err := c.RAM().Grant(owner, "imageshare-fc", "imageshare-fc", string(doc)); err != nil {
+		t.Fatal(err)
+	}
 	eps, stop, err := c.Serve()
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"imageshare/pkg/cloudsim/emu"
 	"imageshare/pkg/observe"
 	"imageshare/pkg/plan"
+	"imageshare/pkg/rampolicy"
 )
 
 func TestObserveThroughTheSDK(t *testing.T) {
@@ -141,5 +142,56 @@ func TestBatchErrorNarrowedToTheBadAccount(t *testing.T) {
 	}
 	if !alone {
 		t.Fatal("the failing account was never tried alone")
+	}
+}
+
+// A managed share whose AllowExternalTargets someone set is repaired with
+// UpdateResourceShare (R4) — and without resourcesharing:UpdateResourceShare in the
+// role's policy it cannot be: this test names why the policy grants it (no scenario
+// can set AllowExternalTargets by hand).
+func TestRepairsExternalTargetsOfAManagedShare(t *testing.T) {
+	full, err := rampolicy.Build(rampolicy.Deployment{Account: owner, Region: region, JobQueue: "imageshare-jobs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	without, err := full.Without("ManageResourceSharesAllResourcesOnly", "resourcesharing:UpdateResourceShare")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		doc      rampolicy.Document
+		repaired bool
+	}{{"deployment policy", full, true}, {"without UpdateResourceShare", without, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorldWithPolicy(t, emu.Faults{}, nil, tc.doc.JSON())
+			w.image("m-Golden000001", map[string]string{"imageshare:folders": prod})
+			api := w.api()
+			w.converge(api, nil)
+			shares := w.cloud.ResourceShares(region)
+			if len(shares) != 1 || shares[0].AllowExternal {
+				t.Fatalf("shares %+v", shares)
+			}
+			person := w.keys.AccessKey(owner).Identity
+			if _, _, err := w.cloud.Call(person, "resourcesharing", "UpdateResourceShare", map[string]string{"RegionId": region,
+				"ResourceShareId": shares[0].ID, "ResourceShareName": shares[0].Name, "AllowExternalTargets": "true"}); err != nil {
+				t.Fatal(err)
+			}
+			n := len(w.cloud.Calls())
+			w.run(api, nil)
+			if got := !w.cloud.ResourceShares(region)[0].AllowExternal; got != tc.repaired {
+				t.Fatalf("repaired = %v, want %v; calls %+v", got, tc.repaired, w.cloud.Calls()[n:])
+			}
+			var denials []string
+			for _, c := range w.cloud.Calls()[n:] {
+				if c.Denial != "" {
+					denials = append(denials, c.Denial)
+				}
+			}
+			if want := !tc.repaired; (len(denials) > 0) != want ||
+				(want && !strings.HasPrefix(denials[0], "resourcesharing:UpdateResourceShare on *: ImplicitDeny")) {
+				t.Fatalf("denials %q", denials)
+			}
+		})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"imageshare/pkg/cloudsim/emu"
 	"imageshare/pkg/observe"
 	"imageshare/pkg/plan"
+	"imageshare/pkg/rampolicy"
 	"imageshare/pkg/settings"
 )
 
@@ -42,8 +43,25 @@ type world struct {
 
 func newWorld(t *testing.T, faults emu.Faults, env map[string]string) *world {
 	t.Helper()
+	return newWorldWithPolicy(t, faults, env, nil)
+}
+
+// newWorldWithPolicy is newWorld whose functions' role holds doc (nil: the deployment's
+// policy, from rampolicy).
+func newWorldWithPolicy(t *testing.T, faults emu.Faults, env map[string]string, doc []byte) *world {
+	t.Helper()
 	w := &world{t: t, clock: emu.NewClock(emu.Epoch), keys: emu.NewKeyring(), eps: map[string]string{}}
 	w.cloud = cloudsim.New(cloudsim.Config{Clock: w.clock, Keys: w.keys, Faults: emu.NewFaultPlan(faults), FunctionRole: role})
+	// The functions' role holds the deployment's policy.
+	if doc == nil {
+		var err error
+		if doc, err = rampolicy.Render(rampolicy.Deployment{Account: owner, Region: region, JobQueue: "imageshare-jobs"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.cloud.RAM().Grant(owner, role, "imageshare-fc", string(doc)); err != nil {
+		t.Fatal(err)
+	}
 	eps, stop, err := w.cloud.Serve()
 	if err != nil {
 		t.Fatal(err)

@@ -1,14 +1,12 @@
 package scenarios
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"regexp"
 	"slices"
 	"testing"
 
-	"imageshare"
 	"imageshare/pkg/function"
 	"imageshare/pkg/sandbox"
 	"imageshare/pkg/scenario"
@@ -29,17 +27,6 @@ func runFile(t *testing.T, file string, opts sandbox.Options) *sandbox.Result {
 	res := run(t, sc, opts)
 	if !res.OK() {
 		t.Fatalf("%s: %v %v", file, res.Failures, res.Violations)
-	}
-	return res
-}
-
-// run runs a parsed scenario with the project's s.yaml and this binary as functions.
-func run(t *testing.T, sc *scenario.Scenario, opts sandbox.Options) *sandbox.Result {
-	t.Helper()
-	opts.SYAML, opts.FunctionCommand = imageshare.SYAML, command
-	res, err := sandbox.Run(context.Background(), sc, opts)
-	if err != nil {
-		t.Fatal(err)
 	}
 	return res
 }

@@ -37,21 +37,23 @@ func TestScenarios(t *testing.T) {
 	files = append(files, "../../cmd/imageshare/demo.yaml")
 	var mu sync.Mutex
 	seen := map[string]bool{} // RAM actions the functions called over the whole library
+	var unexpected []string   // RAM denials no scenario's deny names
 	t.Run("library", func(t *testing.T) {
 		for _, f := range files {
-			runScenario(t, f, func(res *sandbox.Result) {
+			runScenario(t, f, func(sc *scenario.Scenario, res *sandbox.Result) {
 				mu.Lock()
 				defer mu.Unlock()
 				for a := range res.Stats.Calls {
 					seen[a] = true
 				}
+				unexpected = append(unexpected, deniedUnexpectedly(f, sc, res)...)
 			})
 		}
 	})
-	checkPolicy(t, seen)
+	checkPolicy(t, seen, unexpected)
 }
 
-func runScenario(t *testing.T, f string, stats func(*sandbox.Result)) {
+func runScenario(t *testing.T, f string, stats func(*scenario.Scenario, *sandbox.Result)) {
 	t.Run(strings.TrimSuffix(filepath.Base(f), ".yaml"), func(t *testing.T) {
 		t.Parallel()
 		data, err := os.ReadFile(f)
@@ -70,6 +72,6 @@ func runScenario(t *testing.T, f string, stats func(*sandbox.Result)) {
 		if !res.OK() {
 			t.Errorf("scenario failed:\n%s\n%s\ntrace:\n%s", strings.Join(res.Failures, "\n"), strings.Join(res.Violations, "\n"), logs.String())
 		}
-		stats(res)
+		stats(sc, res)
 	})
 }

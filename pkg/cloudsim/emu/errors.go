@@ -8,6 +8,9 @@ type APIError struct {
 	HTTPStatus int
 	Code       string
 	Message    string
+	// AccessDeniedDetail is set on a RAM denial: the RPC services return it beside Code
+	// (the classic SDK's ServerError.AccessDeniedDetail reads it).
+	AccessDeniedDetail map[string]string
 }
 
 func (e *APIError) Error() string {

@@ -59,6 +59,17 @@ func (k *Keyring) AccessKey(account string) Credential {
 	return c
 }
 
+// UserAccessKey issues a long-lived access key for RAM user user of account.
+func (k *Keyring) UserAccessKey(account, user string) Credential {
+	c := Credential{
+		AccessKeyID:     "LTAI" + RandomHex(20),
+		AccessKeySecret: RandomHex(30),
+	}
+	c.Identity = Identity{AccountID: account, Type: "ram-user", PrincipalID: "2" + RandomHex(14), UserName: user, AccessKeyID: c.AccessKeyID}
+	k.put(c)
+	return c
+}
+
 // AssumeRole issues STS credentials for role in account, valid for ttl of wall time.
 func (k *Keyring) AssumeRole(account, role, session string, ttl time.Duration) Credential {
 	c := Credential{

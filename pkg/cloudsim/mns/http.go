@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"imageshare/pkg/cloudsim/emu"
+	"imageshare/pkg/cloudsim/ram"
 )
 
 const (
@@ -87,8 +88,17 @@ func (m *MNS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if aerr == nil {
 		aerr = rerr
 	}
+	action, denial := ram.ActionOf("mns", rt.op), ""
+	if aerr == nil {
+		// RAM: the queue or topic is the host account's, in the host's region.
+		d, evaluated := ram.Authorize(m.cfg.RAM, caller, "mns", rt.op, ram.Request{Region: region, Account: account,
+			Params: map[string]string{"QueueName": rt.queue, "TopicName": rt.topic}})
+		if evaluated && !d.Allowed {
+			aerr, denial = ram.DeniedMNS(), d.String()
+		}
+	}
 	if aerr != nil {
-		m.record(MNSCall{Operation: rt.op, Queue: rt.queue, Topic: rt.topic, Caller: caller, Code: aerr.Code})
+		m.record(MNSCall{Operation: rt.op, Queue: rt.queue, Topic: rt.topic, Caller: caller, Code: aerr.Code, RAMAction: action, Denial: denial})
 		writeError(w, aerr, reqID, hostID)
 		return
 	}
@@ -127,7 +137,7 @@ func (m *MNS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case final != nil:
 		code = final.Code
 	}
-	m.calls = append(m.calls, MNSCall{Time: now, Operation: rt.op, Queue: rt.queue, Topic: rt.topic, Caller: caller, Code: code})
+	m.calls = append(m.calls, MNSCall{Time: now, Operation: rt.op, Queue: rt.queue, Topic: rt.topic, Caller: caller, Code: code, RAMAction: action})
 	m.mu.Unlock()
 
 	if killed {

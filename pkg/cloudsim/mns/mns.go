@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"imageshare/pkg/cloudsim/emu"
+	"imageshare/pkg/cloudsim/ram"
 )
 
 // Config configures the emulated MNS.
@@ -23,6 +24,9 @@ type Config struct {
 	Clock  *emu.Clock
 	Keys   *emu.Keyring
 	Faults *emu.FaultPlan // nil: no faults
+	// RAM holds the policies every call by a RAM user or an assumed role is evaluated
+	// against (nil: an empty store); share the RPC cloud's.
+	RAM *emu.RAMStore
 	// FunctionRole is the RAM role of the functions; faults apply only to its calls.
 	FunctionRole string
 }
@@ -53,6 +57,9 @@ type MNSCall struct {
 	Operation, Queue, Topic string
 	Caller                  emu.Identity
 	Code                    string
+	// RAMAction is the RAM action the operation is checked against (from the ram
+	// table); Denial describes RAM's denial when it denied the call.
+	RAMAction, Denial string
 }
 
 // MNS is the emulated service. It is safe for concurrent use.
@@ -76,6 +83,9 @@ func New(cfg Config) *MNS {
 	}
 	if cfg.Keys == nil {
 		cfg.Keys = emu.NewKeyring()
+	}
+	if cfg.RAM == nil {
+		cfg.RAM = ram.NewStore()
 	}
 	return &MNS{cfg: cfg, queues: map[string]*queue{}, topics: map[string]*topic{}}
 }
@@ -233,3 +243,10 @@ func (m *MNS) Published(account, region, topicName string) []Published {
 	}
 	return slices.Clone(t.published)
 }
+
+// Operations lists every operation the emulator serves; each is checked against its
+// row of the RAM table (package cloudsim/ram).
+var Operations = []string{"ListQueue", "CreateQueue", "SetQueueAttributes", "GetQueueAttributes", "DeleteQueue",
+	"SendMessage", "BatchSendMessage", "ReceiveMessage", "BatchReceiveMessage", "PeekMessage", "BatchPeekMessage",
+	"DeleteMessage", "BatchDeleteMessage", "ChangeMessageVisibility",
+	"ListTopic", "CreateTopic", "SetTopicAttributes", "GetTopicAttributes", "DeleteTopic", "PublishMessage"}

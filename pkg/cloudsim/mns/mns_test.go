@@ -21,6 +21,7 @@ import (
 
 	"imageshare/pkg/cloudsim/emu"
 	"imageshare/pkg/cloudsim/mns"
+	"imageshare/pkg/cloudsim/ram"
 )
 
 const (
@@ -35,6 +36,7 @@ type env struct {
 	keys   *emu.Keyring
 	faults *emu.FaultPlan
 	mns    *mns.MNS
+	ram    *emu.RAMStore
 	addr   string
 	dialed atomic.Int64
 	root   emu.Credential // root key of acct
@@ -43,7 +45,14 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := &env{clock: emu.NewClock(emu.Epoch), keys: emu.NewKeyring(), faults: emu.NewFaultPlan(emu.Faults{Seed: 7})}
-	e.mns = mns.New(mns.Config{Clock: e.clock, Keys: e.keys, Faults: e.faults, FunctionRole: fnRole})
+	e.ram = ram.NewStore()
+	e.mns = mns.New(mns.Config{Clock: e.clock, Keys: e.keys, RAM: e.ram, Faults: e.faults, FunctionRole: fnRole})
+	// The roles of these tests may do anything; RAM denials are tested on their own.
+	for _, role := range []string{fnRole, "worker"} {
+		if err := e.ram.Grant(acct, role, "allow-all-"+role, `{"Version":"1","Statement":[{"Effect":"Allow","Action":"mns:*","Resource":"*"}]}`); err != nil {
+			t.Fatal(err)
+		}
+	}
 	srv, err := emu.Listen(e.mns)
 	if err != nil {
 		t.Fatalf("listen: %v", err)
@@ -701,5 +710,52 @@ func TestInProcessWithHTTP(t *testing.T) {
 		if c.Caller.AccountID != acct {
 			t.Fatalf("call without an HTTP caller: %+v", c)
 		}
+	}
+}
+
+// RAM: a role is checked on the documented action and resource of each operation.
+// SendMessage on the queue (without /messages) allows neither kind of send, and
+// SendMessage does not allow BatchSendMessage; the denial is MNS's AccessDenied.
+func TestRAMEvaluatesActionAndResource(t *testing.T) {
+	e := newEnv(t)
+	e.queue(t, "jobs", 30)
+	send := func(doc string) (single, batch error, calls []mns.MNSCall) {
+		t.Helper()
+		role := fmt.Sprintf("sender-%d", len(e.mns.Calls()))
+		if err := e.ram.Grant(acct, role, role, doc); err != nil {
+			t.Fatal(err)
+		}
+		q := ali_mns.NewMNSQueue("jobs", e.client(acct, e.keys.AssumeRole(acct, role, "s", time.Hour)))
+		before := len(e.mns.Calls())
+		_, single = q.SendMessage(ali_mns.MessageSendRequest{MessageBody: "x", Priority: 8})
+		_, batch = q.BatchSendMessage(ali_mns.MessageSendRequest{MessageBody: "y", Priority: 8})
+		return single, batch, e.mns.Calls()[before:]
+	}
+	policy := func(action, resource string) string {
+		return `{"Version":"1","Statement":[{"Effect":"Allow","Action":"` + action + `","Resource":"` + resource + `"}]}`
+	}
+	queueARN := "acs:mns:" + region + ":" + acct + ":/queues/jobs"
+
+	single, batch, calls := send(policy("mns:SendMessage", queueARN))
+	wantErr(t, "SendMessage on the queue ARN", &ali_mns.ERR_MNS_ACCESS_DENIED, single)
+	wantErr(t, "BatchSendMessage under SendMessage", &ali_mns.ERR_MNS_ACCESS_DENIED, batch)
+	if len(calls) != 2 || calls[1].RAMAction != "mns:BatchSendMessage" ||
+		!strings.HasPrefix(calls[1].Denial, "mns:BatchSendMessage on "+queueARN+"/messages: ImplicitDeny") {
+		t.Fatalf("calls = %+v", calls)
+	}
+
+	single, batch, _ = send(policy("mns:SendMessage", queueARN+"/messages"))
+	if single != nil {
+		t.Fatalf("SendMessage on the messages: %v", single)
+	}
+	wantErr(t, "BatchSendMessage under SendMessage", &ali_mns.ERR_MNS_ACCESS_DENIED, batch)
+
+	single, batch, _ = send(policy("MNS:batchsendmessage", queueARN+"/messages"))
+	wantErr(t, "SendMessage under BatchSendMessage", &ali_mns.ERR_MNS_ACCESS_DENIED, single)
+	if batch != nil {
+		t.Fatalf("BatchSendMessage (action names ignore case): %v", batch)
+	}
+	if v, _, _ := e.mns.Depth(acct, region, "jobs"); v != 2 {
+		t.Fatalf("queue holds %d messages, want the 2 allowed sends", v)
 	}
 }

@@ -1,0 +1,324 @@
+package emu
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// RAMStore is the state of the emulated RAM service that every emulated product reads
+// to authorize a call: roles (with their trust policies), RAM users, custom policies
+// with their versions, and which policies are attached to which principal. What a
+// policy document means is not its business: the document checker it is built with
+// (package cloudsim/ram) refuses a document it cannot evaluate, when the document is
+// created, as RAM refuses a malformed one.
+//
+// It is shaped after the RAM API (CreateRole, CreatePolicy, CreatePolicyVersion,
+// SetDefaultPolicyVersion, AttachPolicyToRole, …) so that the API can be served on top
+// of it; nothing serves it yet. Safe for concurrent use.
+type RAMStore struct {
+	check func(document string) error
+
+	mu       sync.Mutex
+	roles    map[string]*RAMRole   // principalKey("role", account, name)
+	users    map[string]*RAMUser   // principalKey("user", account, name)
+	policies map[string]*RAMPolicy // policyKey(type, account, name)
+	attached map[string][]PolicyRef
+}
+
+// Policy types, as RAM names them.
+const (
+	PolicyCustom = "Custom"
+	PolicySystem = "System"
+)
+
+// MaxPolicyVersions is how many versions RAM keeps of one custom policy.
+const MaxPolicyVersions = 5
+
+// RAMRole is a role of an account.
+type RAMRole struct {
+	Account, Name string
+	// TrustPolicy is the AssumeRolePolicyDocument (who may assume the role).
+	TrustPolicy string
+}
+
+// RAMUser is a RAM user of an account.
+type RAMUser struct{ Account, Name string }
+
+// RAMPolicy is a policy with its versions (custom policies belong to an account;
+// system policies to nobody).
+type RAMPolicy struct {
+	Type, Account, Name string
+	Versions            []PolicyVersion // oldest first
+	Default             string          // the version in force
+	next                int             // number of the next version
+}
+
+// PolicyVersion is one version of a policy.
+type PolicyVersion struct {
+	ID       string // v1, v2, …
+	Document string
+}
+
+// PolicyRef names an attached policy.
+type PolicyRef struct{ Type, Account, Name string }
+
+// AttachedPolicy is a policy in force for a principal: its default version's document.
+type AttachedPolicy struct {
+	PolicyRef
+	Version, Document string
+}
+
+// NewRAMStore returns an empty store whose policy documents must pass check.
+func NewRAMStore(check func(document string) error) *RAMStore {
+	if check == nil {
+		check = func(string) error { return nil }
+	}
+	return &RAMStore{check: check, roles: map[string]*RAMRole{}, users: map[string]*RAMUser{},
+		policies: map[string]*RAMPolicy{}, attached: map[string][]PolicyRef{}}
+}
+
+func principalKey(kind, account, name string) string { return kind + "/" + account + "/" + name }
+
+func policyKey(typ, account, name string) string {
+	if typ == PolicySystem {
+		account = ""
+	}
+	return typ + "/" + account + "/" + name
+}
+
+// The error codes below are the RAM API's; the HTTP statuses follow its error pages.
+func notExist(kind, name string) *APIError {
+	return Errorf(404, "EntityNotExist."+kind, "The %s does not exist: %s.", strings.ToLower(kind), name)
+}
+
+func exists(kind, name string) *APIError {
+	return Errorf(409, "EntityAlreadyExists."+kind, "The %s already exists: %s.", strings.ToLower(kind), name)
+}
+
+// CreateRole creates a role with its trust policy.
+func (s *RAMStore) CreateRole(account, name, trustPolicy string) *APIError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := principalKey("role", account, name)
+	if s.roles[k] != nil {
+		return exists("Role", name)
+	}
+	s.roles[k] = &RAMRole{Account: account, Name: name, TrustPolicy: trustPolicy}
+	return nil
+}
+
+// CreateUser creates a RAM user.
+func (s *RAMStore) CreateUser(account, name string) *APIError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := principalKey("user", account, name)
+	if s.users[k] != nil {
+		return exists("User", name)
+	}
+	s.users[k] = &RAMUser{Account: account, Name: name}
+	return nil
+}
+
+// CreatePolicy creates a custom policy of account whose version v1 is document.
+func (s *RAMStore) CreatePolicy(account, name, document string) *APIError {
+	return s.create(PolicyCustom, account, name, document)
+}
+
+// CreateSystemPolicy adds a policy that every account may attach (as Alibaba's own).
+func (s *RAMStore) CreateSystemPolicy(name, document string) *APIError {
+	return s.create(PolicySystem, "", name, document)
+}
+
+func (s *RAMStore) create(typ, account, name, document string) *APIError {
+	if err := s.check(document); err != nil {
+		return malformed(err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := policyKey(typ, account, name)
+	if s.policies[k] != nil {
+		return exists("Policy", name)
+	}
+	s.policies[k] = &RAMPolicy{Type: typ, Account: account, Name: name, Default: "v1", next: 2,
+		Versions: []PolicyVersion{{ID: "v1", Document: document}}}
+	return nil
+}
+
+func malformed(err error) *APIError {
+	return Errorf(400, "MalformedPolicyDocument", "The policy document is malformed: %v", err)
+}
+
+// CreatePolicyVersion adds a version to a custom policy, made the default when
+// setDefault, and returns its ID. RAM keeps at most MaxPolicyVersions versions.
+func (s *RAMStore) CreatePolicyVersion(account, name, document string, setDefault bool) (string, *APIError) {
+	if err := s.check(document); err != nil {
+		return "", malformed(err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.policies[policyKey(PolicyCustom, account, name)]
+	if p == nil {
+		return "", notExist("Policy", name)
+	}
+	if len(p.Versions) >= MaxPolicyVersions {
+		return "", Errorf(409, "LimitExceeded.Policy.Version", "Exceeded the maximum number of versions (%d) of policy %s.", MaxPolicyVersions, name)
+	}
+	id := fmt.Sprintf("v%d", p.next)
+	p.next++
+	p.Versions = append(p.Versions, PolicyVersion{ID: id, Document: document})
+	if setDefault {
+		p.Default = id
+	}
+	return id, nil
+}
+
+// SetDefaultPolicyVersion makes version the one in force.
+func (s *RAMStore) SetDefaultPolicyVersion(account, name, version string) *APIError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.policies[policyKey(PolicyCustom, account, name)]
+	if p == nil {
+		return notExist("Policy", name)
+	}
+	if !slices.ContainsFunc(p.Versions, func(v PolicyVersion) bool { return v.ID == version }) {
+		return notExist("Policy.Version", version)
+	}
+	p.Default = version
+	return nil
+}
+
+// DeletePolicyVersion removes a version that is not the default.
+func (s *RAMStore) DeletePolicyVersion(account, name, version string) *APIError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.policies[policyKey(PolicyCustom, account, name)]
+	if p == nil {
+		return notExist("Policy", name)
+	}
+	if p.Default == version {
+		return Errorf(409, "DeleteConflict.PolicyVersion.Default", "The default version %s of policy %s cannot be deleted.", version, name)
+	}
+	i := slices.IndexFunc(p.Versions, func(v PolicyVersion) bool { return v.ID == version })
+	if i < 0 {
+		return notExist("Policy.Version", version)
+	}
+	p.Versions = slices.Delete(p.Versions, i, i+1)
+	return nil
+}
+
+// AttachPolicyToRole attaches a policy (Custom of the role's account, or System).
+func (s *RAMStore) AttachPolicyToRole(account, policyType, policyName, role string) *APIError {
+	return s.attach("role", "Role", account, policyType, policyName, role)
+}
+
+// AttachPolicyToUser attaches a policy to a RAM user.
+func (s *RAMStore) AttachPolicyToUser(account, policyType, policyName, user string) *APIError {
+	return s.attach("user", "User", account, policyType, policyName, user)
+}
+
+func (s *RAMStore) attach(kind, entity, account, policyType, policyName, principal string) *APIError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pk := principalKey(kind, account, principal)
+	if (kind == "role" && s.roles[pk] == nil) || (kind == "user" && s.users[pk] == nil) {
+		return notExist(entity, principal)
+	}
+	ref := PolicyRef{Type: policyType, Account: account, Name: policyName}
+	if policyType == PolicySystem {
+		ref.Account = ""
+	}
+	if s.policies[policyKey(ref.Type, ref.Account, ref.Name)] == nil {
+		return notExist("Policy", policyName)
+	}
+	if slices.Contains(s.attached[pk], ref) {
+		return exists(entity+".Policy", policyName)
+	}
+	s.attached[pk] = append(s.attached[pk], ref)
+	return nil
+}
+
+// DetachPolicyFromRole detaches a policy from a role.
+func (s *RAMStore) DetachPolicyFromRole(account, policyType, policyName, role string) *APIError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pk := principalKey("role", account, role)
+	ref := PolicyRef{Type: policyType, Account: account, Name: policyName}
+	if policyType == PolicySystem {
+		ref.Account = ""
+	}
+	i := slices.Index(s.attached[pk], ref)
+	if i < 0 {
+		return notExist("Role.Policy", policyName)
+	}
+	s.attached[pk] = slices.Delete(s.attached[pk], i, i+1)
+	return nil
+}
+
+// Grant is the shortcut tests and the sandbox use: it creates the role if missing,
+// creates the custom policy name with document, and attaches it to the role.
+func (s *RAMStore) Grant(account, role, name, document string) *APIError {
+	if err := s.CreateRole(account, role, ""); err != nil && err.Code != "EntityAlreadyExists.Role" {
+		return err
+	}
+	if err := s.CreatePolicy(account, name, document); err != nil {
+		return err
+	}
+	return s.AttachPolicyToRole(account, PolicyCustom, name, role)
+}
+
+// PoliciesFor returns the policies in force for the caller, and whether RAM evaluates
+// its calls at all: an account's root identity is not evaluated (as in RAM); RAM users
+// and assumed roles are, and an unknown principal holds nothing.
+func (s *RAMStore) PoliciesFor(id Identity) ([]AttachedPolicy, bool) {
+	var pk string
+	switch id.Type {
+	case "assumed-role":
+		pk = principalKey("role", id.AccountID, id.RoleName)
+	case "ram-user":
+		pk = principalKey("user", id.AccountID, id.UserName)
+	default:
+		return nil, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []AttachedPolicy
+	for _, ref := range s.attached[pk] {
+		p := s.policies[policyKey(ref.Type, ref.Account, ref.Name)]
+		if p == nil {
+			continue
+		}
+		for _, v := range p.Versions {
+			if v.ID == p.Default {
+				out = append(out, AttachedPolicy{PolicyRef: ref, Version: v.ID, Document: v.Document})
+			}
+		}
+	}
+	return out, true
+}
+
+// Policy returns a copy of a policy (nil if absent).
+func (s *RAMStore) Policy(policyType, account, name string) *RAMPolicy {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.policies[policyKey(policyType, account, name)]
+	if p == nil {
+		return nil
+	}
+	cp := *p
+	cp.Versions = slices.Clone(p.Versions)
+	return &cp
+}
+
+// Role returns a copy of a role (nil if absent).
+func (s *RAMStore) Role(account, name string) *RAMRole {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.roles[principalKey("role", account, name)]
+	if r == nil {
+		return nil
+	}
+	cp := *r
+	return &cp
+}
