@@ -56,7 +56,7 @@ func project(t *testing.T) (*syaml.Project, []syaml.Function) {
 
 func TestPropsMatchTheSchema(t *testing.T) {
 	p, _ := project(t)
-	schema := read(t, root+"/../shared/schemas/fc3-props.schema.json")
+	schema := syaml.FC3Schema
 	for _, r := range p.Resources {
 		if err := syaml.ValidateProps(schema, r.Props); err != nil {
 			t.Errorf("%s: %v", r.Key, err)
