@@ -132,7 +132,7 @@ func ForImages(region string, images []string, reason string) []Job {
 	return out
 }
 
-// Chained delays of re-checks after association changes (SPEC section 5): 30 s doubling
+// Chained delays of re-checks after association changes (docs/architecture.md): 30 s doubling
 // to 8 min; a chain ends after MaxRecheck links (the sweep is the safety net).
 const (
 	RecheckBase = 30 * time.Second

@@ -20,7 +20,7 @@ func readFile(t testing.TB, name string) []byte {
 	return data
 }
 
-// The SPEC's illustrative file (copied verbatim) parses, and every field lands where
+// The illustrative file of the format (every field and step) parses, and every field lands where
 // the format says.
 func TestSpecIllustrativeFile(t *testing.T) {
 	sc, err := Parse("spec-illustrative.yaml", readFile(t, "spec-illustrative.yaml"))
