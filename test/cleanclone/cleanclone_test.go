@@ -1,7 +1,7 @@
 // Package cleanclone checks that the repository is self-contained: its tracked files,
 // copied alone into an empty folder, run the README's demo, vet, and build and pass
 // their tests with nothing but GOROOT, the module and build caches and that folder —
-// no network, no HOME, nothing beside the copy (such as a ../shared directory).
+// no network, no HOME, and no file beside the copy.
 package cleanclone
 
 import (
