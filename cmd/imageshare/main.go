@@ -24,8 +24,8 @@ func main() {
 
 func usage() {
 	fmt.Fprint(os.Stderr, `usage:
-  imageshare sandbox [--json] [--syaml FILE] [--logs] [FILE]
-      run FILE (a section-6 scenario) on the embedded emulated cloud; without FILE, the demo.
+  imageshare sandbox [--json] [--syaml FILE] [--logs] [--trace] [FILE]
+      run scenario FILE (the format: docs/scenarios.md) on the embedded emulated cloud; without FILE, the demo.
       exit 0: every expectation holds; 1: one fails or an invariant broke; 2: invalid file; 3: internal error
   imageshare function NAME
       run function NAME (image-events, org-events, reconcile, sweep, dead-letters) under FC_RUNTIME_API

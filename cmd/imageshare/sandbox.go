@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -27,7 +28,21 @@ func sandboxCmd(args []string) int {
 	syamlPath := fs.String("syaml", "", "s.yaml to route events with (default: the embedded one)")
 	logs := fs.Bool("logs", false, "print every line the function processes log")
 	trace := fs.Bool("trace", false, "print what the sandbox does")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `usage: imageshare sandbox [--json] [--syaml FILE] [--logs] [--trace] [FILE]
+
+Runs scenario FILE (without FILE, the built-in demo) on the embedded emulated cloud.
+The scenario format, the timing rules, the expectations and the invariant:
+docs/scenarios.md. Exit 0: every expectation holds; 1: one fails, an invariant broke
+or a step did not settle; 2: invalid file or command line; 3: internal error.
+
+`)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if fs.NArg() > 1 {

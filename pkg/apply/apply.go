@@ -205,7 +205,7 @@ func (r *run) rsError(images []string, err error) {
 }
 
 // stopped refuses, once each, the images whose Resource Sharing writes a whole-run error
-// stopped: SPEC reports whole-run errors as refusals of the whole image (subject ""),
+// stopped: whole-run errors are reported as refusals of the whole image (subject ""),
 // so that the owner of each image concerned learns why its folders are not shared.
 func (r *run) stopped(images []string) {
 	for _, im := range images {

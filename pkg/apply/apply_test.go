@@ -300,7 +300,7 @@ func TestGoneImageIsNoOp(t *testing.T) {
 	}
 }
 
-// A whole-run error is a refusal of each image concerned (SPEC: subject "" for whole-run
+// A whole-run error is a refusal of each image concerned (subject "" for whole-run
 // errors), including the images whose writes it stopped; and since nothing of theirs
 // moves, none of them is re-checked in a chain that would only repeat the refusal.
 func TestWholeRunErrorRefusesEachImageWithoutRecheck(t *testing.T) {

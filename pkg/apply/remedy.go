@@ -2,7 +2,7 @@ package apply
 
 import "strings"
 
-// Scopes of a refusal from the cloud (SPEC R9).
+// Scopes of a refusal from the cloud (rule R9).
 const (
 	scopeAccount = "account" // narrow the batch; refuse the accounts failing alone
 	scopeImage   = "image"   // refuse the image's direct part

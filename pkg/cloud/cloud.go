@@ -40,7 +40,7 @@ type API interface {
 	DeleteResourceShare(ctx context.Context, region, shareID string) (Result, error)
 }
 
-// Page and batch limits of the APIs (facts file §1–§3).
+// Page and batch limits of the APIs (their API references, cited in pkg/cloudsim).
 const (
 	MaxImagePage        = 100 // DescribeImages PageSize and ImageId list
 	MaxSharePage        = 100 // DescribeImageSharePermission PageSize
@@ -204,7 +204,7 @@ func RequestIDOf(err error) string {
 }
 
 // Retryable reports whether a call that failed with err should be tried again
-// (SPEC R9): throttling, server errors, conflicts, and failures to reach the cloud.
+// (rule R9): throttling, server errors, conflicts, and failures to reach the cloud.
 func Retryable(err error) bool {
 	var ce *Error
 	if !errors.As(err, &ce) {

@@ -8,7 +8,7 @@ import (
 )
 
 // A TagResources call as EventBridge delivers it from ActionTrail (shape from the
-// ActionTrail management-event docs and the facts file §4.2).
+// ActionTrail management-event docs, https://www.alibabacloud.com/help/document_detail/28819.html).
 const tagEvent = `{"specversion":"1.0","id":"45ef4dew-7c35","source":"acs.ecs","type":"ecs:ActionTrail:ApiCall",
  "subject":"acs:ecs:cn-hangzhou:1000000000000001:image/m-Base00000001","time":"2026-01-01T00:01:00Z",
  "datacontenttype":"application/json;charset=utf-8","aliyunaccountid":"1000000000000001",

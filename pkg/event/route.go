@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// ImageEventNames are the ECS API calls image-events acts on (SPEC section 5).
+// ImageEventNames are the ECS API calls image-events acts on (docs/architecture.md).
 var ImageEventNames = []string{"CreateImage", "CopyImage", "ImportImage", "TagResources", "UntagResources",
 	"AddTags", "RemoveTags", "ModifyImageSharePermission", "DeleteImage"}
 

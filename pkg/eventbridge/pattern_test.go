@@ -127,7 +127,7 @@ func TestCompileErrors(t *testing.T) {
 	}
 }
 
-// The filters in the project's s.yaml compile, and route as section 5 says.
+// The filters in the project's s.yaml compile, and route as docs/architecture.md says.
 func TestProjectFilters(t *testing.T) {
 	data, err := os.ReadFile("../../s.yaml")
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 	"imageshare/pkg/settings"
 )
 
-// deadLetters handles what EventBridge gave up on (SPEC section 5). A reconcile job of
+// deadLetters handles what EventBridge gave up on (docs/architecture.md). A reconcile job of
 // several images whose retries ran out is queued again in halves, delayed, down to
 // single images, so that one image that kills every run it is in cannot hold the
 // others back; a region job is turned into image jobs by listing the region as the

@@ -1,4 +1,4 @@
-// Package function holds the five Function Compute handlers (SPEC section 5). Each
+// Package function holds the five Function Compute handlers (docs/architecture.md). Each
 // handler takes the raw payload EventBridge delivers; a malformed or unrelated event is
 // logged (id, type, eventName, reason — never the payload) and acknowledged, so nothing
 // is retried forever; only failures of the cloud or the queue fail an invocation, which

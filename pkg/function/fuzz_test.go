@@ -11,7 +11,7 @@ import (
 )
 
 // Payloads as EventBridge delivers them to the handlers (shapes from the ActionTrail
-// and EventBridge MNS-source documentation, facts §4-§6, and the emulated cloud).
+// and EventBridge MNS-source documentation, the fc-runtime-go-sdk event samples, and the emulated cloud).
 const (
 	fuzzTag     = `{"specversion":"1.0","id":"45ef4dew-7c35","source":"acs.ecs","type":"ecs:ActionTrail:ApiCall","subject":"acs:ecs:cn-hangzhou:1000000000000001:image/m-Base00000001","time":"2026-01-01T00:01:00Z","datacontenttype":"application/json;charset=utf-8","aliyunaccountid":"1000000000000001","aliyunpublishtime":"2026-01-01T08:01:00.179PRC","aliyuneventbusname":"default","aliyunregionid":"cn-hangzhou","data":{"eventId":"e-1","eventVersion":1,"eventName":"TagResources","eventType":"ApiCall","eventRW":"Write","serviceName":"Ecs","acsRegion":"cn-hangzhou","requestId":"R-1","isGlobal":false,"requestParameters":{"RegionId":"cn-hangzhou","ResourceType":"image","ResourceId.1":"m-Base00000001","Tag.1.Key":"imageshare:accounts","Tag.1.Value":"1000000000000002"},"userIdentity":{"type":"root-account","accountId":"1000000000000001","principalId":"1000000000000001","accessKeyId":"LTAI4Fexample"},"eventTime":"2026-01-01T00:01:00Z"}}`
 	fuzzConsole = `{"specversion":"1.0","id":"c-2","source":"acs.ecs","type":"ecs:ActionTrail:ConsoleOperation","time":"2026-01-01T00:02:00Z","data":{"eventName":"AddTags","acsRegion":"cn-hangzhou","requestParameters":{"RegionId":"cn-hangzhou","ResourceType":"image","ResourceId":"m-Legacy000001","Tag.1.Key":"imageshare:folders","Tag.1.Value":"fd-Prod000001"},"userIdentity":{"type":"ram-user","accountId":"1000000000000001","userName":"ops"}}}`

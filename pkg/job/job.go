@@ -60,7 +60,7 @@ type Job struct {
 	// the chain, so that a re-check does not publish the same refusal again.
 	Notified []string `json:"notified,omitempty"`
 	// Split says how the job came to be when the dead-letters function made it from a
-	// job whose retries ran out (SPEC section 5): it is a half of such a job, or one of
+	// job whose retries ran out (docs/architecture.md): it is a half of such a job, or one of
 	// the image jobs a region job was turned into, Split rounds down the chain. A job
 	// that runs out again is split again, down to single images; one at MaxSplit is
 	// not split any more. SplitFrom is the queue message ID of the first job of the
@@ -191,7 +191,7 @@ const (
 	SplitStagger = 5 * time.Second
 )
 
-// Chained delays of re-checks after association changes (SPEC section 5): 30 s doubling
+// Chained delays of re-checks after association changes (docs/architecture.md): 30 s doubling
 // to 8 min; a chain ends after MaxRecheck links (the sweep is the safety net).
 const (
 	RecheckBase = 30 * time.Second

@@ -1,4 +1,4 @@
-// Package plan turns observed state, tags and settings into a plan (SPEC section 4): a
+// Package plan turns observed state, tags and settings into a plan (rules R1-R12, docs/architecture.md): a
 // value that says, per image, which accounts to share with or unshare, which managed
 // resource shares to join or leave, what to record in tags, and what is refused or
 // postponed — and, per managed resource share, what to create, repair or delete. The

@@ -19,11 +19,11 @@ const (
 	postponeMin = 30 * time.Second
 	postponeMax = 15 * time.Minute
 	// FailedRetryAfter: a Failed association is tried again after this long even when
-	// nothing changed (SPEC R4).
+	// nothing changed (R4).
 	FailedRetryAfter = 24 * time.Hour
 )
 
-// Tag-value and tag-count limits of ECS (facts §1.5): R8 must fit in them.
+// Tag-value and tag-count limits of ECS (TagResources API reference): R8 must fit in them.
 const (
 	maxTagValue = 128
 	maxTags     = 20

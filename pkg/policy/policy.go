@@ -1,4 +1,4 @@
-// Package policy reads the tag language of SPEC section 2: the tags an ops team sets on
+// Package policy reads the tag language (docs/tags.md): the tags an ops team sets on
 // an image become a Policy (whom to share with directly, which folders to share with
 // through Resource Sharing, and the mode), or tag errors that freeze the image.
 package policy
@@ -50,7 +50,7 @@ type TagError struct {
 type Policy struct {
 	// Managed: the image has at least one key equal to the prefix or under it.
 	Managed bool
-	// Accounts to share with directly, in tag order (section 2), first occurrence wins.
+	// Accounts to share with directly, in tag order (docs/tags.md), first occurrence wins.
 	Accounts []string
 	// Folders holds folder and directory IDs to share with through Resource Sharing.
 	Folders []string
@@ -175,7 +175,7 @@ func suffixOf(rest, base string) string {
 	return strings.TrimPrefix(strings.TrimPrefix(rest, base), ":")
 }
 
-// sortKeys orders keys as section 2 says: the bare key first, then numeric suffixes
+// sortKeys orders keys as docs/tags.md says: the bare key first, then numeric suffixes
 // numerically, then the other suffixes bytewise.
 func sortKeys(ks []keyed) {
 	sort.Slice(ks, func(i, j int) bool { return keyLess(ks[i].key, ks[i].suffix, ks[j].key, ks[j].suffix) })
@@ -227,7 +227,7 @@ func compareNumeric(a, b string) int {
 }
 
 // KeyOrder returns keys (all under one prefix and one base, e.g. accounts) in the order
-// of section 2; exported for writers of tags (R8) and for tests.
+// of the tag language; exported for writers of tags (R8) and for tests.
 func KeyOrder(prefix, base string, keys []string) []string {
 	ks := make([]keyed, 0, len(keys))
 	for _, k := range keys {

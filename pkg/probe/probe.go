@@ -1,6 +1,6 @@
 // Package probe checks, on a real account, how the cloud treats an account that an image
 // reaches both directly and through an organization (Resource Sharing) share — the fact
-// SPEC R7 depends on and the documentation leaves open:
+// Rule R7 depends on and the documentation leaves open:
 //
 //   - does DescribeImageSharePermission list an account that only a resource share
 //     reaches? If it does, the direct list mixes both kinds and a removal there may remove

@@ -16,7 +16,7 @@ import (
 	"imageshare/pkg/cloud"
 )
 
-// MNS limits (facts §6).
+// MNS limits (BatchSendMessage API reference, https://www.alibabacloud.com/help/en/mns/developer-reference/batchsendmessage).
 const (
 	MaxBatch      = 16       // messages per BatchSendMessage
 	MaxBatchBytes = 64 << 10 // bytes per BatchSendMessage

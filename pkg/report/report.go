@@ -1,4 +1,4 @@
-// Package report writes what a run did and refused (SPEC R10): one JSON log line per
+// Package report writes what a run did and refused (rule R10): one JSON log line per
 // change, refusal or postponement, and, for runs caused by events, one notification
 // per change or refusal.
 package report

@@ -126,7 +126,7 @@ type Write struct {
 	Shares []cloudsim.ShareView
 }
 
-// audit finds credentials in what the functions log and publish (SPEC R10: credentials
+// audit finds credentials in what the functions log and publish (rule R10: credentials
 // and access key IDs never appear in logs or messages). Every credential the sandbox
 // hands out is remembered; each line is searched for them.
 type audit struct {

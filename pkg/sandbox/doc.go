@@ -1,4 +1,4 @@
-// Package sandbox runs a scenario (SPEC section 6) on the emulated cloud: the function
+// Package sandbox runs a scenario (docs/scenarios.md) on the emulated cloud: the function
 // handlers run as separate processes speaking the FC runtime API, fed by the events the
 // emulated cloud emits and routed by the trigger filters of s.yaml, on an emulated clock
 // that only moves when nothing is left to do now. After every write by the functions it

@@ -33,7 +33,7 @@ type Options struct {
 	Trace io.Writer
 	// ExtraEnv is added to every function process (tests use it for test hooks).
 	ExtraEnv []string
-	// SettleLimit is how much emulated time one settle may take (SPEC: 60 minutes).
+	// SettleLimit is how much emulated time one settle may take (docs/scenarios.md: 60 minutes).
 	SettleLimit time.Duration
 	// Benchmark knobs: real-time latency added to every cloud call, per-action QPS
 	// limits of the cloud (over them: Throttling.User), and no access snapshots (the

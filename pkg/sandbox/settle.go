@@ -77,7 +77,7 @@ func (sb *sandbox) nextTimer() (time.Time, bool) {
 
 // settle delivers everything due; when nothing is due it moves the clock to the
 // earliest delayed job, retry or cloud transition, firing the timers it passes in time
-// order; it stops when only timers remain (SPEC section 6).
+// order; it stops when only timers remain (docs/scenarios.md, "Time").
 func (sb *sandbox) settle(ctx context.Context) error {
 	start := sb.clock.Now()
 	for {

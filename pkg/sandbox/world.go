@@ -108,10 +108,26 @@ func (sb *sandbox) shareQuota() int {
 	return n
 }
 
+// settingDefaults resolves s.yaml's ${env(…)} without the host's environment, so that
+// a scenario runs the same on every machine: an expression that sets one of the
+// functions' settings takes that setting's own default (DRY_RUN=false: a scenario is
+// not a dry run, whatever a first deployment uses), any other its written default.
+func settingDefaults(r syaml.EnvRef) (string, error) {
+	for _, v := range settings.Vars {
+		if r.EnvVar != "" && v.Name == r.EnvVar {
+			return v.Default, nil
+		}
+	}
+	return syaml.WrittenDefault(r)
+}
+
 // loadProject reads s.yaml with the scenario's region and owner as vars, and the
 // scenario's settings over the functions' environment (except JOB_QUEUE).
 func (sb *sandbox) loadProject() error {
-	p, err := syaml.Load(sb.opts.SYAML, map[string]string{"region": sb.sc.Region, "accountId": sb.sc.Owner})
+	p, err := syaml.LoadWith(sb.opts.SYAML, syaml.Options{
+		Vars: map[string]string{"region": sb.sc.Region, "accountId": sb.sc.Owner},
+		Env:  settingDefaults,
+	})
 	if err != nil {
 		return fmt.Errorf("s.yaml: %w", err)
 	}

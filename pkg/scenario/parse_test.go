@@ -20,7 +20,7 @@ func readFile(t testing.TB, name string) []byte {
 	return data
 }
 
-// The SPEC's illustrative file (copied verbatim) parses, and every field lands where
+// The illustrative file of the format (every field and step) parses, and every field lands where
 // the format says.
 func TestSpecIllustrativeFile(t *testing.T) {
 	sc, err := Parse("spec-illustrative.yaml", readFile(t, "spec-illustrative.yaml"))
@@ -467,7 +467,7 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// SPEC section 6: the owner is a member at the root unless directory.accounts lists it
+// docs/scenarios.md: the owner is a member at the root unless directory.accounts lists it
 // (then it sits in the folder given), and resource_shares may repeat a name, kept in
 // file order (oldest first).
 func TestOwnerInAFolderAndRepeatedShareNames(t *testing.T) {

@@ -1,4 +1,4 @@
-// Package scenario reads and writes sandbox scenarios (SPEC section 6).
+// Package scenario reads and writes sandbox scenarios (docs/scenarios.md).
 //
 // Every scalar is read as its source text, so IDs stay strings: an unquoted 16-digit
 // account ID, `off`, `on`, `yes` and `no` are never turned into numbers or booleans.

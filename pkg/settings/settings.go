@@ -1,4 +1,4 @@
-// Package settings reads and validates the functions' settings (SPEC section 3) from
+// Package settings reads and validates the functions' settings (README, "Settings") from
 // their environment, before any client is created.
 package settings
 
@@ -52,7 +52,7 @@ type Var struct {
 	Name, Default, Meaning string
 }
 
-// Vars lists every setting, in the order of SPEC section 3.
+// Vars lists every setting, in the order of the README's settings table.
 var Vars = []Var{
 	{"TAG_PREFIX", policy.DefaultPrefix, "tag namespace"},
 	{"ALLOWED_EXTERNAL_ACCOUNTS", "", "accounts outside the Resource Directory that tags may name"},

@@ -93,7 +93,7 @@ type State struct {
 	Images    []Image
 	Shares    []Share
 	// RetryFailed: the run was caused by a change of tags or of the directory, so Failed
-	// associations are tried again (SPEC R4).
+	// associations are tried again (R4).
 	RetryFailed bool
 }
 

@@ -2,6 +2,7 @@ package syaml
 
 import (
 	"bytes"
+	_ "embed"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -288,6 +289,12 @@ var triggerDefinitions = map[string]string{
 	"mns_topic":   "IMnsTriggerConfig",
 	"cdn_events":  "ICdnTriggerConfig",
 }
+
+// FC3Schema is the JSON Schema of the fc3 component's props, a copy kept in this
+// repository (fc3/README.md says where it comes from; fc3/LICENSE is its licence).
+//
+//go:embed fc3/props.schema.json
+var FC3Schema []byte
 
 // ValidateProps validates one resource's props against the fc3 props JSON Schema
 // (draft-07, as shipped with the fc3 component). The error lists each failing

@@ -2,11 +2,12 @@
 // resources use the fc3 component, as data: the sandbox builds its functions and
 // triggers from it, and tests validate its props against the fc3 schema.
 //
-// Variables: `${vars.NAME}` is replaced in every string value (not in keys), as
-// Serverless Devs does, with NAME taken from the file's `vars` and overridden by the
-// caller's vars. The result of a substitution is always a string, as the template
-// engine Serverless Devs uses produces text. Any other magic variable (`${env.X}`,
-// `${this.props…}`, `${file(…)}`, …) is an error naming it, as is an unknown NAME.
+// Variables: `${vars.NAME}` and `${env('NAME', 'default')}` are replaced in every string
+// value (not in keys), as Serverless Devs does (see vars.go), with NAME taken from the
+// file's `vars` (overridden by the caller's) or resolved by the caller's EnvResolver.
+// The result of a substitution is always a string, as the template engine Serverless
+// Devs uses produces text. Any other magic variable (`${env.X}`, `${this.props…}`,
+// `${file(…)}`, a typo, …) is an error naming it and its place, as is an unknown NAME.
 //
 // Scalars: `vars` values are read as their source text (an unquoted 16-digit account
 // ID stays a string). In props, quoted and plain text are strings; plain YAML numbers,
@@ -20,10 +21,8 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -31,10 +30,13 @@ import (
 // Project is an s.yaml after variable substitution.
 type Project struct {
 	Edition, Name, Access string
-	// Vars are the variables after the caller's overrides.
+	// Vars are the variables after the caller's overrides, substituted.
 	Vars map[string]string
 	// Resources in file order.
 	Resources []Resource
+	// Env lists every ${env(…)} expression resolved, in the order met (an expression
+	// in an aliased mapping once per place it lands).
+	Env []EnvRef
 }
 
 // Resource is one entry of `resources`.
@@ -51,17 +53,27 @@ type Action struct {
 	Run, Path string
 }
 
-var (
-	varRefRE  = regexp.MustCompile(`^vars\.([A-Za-z_$][A-Za-z0-9_$]*)$`)
-	varNameRE = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*$`)
-)
-
 // aliasBudget bounds how many nodes alias expansion may visit, so that a small file
 // of nested aliases cannot expand without bound.
 const aliasBudget = 1 << 20
 
-// Load parses s.yaml; vars override (or add to) the file's `vars`.
+// Options say how LoadWith resolves variables.
+type Options struct {
+	// Vars override (or add to) the file's `vars`; their values may use ${…} too.
+	Vars map[string]string
+	// Env resolves each ${env(…)}; nil means WrittenDefault. HostEnv(nil) reads the
+	// process environment as Serverless Devs does.
+	Env EnvResolver
+}
+
+// Load parses s.yaml; vars override (or add to) the file's `vars`, and every
+// ${env(…)} takes its written default (the environment is never read).
 func Load(data []byte, vars map[string]string) (*Project, error) {
+	return LoadWith(data, Options{Vars: vars})
+}
+
+// LoadWith parses s.yaml, resolving variables as opts say.
+func LoadWith(data []byte, opts Options) (*Project, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -79,13 +91,16 @@ func Load(data []byte, vars map[string]string) (*Project, error) {
 	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, errors.New("s.yaml: the top level must be a mapping")
 	}
-	l := &loader{budget: aliasBudget}
+	l := &loader{budget: aliasBudget, env: opts.Env, vs: varState{raw: map[string]rawVar{}, done: map[string]string{}}}
+	if l.env == nil {
+		l.env = WrittenDefault
+	}
 	top, err := l.mapping(doc.Content[0], "s.yaml")
 	if err != nil {
 		return nil, err
 	}
 
-	p := &Project{Vars: map[string]string{}}
+	p := &Project{}
 	if n := top.get("vars"); n != nil {
 		vm, err := l.mapping(n, "vars")
 		if err != nil {
@@ -100,23 +115,22 @@ func Load(data []byte, vars map[string]string) (*Project, error) {
 			if v.Kind != yaml.ScalarNode {
 				return nil, fmt.Errorf("line %d: vars.%s: only scalar variables are supported", v.Line, name)
 			}
-			p.Vars[name] = scalarText(v)
+			l.vs.raw[name] = rawVar{text: scalarText(v), line: v.Line}
 		}
 	}
-	for k, v := range vars {
-		p.Vars[k] = v
+	for k, v := range opts.Vars {
+		l.vs.raw[k] = rawVar{text: v}
 	}
-	l.vars = p.Vars
-	// A variable may refer to others, as Serverless Devs resolves `vars` with itself.
-	resolved := map[string]string{}
-	for _, k := range slices.Sorted(maps.Keys(p.Vars)) {
-		s, err := l.substitute(p.Vars[k], 0, "vars."+k)
+	// Every variable is resolved, used or not, as Serverless Devs resolves all of `vars`
+	// before the resources; a variable may refer to others.
+	p.Vars = map[string]string{}
+	for _, k := range slices.Sorted(maps.Keys(l.vs.raw)) {
+		v, _, err := l.varValue(k)
 		if err != nil {
 			return nil, err
 		}
-		resolved[k] = s
+		p.Vars[k] = v
 	}
-	p.Vars, l.vars = resolved, resolved
 
 	for _, f := range []struct {
 		key string
@@ -146,12 +160,15 @@ func Load(data []byte, vars map[string]string) (*Project, error) {
 		}
 		p.Resources = append(p.Resources, r)
 	}
+	p.Env = l.envRefs
 	return p, nil
 }
 
 type loader struct {
-	vars   map[string]string
-	budget int
+	vs      varState
+	env     EnvResolver
+	envRefs []EnvRef
+	budget  int
 }
 
 type kv struct {
@@ -234,43 +251,6 @@ func (l *loader) str(n *yaml.Node, what string) (string, error) {
 		return "", fmt.Errorf("line %d: %s: want a scalar", n.Line, what)
 	}
 	return l.substitute(scalarText(n), n.Line, what)
-}
-
-// substitute replaces ${vars.NAME}; line 0 means "in the caller's vars".
-func (l *loader) substitute(s string, line int, what string) (string, error) {
-	if !strings.Contains(s, "${") {
-		return s, nil
-	}
-	at := func() string {
-		if line == 0 {
-			return what
-		}
-		return fmt.Sprintf("line %d: %s", line, what)
-	}
-	var b strings.Builder
-	for {
-		i := strings.Index(s, "${")
-		if i < 0 {
-			b.WriteString(s)
-			return b.String(), nil
-		}
-		j := strings.IndexByte(s[i:], '}')
-		if j < 0 {
-			return "", fmt.Errorf("%s: unterminated %q", at(), s[i:])
-		}
-		ref := s[i : i+j+1]
-		m := varRefRE.FindStringSubmatch(strings.TrimSpace(ref[2 : len(ref)-1]))
-		if m == nil {
-			return "", fmt.Errorf("%s: unsupported variable %s (only ${vars.NAME} is supported)", at(), ref)
-		}
-		v, ok := l.vars[m[1]]
-		if !ok {
-			return "", fmt.Errorf("%s: unknown variable %s (not in vars)", at(), ref)
-		}
-		b.WriteString(s[:i])
-		b.WriteString(v)
-		s = s[i+j+1:]
-	}
 }
 
 // value converts a node to plain Go data, substituting in strings.

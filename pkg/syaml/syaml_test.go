@@ -16,9 +16,6 @@ func read(t *testing.T, path string) []byte {
 	return data
 }
 
-// The shared fc3 schema sits at ../shared from the project root.
-const schemaPath = "../../../shared/schemas/fc3-props.schema.json"
-
 func loadFixture(t *testing.T, vars map[string]string) *Project {
 	t.Helper()
 	p, err := Load(read(t, "testdata/s.yaml"), vars)
@@ -103,7 +100,7 @@ func TestFunctions(t *testing.T) {
 }
 
 func TestValidateProps(t *testing.T) {
-	schema := read(t, schemaPath)
+	schema := FC3Schema
 	p := loadFixture(t, nil)
 	for _, r := range p.Resources {
 		if !r.IsFC3() {
@@ -221,13 +218,13 @@ func TestFunctionsTypeErrors(t *testing.T) {
 }
 
 // The project's own s.yaml loads with the sandbox's vars, passes the fc3 schema, and
-// yields the five functions of SPEC section 5 with their triggers.
+// yields the five functions (docs/architecture.md, "What runs where") with their triggers.
 func TestProjectSYaml(t *testing.T) {
 	p, err := Load(read(t, "../../s.yaml"), map[string]string{"region": "cn-beijing", "accountId": "1000000000000077"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	schema := read(t, schemaPath)
+	schema := FC3Schema
 	for _, r := range p.Resources {
 		if err := ValidateProps(schema, r.Props); err != nil {
 			t.Errorf("%s: %v", r.Key, err)

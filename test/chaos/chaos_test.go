@@ -235,7 +235,7 @@ func compare(sc *scenario.Scenario, res *sandbox.Result, exp map[string]*expecta
 	// Nothing is dropped silently: every delivery given up on is reported, except that
 	// the images of a reconcile job of several images (or of a whole region) whose
 	// retries ran out may instead be looked at again by a later reconcile that
-	// succeeded (SPEC section 5: such a job is split and queued again). A single-image
+	// succeeded (docs/architecture.md: such a job is split and queued again). A single-image
 	// job is reported.
 	for k, st := range res.Steps {
 		for _, dl := range st.DeadLetters {

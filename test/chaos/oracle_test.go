@@ -1,14 +1,14 @@
 package chaos
 
-// The oracle: a second, deliberately simple implementation of SPEC sections 2-4 (tag
-// language, settings, reconcile rules), written for this test from the text of SPEC and
+// The oracle: a second, deliberately simple implementation of the tag language and rules R1-R11 (tag
+// language, settings, reconcile rules), written for this test from the text of the rules and
 // sharing no code with the product (no pkg/policy, pkg/plan, pkg/state). It works on
 // plain maps: a world (directory, hand-made resource shares, images) that the scenario's
 // steps change, and a reconcile of one image that computes its direct shares and its
 // managed organization targets from the world at that moment.
 //
-// When reconciles happen is the part the oracle cannot know alone: it follows SPEC
-// section 5 (events → jobs after SETTLE_DELAY, org changes → every managed image, the
+// When reconciles happen is the part the oracle cannot know alone: it follows the
+// design of docs/architecture.md (events → jobs after SETTLE_DELAY, org changes → every managed image, the
 // 30-minute sweep) with the sweep times and the deliveries EventBridge gave up on as the
 // sandbox recorded them. Points the chaos made uncertain (a sweep that died, a job that
 // ended in the dead-letter queue, a sweep in the middle of a `together`) are branched
@@ -36,7 +36,7 @@ var (
 	oDirectoryRE = regexp.MustCompile(`^rd-[A-Za-z0-9]{6,}$`)
 )
 
-// tagsRead is what section 2 makes of an image's tags.
+// tagsRead is what the tag language makes of an image's tags.
 type tagsRead struct {
 	managed  bool
 	accounts []string // tag order, first occurrence wins
@@ -364,7 +364,7 @@ func (w *world) reconcile(im *image, now time.Time) (postponed bool) {
 // direct is R6 and R7 in one run: the wanted direct shares are the allowed tag
 // accounts (and in additive mode the current ones) minus coverage; soon holds the
 // accounts coverage on its way will reach: they are neither revoked nor added yet
-// (SPEC is silent on adds; a direct share added seconds before the organization share
+// (the rules are silent on adds; a direct share added seconds before the organization share
 // covers the account is the overlap Alibaba warns against, and with
 // REVOKE_REDUNDANT=false it would stay, making the end state depend on timing).
 func (w *world) direct(im *image, t tagsRead, allowed []string, cov, soon map[string]bool) []refusal {
@@ -482,7 +482,7 @@ func newWorld(sc *scenario.Scenario) *world {
 
 var emuEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// Timing of SPEC section 5 the oracle relies on.
+// Timing of the events and functions the oracle relies on.
 const (
 	settleDelay   = 60 * time.Second // SETTLE_DELAY default
 	handshakeWait = 5 * time.Minute  // first check of an invitation
@@ -507,7 +507,7 @@ type point struct {
 	uncertain bool
 	why       string
 	// org, account: a reconcile caused by a change of one account ("join" for an account
-	// that joined or left the directory, "move" for one that moved). SPEC section 5 asks
+	// that joined or left the directory, "move" for one that moved). The design asks
 	// for the images the change can affect; the oracle requires the images whose tags
 	// name the account (for a move, only those some resource share holds: a move changes
 	// nothing but coverage) and lets the product reconcile the others or not.
@@ -720,7 +720,7 @@ func simulate(sc *scenario.Scenario, items []item, skip func(w *world, p *point,
 	return w
 }
 
-// apply is what a step does to the world (SPEC section 6, as a person does it).
+// apply is what a step does to the world (docs/scenarios.md, as a person does it).
 func (w *world) apply(st *scenario.Step, at time.Time) {
 	switch {
 	case st.TagImage != nil:

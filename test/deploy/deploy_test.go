@@ -47,9 +47,17 @@ func read(t *testing.T, path string) []byte {
 	return b
 }
 
-func project(t *testing.T) (*syaml.Project, []syaml.Function) {
+// deployer is the environment of a deployer who exported only the account ID, which
+// has no default in s.yaml.
+var deployer = map[string]string{"IMAGESHARE_ACCOUNT_ID": "1000000000000001"}
+
+// load reads s.yaml as `s deploy` does in a shell whose environment is env.
+func load(t *testing.T, env map[string]string) (*syaml.Project, []syaml.Function) {
 	t.Helper()
-	p, err := syaml.Load(read(t, root+"/s.yaml"), nil)
+	p, err := syaml.LoadWith(read(t, root+"/s.yaml"), syaml.Options{Env: syaml.HostEnv(func(k string) (string, bool) {
+		v, ok := env[k]
+		return v, ok
+	})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,32 +68,104 @@ func project(t *testing.T) (*syaml.Project, []syaml.Function) {
 	return p, fns
 }
 
+func project(t *testing.T) (*syaml.Project, []syaml.Function) {
+	t.Helper()
+	return load(t, deployer)
+}
+
+// with returns the deployer's environment plus more.
+func with(more map[string]string) map[string]string {
+	env := maps.Clone(deployer)
+	maps.Copy(env, more)
+	return env
+}
+
 func TestPropsMatchTheSchema(t *testing.T) {
 	p, _ := project(t)
-	schema := read(t, root+"/../shared/schemas/fc3-props.schema.json")
+	schema := syaml.FC3Schema
 	for _, r := range p.Resources {
 		if err := syaml.ValidateProps(schema, r.Props); err != nil {
 			t.Errorf("%s: %v", r.Key, err)
 		}
 	}
-	// Other regions of the schema's enum must work too, as deployers pass --var region.
+	// Other regions of the schema's enum work too (IMAGESHARE_REGION), and so do the
+	// deployment's other values set away from their defaults.
 	for _, region := range []string{"cn-shanghai", "ap-southeast-1", "eu-central-1"} {
-		p, err := syaml.Load(read(t, root+"/s.yaml"), map[string]string{"region": region})
-		if err != nil {
-			t.Fatal(err)
-		}
+		p, fns := load(t, with(map[string]string{"IMAGESHARE_REGION": region, "IMAGESHARE_JOB_QUEUE": "ops-jobs",
+			"IMAGESHARE_DEAD_LETTER_QUEUE": "ops-dead", "IMAGESHARE_FUNCTION_ROLE": "ops-fc", "IMAGESHARE_NOTIFY_TOPIC": "ops-notices",
+			"IMAGESHARE_DRY_RUN": "false", "IMAGESHARE_MAX_ACCOUNTS_PER_IMAGE": "60", "IMAGESHARE_REGIONS": "cn-beijing"}))
 		for _, r := range p.Resources {
 			if err := syaml.ValidateProps(schema, r.Props); err != nil {
 				t.Errorf("%s in %s: %v", r.Key, region, err)
 			}
 		}
+		for _, f := range fns {
+			if f.Region != region || f.Role != "acs:ram::1000000000000001:role/ops-fc" {
+				t.Errorf("%s in %s: region %q role %q", f.Key, region, f.Region, f.Role)
+			}
+			if _, err := settings.Load(func(k string) string { return f.Env[k] }); err != nil {
+				t.Errorf("%s in %s: %v", f.Key, region, err)
+			}
+			for _, tr := range f.Triggers {
+				if eb := tr.EventBridge; eb != nil && (eb.MNSQueue != "" && eb.MNSQueue != "ops-jobs" && eb.MNSQueue != "ops-dead" ||
+					eb.DeadLetterArn != "" && eb.DeadLetterArn != "acs:mns:"+region+":1000000000000001:/queues/ops-dead") {
+					t.Errorf("%s in %s: trigger %s reads %q, dead letters to %q", f.Key, region, tr.Name, eb.MNSQueue, eb.DeadLetterArn)
+				}
+			}
+		}
 	}
 }
 
-func TestOnlyVarsAreSubstituted(t *testing.T) {
-	for _, m := range regexp.MustCompile(`\$\{([^}]*)\}`).FindAllStringSubmatch(string(read(t, root+"/s.yaml")), -1) {
-		if !strings.HasPrefix(m[1], "vars.") {
-			t.Errorf("s.yaml uses %s; only ${vars.NAME} is allowed", m[0])
+// Per-deployment values are ${env('IMAGESHARE_…', 'default')} (Serverless Devs has no
+// --var); nothing else but ${vars.NAME} is used.
+func TestOnlyVarsAndEnvAreSubstituted(t *testing.T) {
+	envRE := regexp.MustCompile(`^env\('IMAGESHARE_[A-Z_]+'(, '[^']*')?\)$`)
+	var code strings.Builder // s.yaml without its comments
+	for _, line := range strings.Split(string(read(t, root+"/s.yaml")), "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(line), "#") {
+			line, _, _ = strings.Cut(line, " #")
+			code.WriteString(line + "\n")
+		}
+	}
+	for _, m := range regexp.MustCompile(`\$\{([^}]*)\}`).FindAllStringSubmatch(code.String(), -1) {
+		if !strings.HasPrefix(m[1], "vars.") && !envRE.MatchString(m[1]) {
+			t.Errorf("s.yaml uses %s; only ${vars.NAME} and ${env('IMAGESHARE_NAME', 'default')} are allowed", m[0])
+		}
+	}
+	p, _ := project(t)
+	for _, r := range p.Env {
+		if !r.HasDefault && r.Name != "IMAGESHARE_ACCOUNT_ID" {
+			t.Errorf("%s at line %d has no default", r.Expr, r.Line)
+		}
+	}
+	if _, err := syaml.LoadWith(read(t, root+"/s.yaml"), syaml.Options{Env: syaml.HostEnv(func(string) (string, bool) { return "", false })}); err == nil ||
+		!strings.Contains(err.Error(), "IMAGESHARE_ACCOUNT_ID is not set") {
+		t.Errorf("s.yaml without IMAGESHARE_ACCOUNT_ID: %v, want an error naming it", err)
+	}
+}
+
+// A deployer can set every setting with IMAGESHARE_<SETTING>, and the defaults written
+// in s.yaml are the settings' own defaults except DRY_RUN, which is true so that a
+// first deployment only reports.
+func TestEverySettingIsAnEnvironmentVariable(t *testing.T) {
+	marked := map[string]string{}
+	for _, v := range settings.Vars {
+		marked["IMAGESHARE_"+v.Name] = "mark-" + v.Name
+	}
+	_, fns := load(t, with(marked))
+	_, defaults := project(t)
+	for i, f := range fns {
+		for _, v := range settings.Vars {
+			if got := f.Env[v.Name]; got != "mark-"+v.Name {
+				t.Errorf("%s: IMAGESHARE_%s does not set %s (it is %q)", f.Key, v.Name, v.Name, got)
+			}
+			want := v.Default
+			if v.Name == "DRY_RUN" {
+				want = "true"
+			}
+			if got := defaults[i].Env[v.Name]; got != want {
+				t.Errorf("%s: s.yaml's default for %s is %q, want %q", f.Key, v.Name, got, want)
+			}
 		}
 	}
 }

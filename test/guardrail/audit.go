@@ -1,7 +1,7 @@
 // Package guardrail checks every write the functions make in the sandbox against the
-// guardrails of SPEC: no share with an account outside the directory and the
+// guardrails of the rules: no share with an account outside the directory and the
 // allow-list or with the owner (R3), never IsPublic (R1), only images the owner owns
-// (R1), only resource shares the functions own — by name, SPEC R4 — and never with
+// (R1), only resource shares the functions own — by name, R4 — and never with
 // external targets, at most MAX_ACCOUNTS_PER_IMAGE direct shares (R6) and
 // MAX_MANAGED_SHARES managed shares (R4), tags written only for R8. The Auditor is fed
 // by sandbox.Options.OnWrite; test/chaos uses it on every seed, and this package's
@@ -43,7 +43,7 @@ type Auditor struct {
 	managed  int            // most managed shares seen at once
 }
 
-// New returns an auditor for a scenario's settings (SPEC defaults where it sets none).
+// New returns an auditor for a scenario's settings (the settings' defaults where it sets none).
 func New(sc *scenario.Scenario) *Auditor {
 	a := &Auditor{owner: sc.Owner, allowed: map[string]bool{}, maxDirect: 50, maxManaged: 100, peak: map[string]int{}}
 	for _, t := range sep.Split(sc.Settings["ALLOWED_EXTERNAL_ACCOUNTS"], -1) {

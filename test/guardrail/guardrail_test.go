@@ -494,7 +494,7 @@ expect:
 	}
 }
 
-// SPEC R7 and section 6, cloud semantics we cannot verify here: on a cloud that lists
+// Rule R7 and docs/scenarios.md (cloud.org_grants_listed), cloud semantics we cannot verify here: on a cloud that lists
 // organization grants in DescribeImageSharePermission (where removing one cuts access),
 // REVOKE_REDUNDANT=false keeps every account's access in every scenario of the library;
 // with REVOKE_REDUNDANT=true the invariant catches the cut — which is why the setting

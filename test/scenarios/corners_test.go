@@ -10,7 +10,7 @@ import (
 	"imageshare/pkg/scenario"
 )
 
-// R4 and section 6: of two managed shares of one name present at the start (in file
+// R4 and docs/scenarios.md: of two managed shares of one name present at the start (in file
 // order, oldest first), the oldest is the functions' share; the newer one is emptied
 // into it and deleted.
 func TestDuplicateManagedSharesMergeIntoTheOldest(t *testing.T) {

@@ -33,7 +33,7 @@ func runFile(t *testing.T, file string, opts sandbox.Options) *sandbox.Result {
 
 var imageRE = regexp.MustCompile(`m-[A-Za-z0-9]+`)
 
-// SPEC section 5: a job whose run one image kills is split down to that image — the
+// The dead-letters function (docs/architecture.md): a job whose run one image kills is split down to that image — the
 // sweep's job of six images, and a region job (an account joined), which is first
 // turned into image jobs. The poison's failure is reported exactly once (one
 // notification), no other image is reported, every job given up on after

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Epoch is where the emulated clock starts (SPEC section 6).
+// Epoch is where the emulated clock starts (docs/scenarios.md, "Time").
 var Epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Clock is the emulated clock that every time-dependent behaviour of the cloud reads.
