@@ -6,10 +6,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"maps"
 	"mime"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -257,4 +259,10 @@ func writeJSON(w http.ResponseWriter, status int, reqID string, body any) {
 	w.Header().Set("x-acs-request-id", reqID)
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// Actions returns the actions a product ("ecs", "resourcemanager", "resourcesharing")
+// answers, sorted; other actions get InvalidAction.NotFound.
+func Actions(product string) []string {
+	return slices.Sorted(maps.Keys(actions[product]))
 }
