@@ -29,6 +29,7 @@ func usage() {
       exit 0: every expectation holds; 1: one fails or an invariant broke; 2: invalid file; 3: internal error
   imageshare function NAME
       run function NAME (image-events, org-events, reconcile, sweep, dead-letters) under FC_RUNTIME_API
+  imageshare emulator [--json] [--port-base N] [FILE]   serve FILE's (or the demo's) world as an emulated cloud on loopback (--help)
 
 operating a deployment (read-only except probe; credentials: environment variables, the
 aliyun CLI profile, or an ECS RAM role; settings: the functions' environment variables):
@@ -65,6 +66,8 @@ func run(args []string) int {
 		}
 		function.Main(args[1]) // never returns
 		return 0
+	case "emulator":
+		return emulatorCmd(args[1:], os.Stdout, os.Stderr)
 	case "plan", "explain", "status", "probe":
 		return opsCmd(args[0], args[1:], processEnv())
 	case "policy":

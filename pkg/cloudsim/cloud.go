@@ -585,7 +585,11 @@ var Products = []string{"ecs", "resourcemanager", "resourcesharing"}
 
 // Serve listens on loopback for every product and returns their endpoint URLs by
 // product, and a function that stops them.
-func (c *Cloud) Serve() (map[string]string, func(), error) {
+func (c *Cloud) Serve() (map[string]string, func(), error) { return c.ServeAt(nil) }
+
+// ServeAt is Serve on chosen loopback addresses: addr returns host:port for a product
+// ("" or a nil addr: a free port).
+func (c *Cloud) ServeAt(addr func(product string) string) (map[string]string, func(), error) {
 	eps := map[string]string{}
 	var srvs []*emu.Server
 	stop := func() {
@@ -594,7 +598,14 @@ func (c *Cloud) Serve() (map[string]string, func(), error) {
 		}
 	}
 	for _, p := range Products {
-		s, err := emu.Listen(c.Handler(p))
+		a := ""
+		if addr != nil {
+			a = addr(p)
+		}
+		if a == "" {
+			a = "127.0.0.1:0"
+		}
+		s, err := emu.ListenAt(a, c.Handler(p))
 		if err != nil {
 			stop()
 			return nil, nil, fmt.Errorf("serve %s: %w", p, err)

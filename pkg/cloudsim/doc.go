@@ -1,7 +1,7 @@
 // Package cloudsim is an emulated Alibaba Cloud: ECS images and their sharing, the
 // Resource Directory, Resource Sharing and MNS, served over HTTP on loopback in the wire
-// formats the real SDKs speak (RPC with HMAC-SHA1 signatures, MNS XML), on an emulated
-// clock.
+// formats the real SDKs speak (RPC signed with V1 HMAC-SHA1 or V3 ACS3-HMAC-SHA256, MNS
+// XML), on an emulated clock.
 //
 // It is a cloud, not a mock of imageshare: it knows nothing of tags' meaning, plans or
 // rules. It keeps state, enforces the documented limits and error codes, records every

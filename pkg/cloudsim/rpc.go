@@ -5,18 +5,24 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/json"
+	"io"
+	"maps"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"imageshare/pkg/cloudsim/emu"
 )
 
-// The RPC wire of the Alibaba Cloud services, as sdk/auth/rpc_signature_composer.go
-// of the classic Go SDK sends it: parameters in the query string and the form body,
-// signed with HMAC-SHA1 over the sorted, percent-encoded parameters.
+// The RPC wire of the Alibaba Cloud services. Signature V1, as
+// sdk/auth/rpc_signature_composer.go of the classic Go SDK sends it: parameters in the
+// query string and the form body, signed with HMAC-SHA1 over the sorted,
+// percent-encoded parameters. Signature V3 (ACS3-HMAC-SHA256, the new-generation SDKs'
+// default) is in sigv3.go.
 
 // clockSkew is how far a request's Timestamp may be from the wall clock.
 const clockSkew = 15 * time.Minute
@@ -46,67 +52,48 @@ func (c *Cloud) Handler(product string) http.Handler {
 
 func (c *Cloud) serveRPC(product, version string, w http.ResponseWriter, r *http.Request) {
 	fail := func(err *emu.APIError) { writeError(w, product, emu.NewRequestID(), err) }
-	if err := r.ParseForm(); err != nil {
-		fail(emu.Errorf(400, "InvalidParameter", "The request could not be parsed."))
-		return
-	}
-	// Query first, the form body over it: the SDK signs the union the same way.
-	params := map[string]string{}
-	for k, v := range r.URL.Query() {
-		params[k] = v[0]
-	}
-	for k, v := range r.PostForm {
-		params[k] = v[0]
-	}
-	for _, k := range []string{"Action", "Version", "AccessKeyId", "Signature", "SignatureMethod", "SignatureNonce", "Timestamp"} {
-		if params[k] == "" {
-			fail(missing(k))
-			return
-		}
-	}
-	if params["Version"] != version {
-		fail(emu.Errorf(400, "InvalidVersion", "Specified parameter Version is not valid."))
-		return
-	}
-	if _, ok := actions[product][params["Action"]]; !ok {
-		fail(emu.Errorf(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method."))
-		return
-	}
-	ts, err := time.Parse(time.RFC3339, params["Timestamp"])
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxRPCBody+1))
 	if err != nil {
-		fail(emu.Errorf(400, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted."))
+		return // the client went away mid-request; there is nobody to answer
+	}
+	if len(body) > maxRPCBody {
+		fail(emu.Errorf(400, "InvalidParameter", "The request body is larger than %d bytes.", maxRPCBody))
 		return
 	}
-	if d := time.Since(ts); d > clockSkew || d < -clockSkew {
-		fail(emu.Errorf(400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired."))
-		return
+	// Signature V3 puts its envelope in x-acs-* headers and an ACS3 Authorization
+	// header; V1 puts it in the parameters.
+	var req signedRequest
+	var aerr *emu.APIError
+	if isV3(r) {
+		req, aerr = parseV3(r, body)
+	} else {
+		req, aerr = parseV1(r, body)
 	}
-	if params["SignatureMethod"] != "HMAC-SHA1" {
-		fail(emu.Errorf(400, "InvalidSignatureMethod", "Specified signature method is not valid."))
-		return
-	}
-	cred, aerr := c.cfg.Keys.Lookup(params["AccessKeyId"], params["SecurityToken"])
 	if aerr != nil {
 		fail(aerr)
 		return
 	}
-	want := sign(r.Method, params, cred.AccessKeySecret)
-	if !hmac.Equal([]byte(want), []byte(params["Signature"])) {
-		fail(emu.Errorf(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation."))
+	if req.version() != version {
+		fail(emu.Errorf(400, "InvalidVersion", "Specified parameter Version is not valid."))
 		return
 	}
-	if !c.freshNonce(params["SignatureNonce"]) {
-		fail(emu.Errorf(400, "SignatureNonceUsed", "Specified signature nonce was used already."))
+	if _, ok := actions[product][req.action()]; !ok {
+		fail(emu.Errorf(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method."))
+		return
+	}
+	cred, aerr := req.authenticate(c)
+	if aerr != nil {
+		fail(aerr)
 		return
 	}
 	callParams := map[string]string{}
-	for k, v := range params {
+	for k, v := range req.params() {
 		if !envelope[k] {
 			callParams[k] = v
 		}
 	}
 	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
-	out := c.do(request{caller: cred.Identity, product: product, action: params["Action"], params: callParams,
+	out := c.do(request{caller: cred.Identity, product: product, action: req.action(), params: callParams,
 		sourceIP: ip, userAgent: r.UserAgent()})
 	if out.killed {
 		panic(http.ErrAbortHandler) // the client sees the connection drop
@@ -115,12 +102,103 @@ func (c *Cloud) serveRPC(product, version string, w http.ResponseWriter, r *http
 		writeError(w, product, out.reqID, out.err)
 		return
 	}
-	body := map[string]any{}
+	resp := map[string]any{}
 	for k, v := range out.resp {
-		body[k] = v
+		resp[k] = v
 	}
-	body["RequestId"] = out.reqID
-	writeJSON(w, http.StatusOK, out.reqID, body)
+	resp["RequestId"] = out.reqID
+	writeJSON(w, http.StatusOK, out.reqID, resp)
+}
+
+// signedRequest is an RPC request whose envelope has been read but not yet checked.
+type signedRequest interface {
+	action() string
+	version() string
+	// params are the request's parameters (query and form body; for V1 the envelope too).
+	params() map[string]string
+	// authenticate checks the timestamp, the credential, the signature and the nonce, in
+	// that order, and returns the caller's credential or the error the gateway answers.
+	authenticate(c *Cloud) (emu.Credential, *emu.APIError)
+}
+
+// maxRPCBody bounds what is read of a request body; RPC parameters are small.
+const maxRPCBody = 8 << 20
+
+// formParams merges the query and, for a form body, the body's parameters (the body
+// wins), as net/http's ParseForm does.
+func formParams(r *http.Request, body []byte) (map[string]string, *emu.APIError) {
+	params := map[string]string{}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, emu.Errorf(400, "InvalidParameter", "The query string could not be parsed.")
+	}
+	for k, v := range q {
+		params[k] = v[0]
+	}
+	if len(body) > 0 && isForm(r) {
+		f, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, emu.Errorf(400, "InvalidParameter", "The form body could not be parsed.")
+		}
+		for k, v := range f {
+			params[k] = v[0]
+		}
+	}
+	return params, nil
+}
+
+func isForm(r *http.Request) bool {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return ct == "application/x-www-form-urlencoded"
+}
+
+// v1Request is a request signed with signature V1 (HMAC-SHA1 over the parameters).
+type v1Request struct {
+	method string
+	all    map[string]string
+}
+
+func parseV1(r *http.Request, body []byte) (*v1Request, *emu.APIError) {
+	params, aerr := formParams(r, body)
+	if aerr != nil {
+		return nil, aerr
+	}
+	for _, k := range []string{"Action", "Version", "AccessKeyId", "Signature", "SignatureMethod", "SignatureNonce", "Timestamp"} {
+		if params[k] == "" {
+			return nil, missing(k)
+		}
+	}
+	return &v1Request{method: r.Method, all: params}, nil
+}
+
+func (q *v1Request) action() string            { return q.all["Action"] }
+func (q *v1Request) version() string           { return q.all["Version"] }
+func (q *v1Request) params() map[string]string { return q.all }
+
+func (q *v1Request) authenticate(c *Cloud) (emu.Credential, *emu.APIError) {
+	p := q.all
+	ts, err := time.Parse(time.RFC3339, p["Timestamp"])
+	if err != nil {
+		return emu.Credential{}, emu.Errorf(400, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.")
+	}
+	if d := time.Since(ts); d > clockSkew || d < -clockSkew {
+		return emu.Credential{}, emu.Errorf(400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.")
+	}
+	if p["SignatureMethod"] != "HMAC-SHA1" {
+		return emu.Credential{}, emu.Errorf(400, "InvalidSignatureMethod", "Specified signature method is not valid.")
+	}
+	cred, aerr := c.cfg.Keys.Lookup(p["AccessKeyId"], p["SecurityToken"])
+	if aerr != nil {
+		return emu.Credential{}, aerr
+	}
+	want := sign(q.method, p, cred.AccessKeySecret)
+	if !hmac.Equal([]byte(want), []byte(p["Signature"])) {
+		return emu.Credential{}, emu.Errorf(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.")
+	}
+	if !c.freshNonce(p["SignatureNonce"]) {
+		return emu.Credential{}, emu.Errorf(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
+	}
+	return cred, nil
 }
 
 // sign computes the RPC signature of params (Signature itself excluded) for secret,
@@ -185,4 +263,10 @@ func writeJSON(w http.ResponseWriter, status int, reqID string, body any) {
 	w.Header().Set("x-acs-request-id", reqID)
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// Actions returns the actions a product ("ecs", "resourcemanager", "resourcesharing")
+// answers, sorted; other actions get InvalidAction.NotFound.
+func Actions(product string) []string {
+	return slices.Sorted(maps.Keys(actions[product]))
 }

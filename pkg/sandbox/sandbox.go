@@ -143,6 +143,7 @@ type sandbox struct {
 	eps   map[string]string // service → URL
 
 	owner      emu.Identity
+	ownerKey   emu.Credential // the owner's root access key
 	project    *syaml.Project
 	funcs      map[string]*function // by resource key
 	env        map[string]string    // settings of the functions after scenario overrides

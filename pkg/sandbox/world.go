@@ -26,46 +26,8 @@ const (
 )
 
 func newSandbox(sc *scenario.Scenario, opts Options) (*sandbox, error) {
-	sb := &sandbox{sc: sc, opts: opts, clock: emu.NewClock(emu.Epoch), keys: emu.NewKeyring(), eventsOn: true,
-		funcs: map[string]*function{}, invocations: map[string]int{}, trace: opts.Trace, rand: newDetRand(sc.Faults.Seed),
-		chaos: newChaos(opts.Chaos), audit: newAudit()}
-	if err := sb.loadProject(); err != nil {
-		return nil, err
-	}
-	faults := emu.NewFaultPlan(emu.Faults{Seed: sc.Faults.Seed, Throttle: sc.Faults.Throttle, ServerError: sc.Faults.ServerError, Kill: sc.Faults.Kill})
-	sb.ram = ram.NewStore()
-	sb.cloud = cloudsim.New(cloudsim.Config{Clock: sb.clock, Keys: sb.keys, RAM: sb.ram, Faults: faults, FunctionRole: sb.role,
-		OrgGrantsListed: sc.Cloud.OrgGrantsListed, AssociationDelay: associationDelay, TrackAccess: !opts.NoInvariant,
-		Latency: opts.Latency, QPS: opts.QPS,
-		ShareQuotaPerImage: sb.shareQuota()})
-	sb.mq = mns.New(mns.Config{Clock: sb.clock, Keys: sb.keys, RAM: sb.ram, Faults: faults, FunctionRole: sb.role})
-	sb.cloud.OnEvent(sb.onEvent)
-	sb.cloud.OnWrite(func(w cloudsim.WriteRecord) {
-		sb.mu.Lock()
-		sb.writes = append(sb.writes, w)
-		sb.mu.Unlock()
-		if opts.OnWrite != nil {
-			// Called while the function waits for the write's answer: with one
-			// invocation at a time, this is the cloud right after the write.
-			opts.OnWrite(Write{WriteRecord: w, Members: sb.cloud.Members(), Images: sb.cloud.Images(w.Region),
-				Shares: sb.cloud.ResourceShares(w.Region)})
-		}
-	})
-	sb.cloud.OnKill(sb.onKill)
-	sb.mq.OnKill(sb.onKill)
-	eps, stop, err := sb.cloud.Serve()
+	sb, err := newWorld(sc, opts, worldConfig{start: emu.Epoch})
 	if err != nil {
-		return nil, err
-	}
-	sb.stops = append(sb.stops, stop)
-	mq, err := emu.Listen(sb.mq)
-	if err != nil {
-		return nil, err
-	}
-	sb.stops = append(sb.stops, func() { _ = mq.Close() })
-	eps["mns"] = mq.URL()
-	sb.eps = eps
-	if err := sb.buildWorld(); err != nil {
 		return nil, err
 	}
 	sb.rt = fcruntime.NewRuntime(sb.onLog)
@@ -77,8 +39,82 @@ func newSandbox(sc *scenario.Scenario, opts Options) (*sandbox, error) {
 		spec := fcruntime.FunctionSpec{Name: f.key, Command: opts.FunctionCommand(f.key), Env: sb.functionEnv(), Timeout: f.timeout,
 			MemoryMB: 512, Handler: "main", InstanceConcurrency: 1, MaxInstances: instances}
 		if err := sb.rt.Register(spec); err != nil {
+			sb.close()
 			return nil, err
 		}
+	}
+	return sb, nil
+}
+
+// worldConfig is what differs between the sandbox's world and a stand-alone World.
+type worldConfig struct {
+	start time.Time
+	// addr returns the loopback host:port of a service ("" or nil addr: a free port).
+	addr func(service string) string
+	// standalone: nobody runs functions or routes events, so the sandbox's hooks (event
+	// bus, write records, kill faults) stay off.
+	standalone bool
+}
+
+// newWorld builds the cloud of a scenario and serves it: s.yaml and the settings, the
+// emulated services on loopback, the scenario's accounts, directory, images, shares,
+// queues and topic. Of the functions, only their descriptions are read.
+func newWorld(sc *scenario.Scenario, opts Options, wc worldConfig) (*sandbox, error) {
+	sb := &sandbox{sc: sc, opts: opts, clock: emu.NewClock(wc.start), keys: emu.NewKeyring(), eventsOn: true,
+		funcs: map[string]*function{}, invocations: map[string]int{}, trace: opts.Trace, rand: newDetRand(sc.Faults.Seed),
+		chaos: newChaos(opts.Chaos), audit: newAudit()}
+	if err := sb.loadProject(); err != nil {
+		return nil, err
+	}
+	faults := emu.NewFaultPlan(emu.Faults{Seed: sc.Faults.Seed, Throttle: sc.Faults.Throttle, ServerError: sc.Faults.ServerError, Kill: sc.Faults.Kill})
+	sb.ram = ram.NewStore()
+	sb.cloud = cloudsim.New(cloudsim.Config{Clock: sb.clock, Keys: sb.keys, RAM: sb.ram, Faults: faults, FunctionRole: sb.role,
+		OrgGrantsListed: sc.Cloud.OrgGrantsListed, AssociationDelay: associationDelay, TrackAccess: !opts.NoInvariant && !wc.standalone,
+		Latency: opts.Latency, QPS: opts.QPS,
+		ShareQuotaPerImage: sb.shareQuota()})
+	sb.mq = mns.New(mns.Config{Clock: sb.clock, Keys: sb.keys, RAM: sb.ram, Faults: faults, FunctionRole: sb.role})
+	if !wc.standalone {
+		sb.cloud.OnEvent(sb.onEvent)
+		sb.cloud.OnWrite(func(w cloudsim.WriteRecord) {
+			sb.mu.Lock()
+			sb.writes = append(sb.writes, w)
+			sb.mu.Unlock()
+			if opts.OnWrite != nil {
+				// Called while the function waits for the write's answer: with one
+				// invocation at a time, this is the cloud right after the write.
+				opts.OnWrite(Write{WriteRecord: w, Members: sb.cloud.Members(), Images: sb.cloud.Images(w.Region),
+					Shares: sb.cloud.ResourceShares(w.Region)})
+			}
+		})
+		sb.cloud.OnKill(sb.onKill)
+		sb.mq.OnKill(sb.onKill)
+	}
+	addr := func(service string) string {
+		if wc.addr == nil {
+			return ""
+		}
+		return wc.addr(service)
+	}
+	eps, stop, err := sb.cloud.ServeAt(addr)
+	if err != nil {
+		return nil, err
+	}
+	sb.stops = append(sb.stops, stop)
+	mqAddr := addr("mns")
+	if mqAddr == "" {
+		mqAddr = "127.0.0.1:0"
+	}
+	mq, err := emu.ListenAt(mqAddr, sb.mq)
+	if err != nil {
+		sb.close()
+		return nil, fmt.Errorf("serve mns: %w", err)
+	}
+	sb.stops = append(sb.stops, func() { _ = mq.Close() })
+	eps["mns"] = mq.URL()
+	sb.eps = eps
+	if err := sb.buildWorld(); err != nil {
+		sb.close()
+		return nil, err
 	}
 	return sb, nil
 }
@@ -238,7 +274,7 @@ func (sb *sandbox) buildWorld() error {
 	c := sb.cloud
 	c.AddAccount(sc.Owner, "china")
 	ownerKey := sb.keys.AccessKey(sc.Owner)
-	sb.owner = ownerKey.Identity
+	sb.owner, sb.ownerKey = ownerKey.Identity, ownerKey
 	sb.audit.remember("owner's access key", ownerKey.AccessKeyID[len("LTAI"):], ownerKey.AccessKeySecret)
 	for _, a := range sc.Outside {
 		c.AddAccount(a, "china")

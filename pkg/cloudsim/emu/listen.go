@@ -16,8 +16,19 @@ type Server struct {
 }
 
 // Listen serves h on a free loopback port.
-func Listen(h http.Handler) (*Server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func Listen(h http.Handler) (*Server, error) { return ListenAt("127.0.0.1:0", h) }
+
+// ListenAt serves h on addr (host:port), which must be a loopback address: the
+// emulated cloud accepts any signature its keyring knows and is never for a network.
+func ListenAt(addr string, h http.Handler) (*Server, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("listen on %q: not a loopback address", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on loopback: %w", err)
 	}

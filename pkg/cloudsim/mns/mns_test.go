@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -757,5 +758,28 @@ func TestRAMEvaluatesActionAndResource(t *testing.T) {
 	}
 	if v, _, _ := e.mns.Depth(acct, region, "jobs"); v != 2 {
 		t.Fatalf("queue holds %d messages, want the 2 allowed sends", v)
+	}
+}
+
+// Receipt handles have the real service's shape, which holds no '+' or '/': a client
+// that puts one unescaped in the query string (the Node SDK does) can delete with it.
+func TestReceiptHandlesSurviveAnUnescapedQuery(t *testing.T) {
+	e := newEnv(t)
+	q := e.queue(t, "handles", 30)
+	shape := regexp.MustCompile(`^1-[A-Za-z0-9]+=*$`)
+	for i := range 64 {
+		send(t, q, fmt.Sprintf("m%d", i), 0)
+		r, err := receive(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !shape.MatchString(r.ReceiptHandle) {
+			t.Fatalf("handle %q does not have the real service's shape", r.ReceiptHandle)
+		}
+		resp := signedRequest(t, e, "DELETE", "/queues/handles/messages?ReceiptHandle="+r.ReceiptHandle, time.Now().UTC().Format(http.TimeFormat))
+		if resp.StatusCode != 204 {
+			b, _ := io.ReadAll(resp.Body)
+			t.Fatalf("delete with the raw handle %q: %d %s", r.ReceiptHandle, resp.StatusCode, b)
+		}
 	}
 }

@@ -33,9 +33,8 @@ const (
 	maxBatchBytes          = 65536
 	maxNameLength          = 256
 	topicDefaultRetention  = 86400
-	handleVersion          = 1
+	handlePrefix           = "1-"
 	handleRandomBytes      = 8
-	handleLen              = 1 + 8 + handleRandomBytes
 	messageIDRandomHexSize = 16
 )
 
@@ -255,12 +254,15 @@ func (m *MNS) receiveLocked(q *queue, n int, now time.Time) []*message {
 
 // rehandle gives msg a new receipt handle; the old ones stay known (so that using them
 // answers MessageNotExist rather than ReceiptHandleError) but no longer match.
+//
+// A handle has the real service's shape, "1-" + base64 of "<digits>-<digits>" (the
+// documented example 1-ODU4OTkzNDU5My0xNDMyNzI3ODI3LTItOA== decodes to
+// 8589934593-1432727827-2-8): base64 of digits and dashes holds no '+' or '/', so
+// clients that put the handle in a query string unescaped (the Node SDK does) work.
 func (q *queue) rehandle(msg *message) {
-	var b [handleLen]byte
-	b[0] = handleVersion
-	binary.BigEndian.PutUint64(b[1:9], msg.seq)
-	copy(b[9:], mustHex(emu.RandomHex(2*handleRandomBytes)))
-	msg.handle = base64.StdEncoding.EncodeToString(b[:])
+	var r [8]byte
+	copy(r[:], mustHex(emu.RandomHex(2*handleRandomBytes)))
+	msg.handle = handlePrefix + base64.StdEncoding.EncodeToString(fmt.Appendf(nil, "%d-%d", msg.seq, binary.BigEndian.Uint64(r[:])))
 	msg.handles = append(msg.handles, msg.handle)
 	q.byHandle[msg.handle] = msg
 }
@@ -273,10 +275,16 @@ func mustHex(s string) []byte {
 	return b
 }
 
+var handleBody = regexp.MustCompile(`^[0-9]+-[0-9]+$`)
+
 // wellFormedHandle reports whether h has the shape of a handle this service issues.
 func wellFormedHandle(h string) bool {
-	b, err := base64.StdEncoding.DecodeString(h)
-	return err == nil && len(b) == handleLen && b[0] == handleVersion
+	rest, ok := strings.CutPrefix(h, handlePrefix)
+	if !ok {
+		return false
+	}
+	b, err := base64.StdEncoding.DecodeString(rest)
+	return err == nil && handleBody.Match(b)
 }
 
 // inflight finds the message whose current, unexpired receipt handle is h.

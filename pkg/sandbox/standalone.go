@@ -1,0 +1,130 @@
+package sandbox
+
+import (
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"imageshare/pkg/cloudsim"
+	"imageshare/pkg/cloudsim/emu"
+	"imageshare/pkg/cloudsim/mns"
+	"imageshare/pkg/scenario"
+)
+
+// WorldOptions configure a World.
+type WorldOptions struct {
+	// SYAML is the s.yaml whose queues, topic, function role and settings the world
+	// has, as the sandbox reads it.
+	SYAML []byte
+	// Addr returns the loopback host:port a service listens on: "ecs",
+	// "resourcemanager", "resourcesharing" or "mns" ("" or a nil Addr: a free port).
+	Addr func(service string) string
+}
+
+// World is a scenario's starting world — accounts, Resource Directory, images, resource
+// shares, the deployment's queues and topic, the functions' RAM role with the file's
+// deny and faults — served on loopback exactly as the sandbox serves it, but with no
+// functions, steps or expectations: an emulated cloud for any client
+// (`imageshare emulator`). Its clock starts at the wall clock and follows it, so
+// associations settle and delayed messages appear in real time.
+type World struct {
+	sb   *sandbox
+	stop chan struct{}
+	done sync.WaitGroup
+}
+
+// tick is how often a World's clock catches up with the wall clock and applies the
+// cloud-side transitions that fell due.
+const tick = 100 * time.Millisecond
+
+// NewWorld builds and serves the world of sc. Close stops it.
+func NewWorld(sc *scenario.Scenario, opts WorldOptions) (*World, error) {
+	sb, err := newWorld(sc, Options{SYAML: opts.SYAML}, worldConfig{start: time.Now().UTC().Truncate(time.Second), addr: opts.Addr, standalone: true})
+	if err != nil {
+		return nil, err
+	}
+	w := &World{sb: sb, stop: make(chan struct{})}
+	w.done.Add(1)
+	go func() {
+		defer w.done.Done()
+		t := time.NewTicker(tick)
+		defer t.Stop()
+		for {
+			select {
+			case <-w.stop:
+				return
+			case now := <-t.C:
+				sb.clock.Set(now)
+				sb.cloud.RunDue()
+			}
+		}
+	}()
+	return w, nil
+}
+
+// Close stops the clock and the endpoints.
+func (w *World) Close() {
+	close(w.stop)
+	w.done.Wait()
+	w.sb.close()
+}
+
+// Endpoints returns the URL of each service: "ecs", "resourcemanager",
+// "resourcesharing" and "mns" (MNS clients must send the Host <uid>.mns.<region>.aliyuncs.com).
+func (w *World) Endpoints() map[string]string { return maps.Clone(w.sb.eps) }
+
+// Region returns the scenario's region.
+func (w *World) Region() string { return w.sb.sc.Region }
+
+// Owner returns the ID of the account that owns the images and runs the functions.
+func (w *World) Owner() string { return w.sb.sc.Owner }
+
+// OwnerKey returns the long-lived access key of the owner's root account.
+func (w *World) OwnerKey() emu.Credential { return w.sb.ownerKey }
+
+// FunctionRole returns the name of the functions' RAM role (FUNCTION_ROLE).
+func (w *World) FunctionRole() string { return w.sb.role }
+
+// AssumeFunctionRole issues STS credentials of the functions' role, valid for ttl of
+// wall time: the scenario's deny and faults apply to calls made with them.
+func (w *World) AssumeFunctionRole(session string, ttl time.Duration) emu.Credential {
+	return w.sb.keys.AssumeRole(w.sb.sc.Owner, w.sb.role, session, ttl)
+}
+
+// Settings returns the scenario's settings (what the file overrides of s.yaml).
+func (w *World) Settings() map[string]string { return maps.Clone(w.sb.sc.Settings) }
+
+// Queues returns the MNS queues the world has: JOB_QUEUE first, then the queues and
+// dead-letter queues of s.yaml's triggers.
+func (w *World) Queues() []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(q string) {
+		if q != "" && !seen[q] {
+			seen[q] = true
+			out = append(out, q)
+		}
+	}
+	add(w.sb.jobQueue)
+	for _, k := range slices.Sorted(maps.Keys(w.sb.funcs)) {
+		for _, t := range w.sb.funcs[k].triggers {
+			add(t.queue)
+			add(t.dlq)
+		}
+	}
+	return out
+}
+
+// Topic returns NOTIFY_TOPIC ("" none).
+func (w *World) Topic() string { return w.sb.env["NOTIFY_TOPIC"] }
+
+// Cloud, MNS and Clock are the emulated services and their clock, for tests and tools
+// that look inside.
+func (w *World) Cloud() *cloudsim.Cloud { return w.sb.cloud }
+
+// MNS returns the emulated MNS.
+func (w *World) MNS() *mns.MNS { return w.sb.mq }
+
+// Clock returns the world's clock.
+func (w *World) Clock() *emu.Clock { return w.sb.clock }
