@@ -39,6 +39,10 @@ type Config struct {
 	QPS map[string]float64
 	// TrackAccess: record access before/after every write by the functions.
 	TrackAccess bool
+	// DeprecatedFailureFields: AssociationFailedDetails also carry the deprecated
+	// Status, StatusMessage and AssociateType beside FailureReason, FailureDescription
+	// and OperationType (default: only the current names).
+	DeprecatedFailureFields bool
 }
 
 // Cloud is the emulated RPC cloud. All methods are safe for concurrent use.
@@ -56,6 +60,7 @@ type Cloud struct {
 	denied     map[string]map[string]bool // role → "ecs:Action"
 	calls      []CallRecord
 	callSeq    int
+	unlisted   []string
 
 	hookMu  sync.RWMutex
 	onWrite []func(WriteRecord)
@@ -551,6 +556,7 @@ type CallRecord struct {
 	Params          map[string]string
 	Caller          emu.Identity
 	Code            string // "" = success
+	Status          int    // the HTTP status of an error answer (0: success or no answer)
 	RequestID       string
 	Write           bool
 }
@@ -560,6 +566,15 @@ func (c *Cloud) Calls() []CallRecord {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return slices.Clone(c.calls)
+}
+
+// Unlisted returns the answers the cloud gave that its error catalogue (emu.Catalogue)
+// does not list for the action, one line each: a test or a sandbox run that finds one
+// fails, so that every code the emulation can answer has its source.
+func (c *Cloud) Unlisted() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.unlisted)
 }
 
 // Products are the RPC services the cloud serves, one endpoint each (as the real

@@ -63,6 +63,12 @@ func newEnv(t *testing.T, cfg cloudsim.Config) *env {
 		cfg.FunctionRole = fnRole
 	}
 	e.cloud = cloudsim.New(cfg)
+	// Every answer the test drew from the cloud must be in the error catalogue.
+	t.Cleanup(func() {
+		for _, u := range e.cloud.Unlisted() {
+			t.Errorf("unlisted answer: %s", u)
+		}
+	})
 	e.cloud.OnEvent(func(ev cloudsim.Event) {
 		e.mu.Lock()
 		defer e.mu.Unlock()

@@ -59,6 +59,10 @@ type directory struct {
 	ID, RootID, Master string
 	SharingEnabled     bool
 	Created            time.Time
+	// Delegated: member → the trusted services it is the delegated administrator of;
+	// DelegatedAt: "member/service" → since when.
+	Delegated   map[string][]string
+	DelegatedAt map[string]time.Time
 }
 
 type folder struct {
@@ -87,8 +91,11 @@ type image struct {
 	seq                     int
 }
 
+// failure is why an association ended Failed: the reason, its description, the
+// operation, and the counterparts (ID, entity type) it failed with.
 type failure struct {
 	Reason, Description, Op string
+	Entities                [][2]string
 }
 
 type assoc struct {
@@ -238,7 +245,7 @@ func (c *Cloud) join(acc *account, f, method string, now time.Time) {
 	acc.JoinTime, acc.ModifyTime = now, now
 	acc.joinSeq = c.nextSeq()
 	if acc.DisplayName == "" {
-		acc.DisplayName = "account-" + acc.ID[len(acc.ID)-4:]
+		acc.DisplayName = "account-" + acc.ID // display names are unique in a directory
 	}
 }
 

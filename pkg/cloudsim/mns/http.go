@@ -88,7 +88,7 @@ func (m *MNS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		aerr = rerr
 	}
 	if aerr != nil {
-		m.record(MNSCall{Operation: rt.op, Queue: rt.queue, Topic: rt.topic, Caller: caller, Code: aerr.Code})
+		m.record(MNSCall{Operation: rt.op, Queue: rt.queue, Topic: rt.topic, Caller: caller, Code: aerr.Code, Status: aerr.HTTPStatus})
 		writeError(w, aerr, reqID, hostID)
 		return
 	}
@@ -120,14 +120,17 @@ func (m *MNS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if final == nil {
 		final = res.err
 	}
-	code := ""
+	code, status := "", 0
 	switch {
 	case killed:
 		code = "ConnectionAborted"
 	case final != nil:
-		code = final.Code
+		code, status = final.Code, final.HTTPStatus
+	case res.status >= 400:
+		// A batch that partly failed answers an error status with a result per item.
+		code, status = batchCode(res.doc), res.status
 	}
-	m.calls = append(m.calls, MNSCall{Time: now, Operation: rt.op, Queue: rt.queue, Topic: rt.topic, Caller: caller, Code: code})
+	m.recordLocked(MNSCall{Time: now, Operation: rt.op, Queue: rt.queue, Topic: rt.topic, Caller: caller, Code: code, Status: status})
 	m.mu.Unlock()
 
 	if killed {
@@ -157,7 +160,24 @@ func (m *MNS) record(c MNSCall) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c.Time = m.cfg.Clock.Now()
-	m.calls = append(m.calls, c)
+	m.recordLocked(c)
+}
+
+// batchCode is the first item error of a batch answer.
+func batchCode(doc any) string {
+	switch d := doc.(type) {
+	case xmlMessages:
+		for _, msg := range d.Messages {
+			if msg.ErrorCode != "" {
+				return msg.ErrorCode
+			}
+		}
+	case xmlDeleteErrors:
+		if len(d.Errors) > 0 {
+			return d.Errors[0].ErrorCode
+		}
+	}
+	return ""
 }
 
 func (m *MNS) isFunction(id emu.Identity) bool {

@@ -49,6 +49,12 @@ func newEnv(t *testing.T) *env {
 		t.Fatalf("listen: %v", err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
+	// Every answer the test drew must be in the error catalogue.
+	t.Cleanup(func() {
+		for _, u := range e.mns.Unlisted() {
+			t.Errorf("unlisted answer: %s", u)
+		}
+	})
 	e.addr = srv.Addr
 	e.root = e.keys.AccessKey(acct)
 	return e
