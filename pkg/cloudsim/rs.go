@@ -484,7 +484,6 @@ func (c *Cloud) visibleShares(x *exec, self bool) []*share {
 	return out
 }
 
-
 func (c *Cloud) listResourceShares(x *exec) (map[string]any, *emu.APIError) {
 	if x.region == "" {
 		return nil, missing("RegionId")

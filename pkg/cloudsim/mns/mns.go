@@ -60,12 +60,12 @@ type MNSCall struct {
 type MNS struct {
 	cfg Config
 
-	mu     sync.Mutex
+	mu       sync.Mutex
 	queues   map[string]*queue // by key(account, region, name)
 	topics   map[string]*topic
 	calls    []MNSCall
 	unlisted []string
-	seq    uint64 // message sequence, for IDs and handles
+	seq      uint64 // message sequence, for IDs and handles
 
 	hookMu sync.RWMutex
 	onKill []func(emu.Identity)

@@ -60,7 +60,6 @@ func invalidValue(name string, low, high int, unit string) *emu.APIError {
 	return emu.Errorf(400, "InvalidArgument", "The value of %s should between %d and %d %s.", name, low, high, unit)
 }
 
-
 func queueNotExist() *emu.APIError {
 	return emu.Errorf(404, "QueueNotExist", "The queue name you provided is not exist.")
 }
