@@ -53,8 +53,8 @@ func (f *fakeAPI) DisassociateResourceShare(_ context.Context, region, id string
 	return cloud.Result{}, f.do(fmt.Sprintf("Disassociate %s res=%s targets=%s", id, strings.Join(res, ","), strings.Join(tg, ",")))
 }
 
-func (f *fakeAPI) UpdateResourceShare(_ context.Context, region, id string, ext bool) (cloud.Result, error) {
-	return cloud.Result{}, f.do("Update " + id)
+func (f *fakeAPI) UpdateResourceShare(_ context.Context, region, id, name string, ext bool) (cloud.Result, error) {
+	return cloud.Result{}, f.do(fmt.Sprintf("Update %s name=%s external=%v", id, name, ext))
 }
 
 func (f *fakeAPI) DeleteResourceShare(_ context.Context, region, id string) (cloud.Result, error) {
