@@ -160,6 +160,26 @@ func (c *Cloud) AddMember(acc, folder string) {
 	c.join(c.accountLocked(acc), folder, "created", c.clock.Now())
 }
 
+// RegisterDelegatedAdministrator makes a member the delegated administrator of a
+// trusted service, as the management account's RegisterDelegatedAdministrator does: it
+// may then read the directory.
+func (c *Cloud) RegisterDelegatedAdministrator(acc, service string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.dir == nil:
+		return fmt.Errorf("no resource directory")
+	case acc == c.dir.Master:
+		return fmt.Errorf("%s is the management account", acc)
+	case !c.isMember(acc):
+		return fmt.Errorf("%s is not a member of the directory", acc)
+	}
+	if !slices.Contains(c.dir.Delegated[acc], service) {
+		c.delegateLocked(c.dir, acc, service, c.clock.Now())
+	}
+	return nil
+}
+
 // AddRole records that a RAM role exists in account.
 func (c *Cloud) AddRole(acc, role string) {
 	c.mu.Lock()

@@ -131,6 +131,7 @@ type sandbox struct {
 	eps   map[string]string // service → URL
 
 	owner    emu.Identity
+	manager  emu.Identity // the directory's management account (the owner unless the scenario names another)
 	project  *syaml.Project
 	funcs    map[string]*function // by resource key
 	env      map[string]string    // settings of the functions after scenario overrides
@@ -263,6 +264,9 @@ func (sb *sandbox) run(ctx context.Context) (*Result, error) {
 	res.Refusals = append([]Refusal(nil), sb.refusals...)
 	res.Violations = append([]string(nil), sb.violations...)
 	res.Violations = append(res.Violations, sb.audit.leaks()...)
+	// Every answer the emulated cloud gave must be in its error catalogue.
+	res.Violations = append(res.Violations, sb.cloud.Unlisted()...)
+	res.Violations = append(res.Violations, sb.mq.Unlisted()...)
 	inv := map[string]int{}
 	for k, v := range sb.invocations {
 		inv[k] = v
