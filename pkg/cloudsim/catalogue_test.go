@@ -207,3 +207,36 @@ func TestContractCodesAreCatalogued(t *testing.T) {
 		t.Fatalf("only %d contract answers: the contracts are no longer listed", n)
 	}
 }
+
+// TestUnlistedAnswersAreCaught: an answer the catalogue does not list is reported by
+// Cloud.Unlisted (which the sandbox turns into a violation and every test env checks).
+func TestUnlistedAnswersAreCaught(t *testing.T) {
+	saved := emu.Catalogue
+	t.Cleanup(func() { emu.Catalogue = saved })
+	var without []emu.Answer
+	for _, a := range saved {
+		if a.Code != "InvalidImageId.NotFound" {
+			without = append(without, a)
+		}
+	}
+	emu.Catalogue = without
+
+	c := cloudsim.New(cloudsim.Config{})
+	c.AddAccount(owner, "china")
+	caller := emu.Identity{AccountID: owner, Type: "root-account"}
+	if _, _, err := c.Call(caller, "ecs", "DescribeImageSharePermission", map[string]string{"RegionId": region, "ImageId": "m-none"}); err == nil || err.Code != "InvalidImageId.NotFound" {
+		t.Fatalf("answer = %v", err)
+	}
+	got := c.Unlisted()
+	if len(got) != 1 || !strings.Contains(got[0], "ecs:DescribeImageSharePermission answered InvalidImageId.NotFound (HTTP 404)") {
+		t.Fatalf("Unlisted = %q", got)
+	}
+	// A listed answer is not reported.
+	emu.Catalogue = saved
+	if _, _, err := c.Call(caller, "ecs", "DescribeImageSharePermission", map[string]string{"RegionId": region, "ImageId": "m-none"}); err == nil {
+		t.Fatal("want an error")
+	}
+	if len(c.Unlisted()) != 1 {
+		t.Fatalf("Unlisted = %q", c.Unlisted())
+	}
+}
