@@ -709,3 +709,16 @@ func TestInProcessWithHTTP(t *testing.T) {
 		}
 	}
 }
+
+// TestLimitsHaveSources: every documented range the emulated MNS enforces names the
+// operations it bounds and its reference page.
+func TestLimitsHaveSources(t *testing.T) {
+	if len(mns.Limits) < 10 {
+		t.Fatalf("only %d limits", len(mns.Limits))
+	}
+	for _, l := range mns.Limits {
+		if !strings.HasPrefix(l.Source, "https://www.alibabacloud.com/help/") || len(l.Operations) == 0 || l.Low > l.High {
+			t.Errorf("limit %+v: want a reference page, the operations it bounds and a range", l)
+		}
+	}
+}
