@@ -338,3 +338,22 @@ func TestWholeRunErrorRefusesEachImageWithoutRecheck(t *testing.T) {
 		t.Fatalf("re-checks %v: only the image with an association in transition", out.Recheck)
 	}
 }
+
+// TestRepairKeepsTheShareName: UpdateResourceShare requires ResourceShareName (it would
+// rename the share): the repair of AllowExternalTargets sends the managed name.
+func TestRepairKeepsTheShareName(t *testing.T) {
+	api := &fakeAPI{}
+	a, _ := testApplier(t, api, nil)
+	name := "imageshare-0123456789abcdef0123456789abcdef"
+	out, err := a.Apply(context.Background(), st, &plan.Plan{Region: "cn-hangzhou",
+		Shares: []plan.ShareOp{{Op: plan.OpSetInternal, Share: plan.ShareRef{ID: "rs-1", Name: name}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"Update rs-1 name=" + name + " external=false"}; !slices.Equal(api.calls, want) {
+		t.Fatalf("calls = %q, want %q", api.calls, want)
+	}
+	if got := entries(out, "repair"); len(got) != 1 {
+		t.Fatalf("repair entries = %v", got)
+	}
+}

@@ -90,8 +90,9 @@ var Catalogue = []Answer{
 	{rpc, nil, "Throttling.User", 400, errCenter + "Throttling.User (flow control; the Terraform provider retries any code matching Throttling)"},
 	{rpc, nil, "ServiceUnavailable", 503, errCenter + "ServiceUnavailable"},
 	{rpc, nil, "InternalError", 500, errCenter + "InternalError"},
+	// RAM denials (the RAM evaluation of the emulated cloud answers them).
 	{ecs, nil, "Forbidden.RAM", 403, errCenter + "Forbidden.RAM"},
-	{acts2(rm, rs), nil, "NoPermission", 403, rmRef + "getresourcegroup (NoPermission, \"You are not authorized to perform the operation.\")"},
+	{acts2(rm, rs), nil, "NoPermission", 403, errCenter + "NoPermission (Resource Management lists it, 403 \"You are not authorized to perform the operation.\", e.g. for GetResourceGroup)"},
 	{append(slices.Clone(rpc), "mns"), nil, "ConnectionAborted", 0, "invented: not an answer — the record of a connection a kill fault cut before any answer"},
 
 	// ---- ECS 2014-05-26 ----
