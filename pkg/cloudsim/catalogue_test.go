@@ -240,3 +240,24 @@ func TestUnlistedAnswersAreCaught(t *testing.T) {
 		t.Fatalf("Unlisted = %q", c.Unlisted())
 	}
 }
+
+// TestContractRulesHaveAnswers: every rule a contract checks has the answer the
+// reference documents for breaking it (none is answered with an empty code).
+func TestContractRulesHaveAnswers(t *testing.T) {
+	answerOf := map[string][]string{"required": {"missing"}, "enum": {"invalid"}, "range": {"invalid"}, "pattern": {"invalid"},
+		"length": {"invalid", "too long"}, "list limit": {"too many"}, "unique": {"duplicate"}, "forbidden": {"invalid"}}
+	for _, c := range cloudsim.Contracts() {
+		for _, p := range c.Params {
+			for _, rule := range p.Checks {
+				found := false
+				for _, a := range answerOf[rule] {
+					_, ok := p.Answers[a]
+					found = found || ok
+				}
+				if !found {
+					t.Errorf("%s:%s %s checks %s but has no answer for it", c.Product, c.Action, p.Name, rule)
+				}
+			}
+		}
+	}
+}

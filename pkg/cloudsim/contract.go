@@ -36,7 +36,6 @@ const (
 	kBool         // true | false
 	kList         // repeatList: Name.1 … Name.N
 	kStructs      // repeatList of objects: Name.N.Field
-	kCSV          // several values in one parameter, separated by commas
 )
 
 // answer is a documented error answer.
@@ -54,7 +53,7 @@ type param struct {
 	name     string
 	kind     kind
 	required bool
-	enum     []string // allowed values (kString, and each item of kCSV)
+	enum     []string // allowed values (kString, and each item of a kList)
 	// min and max bound a kInt's value when max > 0; for kList and kStructs, max is the
 	// documented maximum number of items (N from 1 to max).
 	min, max int
@@ -198,12 +197,6 @@ func (p param) value(v string) *emu.APIError {
 		if p.invalid.code != "" && !strings.EqualFold(v, "true") && !strings.EqualFold(v, "false") {
 			return p.invalid.err()
 		}
-	case kCSV:
-		for _, item := range strings.Split(v, ",") {
-			if item = strings.TrimSpace(item); item != "" && len(p.enum) > 0 && !slices.Contains(p.enum, item) {
-				return p.invalid.err()
-			}
-		}
 	default:
 		n := len([]rune(v))
 		if p.maxLen > 0 && n > p.maxLen {
@@ -303,6 +296,9 @@ type ContractParam struct {
 	Truncate bool
 	// Answers: rule ("missing", "invalid", "too many", "duplicate", "too long") → answer.
 	Answers map[string]ContractAnswer
+	// Checks: which rules the parameter has ("required", "enum", "range", "pattern",
+	// "length", "list limit", "unique", "forbidden"), to check that each has an answer.
+	Checks []string
 }
 
 // ContractAnswer is a documented error answer.
@@ -329,6 +325,15 @@ func Contracts() []Contract {
 							cp.Answers[rule] = ContractAnswer{Code: a.code, Status: a.status}
 						}
 					}
+					for rule, has := range map[string]bool{"required": p.required, "enum": len(p.enum) > 0,
+						"range": p.kind == kInt && p.max > 0, "pattern": p.pattern != nil, "length": p.maxLen > 0 || p.minLen > 0,
+						"list limit": (p.kind == kList || p.kind == kStructs) && p.max > 0 && !p.truncate, "unique": p.unique,
+						"forbidden": p.forbidden} {
+						if has {
+							cp.Checks = append(cp.Checks, rule)
+						}
+					}
+					slices.Sort(cp.Checks)
 					cc.Params = append(cc.Params, cp)
 					add(prefix+p.name+".N.", p.fields)
 				}
@@ -353,7 +358,6 @@ func regionID() param {
 }
 
 var (
-	accountIDRE = regexp.MustCompile(`^[0-9]{16}$`)
 	// folderIDRE: "either a 6-character string that starts with r- or a 10-character
 	// string that starts with fd-" (ListAccountsForParent, InvalidParameter.ParentFolderId);
 	// the emulation also takes the shorter root IDs its scenarios use.

@@ -23,7 +23,7 @@ func rmPaging() []param {
 
 // rmAccountID is a member's AccountId: required, 16 digits.
 func rmAccountID() param {
-	return param{name: "AccountId", required: true, pattern: accountIDRE,
+	return param{name: "AccountId", required: true, pattern: accountRE,
 		missing: answer{400, "MissingParameter.AccountId", "You must specify AccountId."},
 		invalid: answer{400, "InvalidParameter.AccountId", "The AccountId is invalid."}}
 }

@@ -127,8 +127,6 @@ type regionState struct {
 var (
 	accountRE = regexp.MustCompile(`^[0-9]{16}$`)
 	folderRE  = regexp.MustCompile(`^fd-[A-Za-z0-9]{10}$`)
-	rootRE    = regexp.MustCompile(`^r-[A-Za-z0-9]{4,}$`)
-	shareRE   = regexp.MustCompile(`^[A-Za-z0-9._-]{1,50}$`)
 )
 
 // region returns the state of a region, creating it.
