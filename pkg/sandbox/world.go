@@ -16,9 +16,8 @@ import (
 )
 
 // DelegatedService is the trusted service for which an owner that is not the
-// management account is registered as delegated administrator (SPEC: "a delegated
-// administrator of Resource Directory (for Resource Sharing / resource directory
-// reads)"). Any delegated administrator may read the directory.
+// management account is registered as delegated administrator: the image factory
+// shares through Resource Sharing. Any delegated administrator may read the directory.
 const DelegatedService = "resourcesharing.aliyuncs.com"
 
 // Defaults of the emulated cloud in a scenario.
@@ -239,7 +238,7 @@ func (sb *sandbox) buildWorld() error {
 		if mgmt != sc.Owner {
 			// The owner is an image factory: a member at the root that the management
 			// account registered as a delegated administrator, so that it may read the
-			// directory (SPEC section 1). The directory steps are the management
+			// directory. The directory steps are the management
 			// account's, with its own key; their events go to its bus.
 			c.AddMember(sc.Owner, d.Root)
 			if err := c.RegisterDelegatedAdministrator(sc.Owner, DelegatedService); err != nil {
