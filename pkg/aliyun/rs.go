@@ -2,6 +2,7 @@ package aliyun
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/resourcesharing"
@@ -59,21 +60,74 @@ func (c *Client) ListAssociations(ctx context.Context, q cloud.AssociationQuery)
 	}); err != nil {
 		return cloud.AssociationPage{}, err
 	}
+	details := failedDetails(resp.GetHttpContentBytes(), len(resp.ResourceShareAssociations))
 	out := cloud.AssociationPage{NextToken: resp.NextToken}
-	for _, a := range resp.ResourceShareAssociations {
+	for i, a := range resp.ResourceShareAssociations {
 		as := cloud.Association{ShareID: a.ResourceShareId, ShareName: a.ResourceShareName, EntityID: a.EntityId,
 			Type: a.AssociationType, Status: a.AssociationStatus, Message: a.AssociationStatusMessage, Updated: parseTime(a.UpdateTime)}
-		for _, d := range a.AssociationFailedDetails {
-			if d.EntityId == a.EntityId || as.FailureReason == "" {
-				as.FailureReason = d.Status
-				if d.StatusMessage != "" {
-					as.Message = d.StatusMessage
+		ds := details[i]
+		if ds == nil {
+			for _, d := range a.AssociationFailedDetails {
+				ds = append(ds, failedDetail{Status: d.Status, StatusMessage: d.StatusMessage})
+			}
+		}
+		// The details name the counterparts the association failed with (for an image,
+		// the targets); the first that says why is the association's reason.
+		for _, d := range ds {
+			if reason, msg := d.reason(); reason != "" {
+				as.FailureReason = reason
+				if msg != "" {
+					as.Message = msg
 				}
+				break
 			}
 		}
 		out.Associations = append(out.Associations, as)
 	}
 	return out, nil
+}
+
+// failedDetail is one AssociationFailedDetails item: the current names and the
+// deprecated ones (Status, StatusMessage), which the service may or may not send.
+type failedDetail struct {
+	FailureReason, FailureDescription string
+	Status, StatusMessage             string
+}
+
+func (d failedDetail) reason() (reason, message string) {
+	reason, message = d.FailureReason, d.FailureDescription
+	if reason == "" {
+		reason = d.Status
+	}
+	if message == "" {
+		message = d.StatusMessage
+	}
+	return reason, message
+}
+
+// failedDetails reads each association's AssociationFailedDetails from the raw answer:
+// the SDK's struct (v1.63.107) declares only the deprecated names, while the current
+// API sends FailureReason, FailureDescription and OperationType
+// (https://www.alibabacloud.com/help/en/resource-management/resource-sharing/
+// developer-reference/api-resourcesharing-2020-01-10-listresourceshareassociations).
+// A nil slice at i means the raw answer could not be read for that association.
+func failedDetails(body []byte, n int) [][]failedDetail {
+	out := make([][]failedDetail, n)
+	var raw struct {
+		ResourceShareAssociations []struct {
+			AssociationFailedDetails []failedDetail
+		}
+	}
+	if err := json.Unmarshal(body, &raw); err != nil || len(raw.ResourceShareAssociations) != n {
+		return out
+	}
+	for i, a := range raw.ResourceShareAssociations {
+		out[i] = a.AssociationFailedDetails
+		if out[i] == nil {
+			out[i] = []failedDetail{}
+		}
+	}
+	return out
 }
 
 func resources(images []string) *[]resourcesharing.CreateResourceShareResources {
@@ -157,11 +211,15 @@ func (c *Client) DisassociateResourceShare(ctx context.Context, region, shareID 
 	return cloud.Result{RequestID: resp.RequestId}, nil
 }
 
-// UpdateResourceShare sets AllowExternalTargets.
-func (c *Client) UpdateResourceShare(ctx context.Context, region, shareID string, allowExternal bool) (cloud.Result, error) {
+// UpdateResourceShare sets AllowExternalTargets. ResourceShareName is required by the
+// API (https://www.alibabacloud.com/help/en/resource-management/resource-sharing/
+// developer-reference/api-resourcesharing-2020-01-10-updateresourceshare): the caller
+// passes the share's current name so that it stays.
+func (c *Client) UpdateResourceShare(ctx context.Context, region, shareID, name string, allowExternal bool) (cloud.Result, error) {
 	req := resourcesharing.CreateUpdateResourceShareRequest()
 	req.RegionId = region
 	req.ResourceShareId = shareID
+	req.ResourceShareName = name
 	req.AllowExternalTargets = requests.NewBoolean(allowExternal)
 	var resp *resourcesharing.UpdateResourceShareResponse
 	if err := c.send(ctx, req.RpcRequest, "resourcesharing", region, "UpdateResourceShare", func() (err error) {

@@ -240,7 +240,7 @@ func (r *run) make(ctx context.Context) error {
 		case plan.OpSetInternal:
 			var res cloud.Result
 			err = r.a.Call(ctx, "UpdateResourceShare", func() (e error) {
-				res, e = r.a.API.UpdateResourceShare(ctx, r.st.Region, op.Share.ID, false)
+				res, e = r.a.API.UpdateResourceShare(ctx, r.st.Region, op.Share.ID, op.Share.Name, false)
 				return e
 			})
 			if err == nil {

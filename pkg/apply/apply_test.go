@@ -53,8 +53,8 @@ func (f *fakeAPI) DisassociateResourceShare(_ context.Context, region, id string
 	return cloud.Result{}, f.do(fmt.Sprintf("Disassociate %s res=%s targets=%s", id, strings.Join(res, ","), strings.Join(tg, ",")))
 }
 
-func (f *fakeAPI) UpdateResourceShare(_ context.Context, region, id string, ext bool) (cloud.Result, error) {
-	return cloud.Result{}, f.do("Update " + id)
+func (f *fakeAPI) UpdateResourceShare(_ context.Context, region, id, name string, ext bool) (cloud.Result, error) {
+	return cloud.Result{}, f.do(fmt.Sprintf("Update %s name=%s external=%v", id, name, ext))
 }
 
 func (f *fakeAPI) DeleteResourceShare(_ context.Context, region, id string) (cloud.Result, error) {
@@ -336,5 +336,24 @@ func TestWholeRunErrorRefusesEachImageWithoutRecheck(t *testing.T) {
 	}
 	if !slices.Equal(out.Recheck, []string{"m-3"}) {
 		t.Fatalf("re-checks %v: only the image with an association in transition", out.Recheck)
+	}
+}
+
+// TestRepairKeepsTheShareName: UpdateResourceShare requires ResourceShareName (it would
+// rename the share): the repair of AllowExternalTargets sends the managed name.
+func TestRepairKeepsTheShareName(t *testing.T) {
+	api := &fakeAPI{}
+	a, _ := testApplier(t, api, nil)
+	name := "imageshare-0123456789abcdef0123456789abcdef"
+	out, err := a.Apply(context.Background(), st, &plan.Plan{Region: "cn-hangzhou",
+		Shares: []plan.ShareOp{{Op: plan.OpSetInternal, Share: plan.ShareRef{ID: "rs-1", Name: name}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"Update rs-1 name=" + name + " external=false"}; !slices.Equal(api.calls, want) {
+		t.Fatalf("calls = %q, want %q", api.calls, want)
+	}
+	if got := entries(out, "repair"); len(got) != 1 {
+		t.Fatalf("repair entries = %v", got)
 	}
 }

@@ -29,15 +29,76 @@ var remedies = map[string]remedy{
 	"QuotaExceed.ShareImageUser":                           {scopeImage, "the image reached its quota of accounts it can be shared with; share with a folder instead, or raise the quota in Quota Center and MAX_ACCOUNTS_PER_IMAGE"},
 	"InvalidImageId.NotFound":                              {scopeGone, "the image is gone"},
 	"InvalidTarget":                                        {scopeTarget, "the target does not exist in the Resource Directory"},
-	"InvalidTarget.SiteMismatch":                           {scopeTarget, "cross-site resource sharing is not supported"},
-	"AccountNotInResourceDirectory":                        {scopeTarget, "the account is not in the Resource Directory"},
+	"InvalidTarget.SiteMismatch":                           {scopeTarget, "cross-site resource sharing is not supported: the target account is on the other site (China or international) than the owner"},
+	"ShareWithYourself":                                    {scopeTarget, "a resource share cannot target the owner's own account"},
+	"AccountNotInResourceDirectory":                        {scopeRun, "the owner account is neither the management account nor a member of a Resource Directory, so it cannot share with folders; deploy the functions in an account of the directory"},
 	"NotEnableSharingWithResourceDirectory":                {scopeRun, "resource sharing with the Resource Directory is not enabled; call EnableSharingWithResourceDirectory from the management account (Resource Management console → Resource Sharing → Settings)"},
 	"QuotaExceeded.ResourceShare.Count":                    {scopeRun, "the account's quota of resource shares is reached; delete unused shares or raise the quota"},
 	"QuotaExceeded.SharedResource.Count":                   {scopeRun, "the account's quota of shared resources is reached; raise the quota or share fewer images"},
 	"NotManagementAccount":                                 {scopeRun, "sharing with the directory needs the management account (or a delegated administrator); deploy the functions there"},
 	"Forbidden.RAM":                                        {scopeImage, "the functions' RAM role lacks an ECS permission; attach the policy `imageshare policy --account ID --region R` prints (deploy/ram-policy.json for the default settings)"},
 	"NoPermission":                                         {scopeRun, "the functions' RAM role lacks a Resource Management or Resource Sharing permission; attach the policy `imageshare policy --account ID --region R` prints (deploy/ram-policy.json for the default settings)"},
+
+	// Answers about the image or the share the call named, which changed under the run.
+	"InvalidResourceId.NotFound":        {scopeGone, "the image is gone"},
+	"InvalidParameter.Resources":        {scopeImage, "Resource Sharing does not know the image (deleted meanwhile?); it is looked at again on the next run"},
+	"EntityNotExists.ResourceShare":     {scopeImage, "the resource share no longer exists (deleted meanwhile); the next run makes it again"},
+	"ResourceShareStatusMismatchAction": {scopeImage, "the resource share is being deleted; the next run makes it again"},
+	"DisassociateInvalid":               {scopeImage, "the resource share does not hold it any more; nothing to take out"},
+	"OperationDenied.QuotaExceed":       {scopeImage, "the image holds too many tags (20 at most) to record the retained accounts; remove some tags"},
+	"InvalidTagKey.Malformed":           {scopeImage, "the cloud refused the tag key (it may not start with acs: or aliyun, nor contain http:// or https://); check TAG_PREFIX"},
+	"InvalidTagValue.Malformed":         {scopeImage, "the cloud refused the tag value"},
+
+	// Answers to the functions' credentials or request signing: every call of the run
+	// would get them.
+	"InvalidAccessKeyId.NotFound":    {scopeRun, credentialsRemedy},
+	"MissingSecurityToken":           {scopeRun, credentialsRemedy},
+	"InvalidSecurityToken.Malformed": {scopeRun, credentialsRemedy},
+	"InvalidSecurityToken.Expired":   {scopeRun, credentialsRemedy},
+	"SignatureDoesNotMatch":          {scopeRun, credentialsRemedy},
+	"SignatureNonceUsed":             {scopeRun, credentialsRemedy},
+	"IncompleteSignature":            {scopeRun, credentialsRemedy},
+	"InvalidSignatureMethod":         {scopeRun, credentialsRemedy},
+	"InvalidTimeStamp.Format":        {scopeRun, "the cloud refused the request's timestamp; check the clock of the machine running imageshare"},
+	"InvalidTimeStamp.Expired":       {scopeRun, "the cloud refused the request's timestamp; check the clock of the machine running imageshare"},
+	"InvalidVersion":                 {scopeRun, requestRemedy},
+	"InvalidAction.NotFound":         {scopeRun, requestRemedy},
+
+	// Answers to a request the API's contract refuses: imageshare always sends these
+	// parameters right, so one of them means a bug (or an API that changed).
+	"MissingParameter":                           {scopeImage, requestRemedy},
+	"MissingParameter.RegionId":                  {scopeImage, requestRemedy},
+	"MissingParameter.ResourceType":              {scopeImage, requestRemedy},
+	"MissingParameter.ResourceIds":               {scopeImage, requestRemedy},
+	"MissingParameter.Tags":                      {scopeImage, requestRemedy},
+	"MissingParameter.ResourceShareId":           {scopeImage, requestRemedy},
+	"MissingParameter.ResourceShareName":         {scopeImage, requestRemedy},
+	"InvalidParameter":                           {scopeImage, requestRemedy},
+	"InvalidParameter.ResourceShareName":         {scopeImage, requestRemedy},
+	"InvalidParameter.ResourceShareName.Length":  {scopeImage, requestRemedy},
+	"InvalidParameter.ResourceType":              {scopeImage, requestRemedy},
+	"InvalidParameter.Resources.Duplicate":       {scopeImage, requestRemedy},
+	"InvalidParameter.Resources.Length":          {scopeImage, requestRemedy},
+	"InvalidParameter.Targets":                   {scopeImage, requestRemedy},
+	"InvalidParameter.Targets.Duplicate":         {scopeImage, requestRemedy},
+	"InvalidParameter.Targets.Length":            {scopeImage, requestRemedy},
+	"InvalidParameter.PermissionNames.Duplicate": {scopeImage, requestRemedy},
+	"EntityNotExists.Permission":                 {scopeImage, requestRemedy},
+	"ResourceAndTargetBothEmpty":                 {scopeImage, requestRemedy},
+	"NumberExceed.ResourceIds":                   {scopeImage, requestRemedy},
+	"NumberExceed.Tags":                          {scopeImage, requestRemedy},
+	"InvalidResourceType.NotFound":               {scopeImage, requestRemedy},
+	"InvalidTag.Mismatch":                        {scopeImage, requestRemedy},
+	"Duplicate.TagKey":                           {scopeImage, requestRemedy},
+	"ForbiddenParameter.LaunchPermission":        {scopeImage, requestRemedy},
+	"PublicImageAgreement.NotSigned":             {scopeImage, requestRemedy},
+	"DryRunOperation":                            {scopeImage, requestRemedy},
 }
+
+const (
+	credentialsRemedy = "the cloud refused the functions' credentials or the request's signature; check the functions' RAM role (and its trust policy) and the clock"
+	requestRemedy     = "the API refused the request imageshare sent (a bug in imageshare, or an API that changed): please report it with the request ID"
+)
 
 // remedyFor returns the remedy of an error code; unknown client errors concern the
 // image (so that one odd answer never stops the other images).

@@ -36,7 +36,9 @@ type API interface {
 	CreateResourceShare(ctx context.Context, region, name string, resources, targets []string) (ShareInfo, Result, error)
 	AssociateResourceShare(ctx context.Context, region, shareID string, resources, targets []string) (Result, error)
 	DisassociateResourceShare(ctx context.Context, region, shareID string, resources, targets []string) (Result, error)
-	UpdateResourceShare(ctx context.Context, region, shareID string, allowExternal bool) (Result, error)
+	// UpdateResourceShare sets AllowExternalTargets. The API requires ResourceShareName
+	// (it renames the share): name is the share's current name, to keep it.
+	UpdateResourceShare(ctx context.Context, region, shareID, name string, allowExternal bool) (Result, error)
 	DeleteResourceShare(ctx context.Context, region, shareID string) (Result, error)
 }
 

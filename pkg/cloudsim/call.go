@@ -7,6 +7,7 @@ import (
 	"maps"
 	"math/big"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,6 +57,8 @@ type request struct {
 	readyAfter *time.Duration
 	accountID  string
 	acceptFor  *time.Duration
+	// acceptFolder: where an invitee lands when it accepts (the API has no folder).
+	acceptFolder string
 }
 
 // exec is the context of one action being applied.
@@ -100,7 +103,9 @@ func (c *Cloud) Call(caller emu.Identity, product, action string, params map[str
 
 // CreateImageAs is a person's CreateImage with a chosen image id and ready delay.
 func (c *Cloud) CreateImageAs(caller emu.Identity, region, imageID string, tags map[string]string, readyAfter time.Duration) *emu.APIError {
-	params := map[string]string{"RegionId": region, "ImageName": imageID}
+	// CreateImage needs a source (SnapshotId, InstanceId or DiskDeviceMapping); instances
+	// are not emulated, so any instance ID serves.
+	params := map[string]string{"RegionId": region, "ImageName": imageID, "InstanceId": "i-" + strings.TrimPrefix(imageID, "m-")}
 	for i, k := range slices.Sorted(maps.Keys(tags)) {
 		params[fmt.Sprintf("Tag.%d.Key", i+1)] = k
 		params[fmt.Sprintf("Tag.%d.Value", i+1)] = tags[k]
@@ -110,15 +115,16 @@ func (c *Cloud) CreateImageAs(caller emu.Identity, region, imageID string, tags 
 
 // CreateAccountAs is a person's CreateResourceAccount with a chosen account id.
 func (c *Cloud) CreateAccountAs(caller emu.Identity, acc, folder string) *emu.APIError {
-	params := map[string]string{"DisplayName": "account-" + acc[max(0, len(acc)-4):], "ParentFolderId": folder}
+	params := map[string]string{"DisplayName": "account-" + acc, "ParentFolderId": folder}
 	return c.do(request{caller: caller, product: "resourcemanager", action: "CreateResourceAccount", params: params, accountID: acc}).err
 }
 
 // InviteAccountAs is a person's InviteAccountToResourceDirectory; after acceptAfter the
 // invitee accepts (an AcceptHandshake event on the invitee's bus) and joins folder.
 func (c *Cloud) InviteAccountAs(caller emu.Identity, acc, folder string, acceptAfter time.Duration) *emu.APIError {
-	params := map[string]string{"TargetEntity": acc, "TargetType": "Account", "ParentFolderId": folder}
-	return c.do(request{caller: caller, product: "resourcemanager", action: "InviteAccountToResourceDirectory", params: params, acceptFor: &acceptAfter}).err
+	params := map[string]string{"TargetEntity": acc, "TargetType": "Account"}
+	return c.do(request{caller: caller, product: "resourcemanager", action: "InviteAccountToResourceDirectory", params: params,
+		acceptFor: &acceptAfter, acceptFolder: folder}).err
 }
 
 // do runs one request through QPS, RAM, faults, the action, the records and events.
@@ -170,8 +176,16 @@ func (c *Cloud) do(r request) outcome {
 	var resp map[string]any
 	var actErr *emu.APIError
 	var writes []WriteRecord
-	applied := false
+	applied, dryRun := false, false
 	if apply {
+		// The request's contract comes first: the action sees only valid requests, and
+		// a valid dry run changes nothing.
+		x.params, dryRun, actErr = enforce(r.product, r.action, r.params)
+		if dryRun {
+			actErr = dryRunOperation()
+		}
+	}
+	if apply && actErr == nil {
 		track := c.cfg.TrackAccess && isFn && spec.write
 		var before map[string]map[string]bool
 		if track {
@@ -195,16 +209,24 @@ func (c *Cloud) do(r request) outcome {
 	} else if final != nil {
 		code = final.Code
 	}
+	status := 0
+	if final != nil && !killed {
+		status = final.HTTPStatus
+	}
 	c.calls = append(c.calls, CallRecord{Seq: seq, Time: now, Product: r.product, Action: r.action, Params: maps.Clone(r.params),
-		Caller: r.caller, Code: code, RequestID: reqID, Write: spec.write, RAMAction: ram.ActionOf(r.product, r.action), Denial: denial})
+		Caller: r.caller, Code: code, Status: status, RequestID: reqID, Write: spec.write, RAMAction: ram.ActionOf(r.product, r.action), Denial: denial})
+	if code != "" && !emu.Listed(r.product, r.action, code, status) {
+		c.unlisted = append(c.unlisted, fmt.Sprintf("%s:%s answered %s (HTTP %d), which the error catalogue does not list", r.product, r.action, code, status))
+	}
 	evs := x.events
 	if spec.write && (r.product == "ecs" || r.product == "resourcemanager") {
 		// A write that took effect is logged as a success whatever the client saw; one
-		// that did not is logged with its error, except a killed one (never answered).
+		// that did not is logged with its error, except a killed one (never answered)
+		// and a dry run (which only checks the request).
 		switch {
 		case applied:
 			evs = append(evs, c.actionTrailLocked(x, "", ""))
-		case killed:
+		case killed, dryRun:
 		case final != nil:
 			evs = append(evs, c.actionTrailLocked(x, final.Code, final.Message))
 		}
@@ -402,17 +424,12 @@ func structs(params map[string]string, name string) []map[string]string {
 	return out
 }
 
-// intParam reads an integer parameter with a default and bounds.
-func intParam(params map[string]string, name string, def, lo, hi int) (int, *emu.APIError) {
-	s, ok := params[name]
-	if !ok || s == "" {
-		return def, nil
+// intOr reads an integer parameter whose range the contract checked, or def.
+func intOr(params map[string]string, name string, def int) int {
+	if n, err := strconv.Atoi(params[name]); err == nil {
+		return n
 	}
-	var n int
-	if _, err := fmt.Sscanf(s, "%d", &n); err != nil || fmt.Sprint(n) != s || n < lo || n > hi {
-		return 0, emu.Errorf(400, "InvalidParameter."+name, "The specified parameter %q is not valid.", name)
-	}
-	return n, nil
+	return def
 }
 
 func boolParam(params map[string]string, name string) bool {
@@ -443,6 +460,7 @@ func randomFrom(alphabet string, n int) string {
 
 func randomAlnum(n int) string { return randomFrom(alnum, n) }
 
+// missing is the answer to a required envelope parameter (Action, Version, …) left out.
 func missing(name string) *emu.APIError {
 	return emu.Errorf(400, "MissingParameter", "The input parameter %q that is mandatory for processing this request is not supplied.", name)
 }

@@ -44,6 +44,10 @@ type Config struct {
 	QPS map[string]float64
 	// TrackAccess: record access before/after every write by the functions.
 	TrackAccess bool
+	// DeprecatedFailureFields: AssociationFailedDetails also carry the deprecated
+	// Status, StatusMessage and AssociateType beside FailureReason, FailureDescription
+	// and OperationType (default: only the current names).
+	DeprecatedFailureFields bool
 }
 
 // Cloud is the emulated RPC cloud. All methods are safe for concurrent use.
@@ -60,6 +64,7 @@ type Cloud struct {
 	regions    map[string]*regionState
 	calls      []CallRecord
 	callSeq    int
+	unlisted   []string
 
 	hookMu  sync.RWMutex
 	onWrite []func(WriteRecord)
@@ -166,6 +171,26 @@ func (c *Cloud) AddMember(acc, folder string) {
 		return
 	}
 	c.join(a, folder, "created", c.clock.Now())
+}
+
+// RegisterDelegatedAdministrator makes a member the delegated administrator of a
+// trusted service, as the management account's RegisterDelegatedAdministrator does: it
+// may then read the directory.
+func (c *Cloud) RegisterDelegatedAdministrator(acc, service string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.dir == nil:
+		return fmt.Errorf("no resource directory")
+	case acc == c.dir.Master:
+		return fmt.Errorf("%s is the management account", acc)
+	case !c.isMember(acc):
+		return fmt.Errorf("%s is not a member of the directory", acc)
+	}
+	if !slices.Contains(c.dir.Delegated[acc], service) {
+		c.delegateLocked(c.dir, acc, service, c.clock.Now())
+	}
+	return nil
 }
 
 // AddRole records that a RAM role exists in account.
@@ -565,6 +590,7 @@ type CallRecord struct {
 	Params          map[string]string
 	Caller          emu.Identity
 	Code            string // "" = success
+	Status          int    // the HTTP status of an error answer (0: success or no answer)
 	RequestID       string
 	Write           bool
 	// RAMAction is the RAM action the call is checked against (from the ram table);
@@ -577,6 +603,15 @@ func (c *Cloud) Calls() []CallRecord {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return slices.Clone(c.calls)
+}
+
+// Unlisted returns the answers the cloud gave that its error catalogue (emu.Catalogue)
+// does not list for the action, one line each: a test or a sandbox run that finds one
+// fails, so that every code the emulation can answer has its source.
+func (c *Cloud) Unlisted() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.unlisted)
 }
 
 // Products are the RPC services the cloud serves, one endpoint each (as the real

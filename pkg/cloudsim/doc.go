@@ -4,6 +4,8 @@
 // XML), on an emulated clock.
 //
 // It is a cloud, not a mock of imageshare: it knows nothing of tags' meaning, plans or
-// rules. It keeps state, enforces the documented limits and error codes, records every
-// call, emits the ActionTrail CloudEvents the real bus would, and injects faults.
+// rules. It keeps state, checks every request against the action's documented contract
+// (contract.go), answers only the error codes its catalogue lists with their sources
+// (emu.Catalogue), records every call, emits the ActionTrail CloudEvents the real bus
+// would, and injects faults.
 package cloudsim

@@ -2,7 +2,6 @@ package cloudsim
 
 import (
 	"encoding/base64"
-	"fmt"
 	"maps"
 	"slices"
 	"sort"
@@ -32,25 +31,16 @@ func init() {
 	})
 }
 
-const (
-	maxTagsPerImage = 20
-	maxTagResources = 50
-	maxTagsPerCall  = 20
-	maxShareChange  = 10
-)
+// maxTagsPerImage: a resource holds at most 20 tags (system acs: tags aside).
+const maxTagsPerImage = 20
 
 func imageNotFound(id string) *emu.APIError {
-	return emu.Errorf(404, "InvalidImageId.NotFound", "The specified ImageId %s does not exist.", id)
+	return emu.Errorf(404, "InvalidImageId.NotFound", "The specified ImageId does not exist.")
 }
 
-// ownImage finds an image of the caller in the call's region.
+// ownImage finds an image of the caller in the call's region (the contract made sure
+// RegionId and ImageId are given).
 func (c *Cloud) ownImage(x *exec, id string) (*image, *emu.APIError) {
-	if x.region == "" {
-		return nil, missing("RegionId")
-	}
-	if id == "" {
-		return nil, missing("ImageId")
-	}
 	im := c.region(x.region).images[id]
 	if im == nil || im.Owner != x.caller.AccountID {
 		return nil, imageNotFound(id)
@@ -60,35 +50,26 @@ func (c *Cloud) ownImage(x *exec, id string) (*image, *emu.APIError) {
 
 // ---- DescribeImages ----
 
+// describeImages lists the caller's images and those shared with it. Every emulated
+// image is a Linux x86_64 image used by no instance, so OSType, Architecture and Usage
+// filter on those values.
 func (c *Cloud) describeImages(x *exec) (map[string]any, *emu.APIError) {
-	if x.region == "" {
-		return nil, missing("RegionId")
-	}
 	ids := splitList(x.p("ImageId"))
-	if len(ids) > 100 {
-		return nil, emu.Errorf(400, "InvalidParameter.ImageId", "The number of ImageId exceeds 100.")
-	}
 	statuses := splitList(x.p("Status"))
 	if len(statuses) == 0 {
 		statuses = []string{statusAvailable}
 	}
 	alias := x.p("ImageOwnerAlias")
-	switch alias {
-	case "", "self", "others", "system", "marketplace":
-	default:
-		return nil, emu.Errorf(400, "InvalidImageOwnerAlias.ValueNotSupported", "The specified ImageOwnerAlias is not supported.")
-	}
 	tags := structs(x.params, "Tag")
-	if len(tags) > maxTagsPerCall {
-		return nil, emu.Errorf(400, "InvalidTagCount", "The specified tags are beyond the permitted range.")
+	page, size := intOr(x.params, "PageNumber", 1), intOr(x.params, "PageSize", 10)
+	if v := x.p("OSType"); v != "" && v != "linux" {
+		return emptyImagePage(x.region, page, size), nil
 	}
-	page, err := intParam(x.params, "PageNumber", 1, 1, 1<<30)
-	if err != nil {
-		return nil, err
+	if v := x.p("Architecture"); v != "" && v != "x86_64" {
+		return emptyImagePage(x.region, page, size), nil
 	}
-	size, err := intParam(x.params, "PageSize", 10, 1, 100)
-	if err != nil {
-		return nil, err
+	if v := x.p("Usage"); v != "" && v != "none" {
+		return emptyImagePage(x.region, page, size), nil
 	}
 	name := x.p("ImageName")
 	me := x.caller.AccountID
@@ -127,6 +108,11 @@ func (c *Cloud) describeImages(x *exec) (map[string]any, *emu.APIError) {
 	}
 	return map[string]any{"RegionId": x.region, "PageNumber": page, "PageSize": size, "TotalCount": len(hits),
 		"Images": map[string]any{"Image": items}}, nil
+}
+
+func emptyImagePage(region string, page, size int) map[string]any {
+	return map[string]any{"RegionId": region, "PageNumber": page, "PageSize": size, "TotalCount": 0,
+		"Images": map[string]any{"Image": []any{}}}
 }
 
 // matchTags applies Tag.N filters: exact key and value; a filter without a value
@@ -200,14 +186,7 @@ func (c *Cloud) describeImageSharePermission(x *exec) (map[string]any, *emu.APIE
 	if err != nil {
 		return nil, err
 	}
-	page, err := intParam(x.params, "PageNumber", 1, 1, 1<<30)
-	if err != nil {
-		return nil, err
-	}
-	size, err := intParam(x.params, "PageSize", 10, 1, 100)
-	if err != nil {
-		return nil, err
-	}
+	page, size := intOr(x.params, "PageNumber", 1), intOr(x.params, "PageSize", 10)
 	listed := slices.Sorted(maps.Keys(c.listedLocked(im)))
 	accounts := []any{}
 	for _, a := range pageOf(listed, page, size) {
@@ -230,11 +209,12 @@ func (c *Cloud) modifyImageSharePermission(x *exec) (map[string]any, *emu.APIErr
 		return nil, err
 	}
 	if boolParam(x.params, "IsPublic") {
-		return nil, emu.Errorf(403, "InvalidParameter.IsPublic", "Publishing community images is not allowed for this image.")
+		// Publishing a community image needs the Community Image Terms of Service signed,
+		// which no emulated account has.
+		return nil, emu.Errorf(403, "PublicImageAgreement.NotSigned", `The current account has not signed "Community Image Terms of Service".`)
 	}
-	// Only the first ten of each list are honoured; the rest are ignored silently.
+	// The contract kept the first ten of each list (the service ignores the rest).
 	adds, removes := list(x.params, "AddAccount"), list(x.params, "RemoveAccount")
-	adds, removes = adds[:min(len(adds), maxShareChange)], removes[:min(len(removes), maxShareChange)]
 	// An image that is not Available cannot be shared, and nothing changes. The current
 	// reference names one code, for a Deprecated image, 403
 	// OperationDenied.InvalidImageStatus "The specified image cannot be shared when it is
@@ -263,26 +243,26 @@ func (c *Cloud) modifyImageSharePermission(x *exec) (map[string]any, *emu.APIErr
 		}
 	}
 	owner := c.accounts[im.Owner]
-	check := func(param string, a string, adding bool) *emu.APIError {
+	check := func(a string, adding bool) *emu.APIError {
 		acc := c.accounts[a]
 		if acc == nil {
-			return emu.Errorf(404, "InvalidAccount.NotFound", "The specified account %s in parameter %s does not exist.", a, param)
+			return emu.Errorf(404, "InvalidAccount.NotFound", `The specified parameter "AddAccount.n" or "RemoveAccount.n" does not exist.`)
 		}
 		if a == im.Owner {
 			return emu.Errorf(404, "InvalidAccount.Forbbiden", "The specified Account does not yourself.")
 		}
 		if adding && im.ProductCode != "" && owner != nil && acc.Site != owner.Site {
-			return emu.Errorf(403, "InvalidImageId.BidMismatch", "Cannot share the image with users %s of other sites.", a)
+			return emu.Errorf(403, "InvalidImageId.BidMismatch", "Cannot share image with other bid user.")
 		}
 		return nil
 	}
-	for i, a := range adds {
-		if err := check(fmt.Sprintf("AddAccount.%d", i+1), a, true); err != nil {
+	for _, a := range adds {
+		if err := check(a, true); err != nil {
 			return nil, err
 		}
 	}
-	for i, a := range removes {
-		if err := check(fmt.Sprintf("RemoveAccount.%d", i+1), a, false); err != nil {
+	for _, a := range removes {
+		if err := check(a, false); err != nil {
 			return nil, err
 		}
 	}
@@ -319,14 +299,16 @@ func (c *Cloud) modifyImageSharePermission(x *exec) (map[string]any, *emu.APIErr
 
 // ---- tags ----
 
+// checkTag: a key "cannot start with aliyun or acs: and cannot contain http:// or
+// https://"; a value "cannot start with acs: and cannot contain http:// or https://"
+// (TagResources; the contract checked their lengths).
 func checkTag(k, v string) *emu.APIError {
-	kl := strings.ToLower(k)
+	kl, vl := strings.ToLower(k), strings.ToLower(v)
 	switch {
-	case k == "", len(k) > 128, strings.HasPrefix(kl, "acs:"), strings.HasPrefix(kl, "aliyun"),
-		strings.Contains(kl, "http://"), strings.Contains(kl, "https://"):
-		return emu.Errorf(400, "InvalidTagKey.Malformed", "The specified Tag.n.Key %q is not valid.", k)
-	case len(v) > 128, strings.Contains(strings.ToLower(v), "http://"), strings.Contains(strings.ToLower(v), "https://"):
-		return emu.Errorf(400, "InvalidTagValue.Malformed", "The specified Tag.n.Value %q is not valid.", v)
+	case strings.HasPrefix(kl, "acs:"), strings.HasPrefix(kl, "aliyun"), strings.Contains(kl, "http://"), strings.Contains(kl, "https://"):
+		return emu.Errorf(400, "InvalidTagKey.Malformed", "The specified Tag.n.Key is not valid.")
+	case strings.HasPrefix(vl, "acs:"), strings.Contains(vl, "http://"), strings.Contains(vl, "https://"):
+		return emu.Errorf(400, "InvalidTagValue.Malformed", "The specified Tag.n.Value is not valid.")
 	}
 	return nil
 }
@@ -342,32 +324,14 @@ func userTagCount(tags map[string]string) int {
 	return n
 }
 
-func checkResourceType(t string) *emu.APIError {
-	if t == "" {
-		return missing("ResourceType")
-	}
-	if !strings.EqualFold(t, "image") {
-		return emu.Errorf(404, "InvalidResourceType.NotFound", "The specified ResourceType %q is not supported by this emulation.", t)
-	}
-	return nil
-}
-
-// taggable finds the caller's images among ids (all of them, or an error).
+// taggable finds the caller's images among ids (all of them, or an error). Only images
+// are emulated: resources of the other types the contract accepts are never found.
 func (c *Cloud) taggable(x *exec, ids []string) ([]*image, *emu.APIError) {
-	if x.region == "" {
-		return nil, missing("RegionId")
-	}
-	if len(ids) == 0 {
-		return nil, missing("ResourceId.N")
-	}
-	if len(ids) > maxTagResources {
-		return nil, emu.Errorf(400, "NumberExceed.ResourceIds", "The maximum number of ResourceIds is exceeded. Valid: 50.")
-	}
 	var out []*image
 	for _, id := range ids {
 		im := c.region(x.region).images[id]
-		if im == nil || im.Owner != x.caller.AccountID {
-			return nil, emu.Errorf(404, "InvalidResourceId.NotFound", "The specified ResourceIds %s are not found.", id)
+		if im == nil || im.Owner != x.caller.AccountID || x.p("ResourceType") != "image" {
+			return nil, emu.Errorf(404, "InvalidResourceId.NotFound", "The specified ResourceIds are not found in our records.")
 		}
 		out = append(out, im)
 	}
@@ -376,12 +340,6 @@ func (c *Cloud) taggable(x *exec, ids []string) ([]*image, *emu.APIError) {
 
 // setTags validates and applies tags to every image, all or nothing.
 func setTags(images []*image, tags []map[string]string) *emu.APIError {
-	if len(tags) == 0 {
-		return missing("Tag.N")
-	}
-	if len(tags) > maxTagsPerCall {
-		return emu.Errorf(400, "NumberExceed.Tags", "The maximum number of Tags is exceeded. Valid: 20.")
-	}
 	for _, t := range tags {
 		if err := checkTag(t["Key"], t["Value"]); err != nil {
 			return err
@@ -396,7 +354,7 @@ func setTags(images []*image, tags []map[string]string) *emu.APIError {
 			after[t["Key"]] = t["Value"]
 		}
 		if userTagCount(after) > maxTagsPerImage {
-			return emu.Errorf(403, "OperationDenied.QuotaExceed", "The quota of tags on resource %s is beyond the permitted range.", im.ID)
+			return emu.Errorf(400, "OperationDenied.QuotaExceed", "The quota of tags on resource is beyond permitted range.")
 		}
 	}
 	for _, im := range images {
@@ -408,9 +366,6 @@ func setTags(images []*image, tags []map[string]string) *emu.APIError {
 }
 
 func (c *Cloud) tagResources(x *exec) (map[string]any, *emu.APIError) {
-	if err := checkResourceType(x.p("ResourceType")); err != nil {
-		return nil, err
-	}
 	images, err := c.taggable(x, list(x.params, "ResourceId"))
 	if err != nil {
 		return nil, err
@@ -419,17 +374,11 @@ func (c *Cloud) tagResources(x *exec) (map[string]any, *emu.APIError) {
 }
 
 func (c *Cloud) untagResources(x *exec) (map[string]any, *emu.APIError) {
-	if err := checkResourceType(x.p("ResourceType")); err != nil {
-		return nil, err
-	}
 	images, err := c.taggable(x, list(x.params, "ResourceId"))
 	if err != nil {
 		return nil, err
 	}
 	keys := list(x.params, "TagKey")
-	if len(keys) > maxTagsPerCall {
-		return nil, emu.Errorf(400, "NumberExceed.Tags", "The maximum number of TagKeys is exceeded. Valid: 20.")
-	}
 	all := boolParam(x.params, "All")
 	for _, im := range images {
 		for k := range im.Tags {
@@ -442,9 +391,6 @@ func (c *Cloud) untagResources(x *exec) (map[string]any, *emu.APIError) {
 }
 
 func (c *Cloud) addTags(x *exec) (map[string]any, *emu.APIError) {
-	if err := checkResourceType(x.p("ResourceType")); err != nil {
-		return nil, err
-	}
 	images, err := c.taggable(x, []string{x.p("ResourceId")})
 	if err != nil {
 		return nil, err
@@ -453,17 +399,11 @@ func (c *Cloud) addTags(x *exec) (map[string]any, *emu.APIError) {
 }
 
 func (c *Cloud) removeTags(x *exec) (map[string]any, *emu.APIError) {
-	if err := checkResourceType(x.p("ResourceType")); err != nil {
-		return nil, err
-	}
 	images, err := c.taggable(x, []string{x.p("ResourceId")})
 	if err != nil {
 		return nil, err
 	}
 	tags := structs(x.params, "Tag")
-	if len(tags) > maxTagsPerCall {
-		return nil, emu.Errorf(400, "NumberExceed.Tags", "The maximum number of Tags is exceeded. Valid: 20.")
-	}
 	for _, t := range tags {
 		if v, ok := images[0].Tags[t["Key"]]; ok && (t["Value"] == "" || t["Value"] == v) {
 			delete(images[0].Tags, t["Key"])
@@ -474,31 +414,14 @@ func (c *Cloud) removeTags(x *exec) (map[string]any, *emu.APIError) {
 
 // listTagResources lists (image, tag) pairs of the caller's images, 50 a page.
 func (c *Cloud) listTagResources(x *exec) (map[string]any, *emu.APIError) {
-	if x.region == "" {
-		return nil, missing("RegionId")
-	}
-	if err := checkResourceType(x.p("ResourceType")); err != nil {
-		return nil, err
-	}
 	ids := list(x.params, "ResourceId")
-	if len(ids) > maxTagResources {
-		return nil, emu.Errorf(400, "NumberExceed.ResourceIds", "The maximum number of ResourceIds is exceeded. Valid: 50.")
-	}
 	filters := structs(x.params, "Tag")
-	if len(filters) > maxTagsPerCall {
-		return nil, emu.Errorf(400, "NumberExceed.Tags", "The maximum number of Tags is exceeded. Valid: 20.")
-	}
-	for _, f := range filters {
-		if f["Key"] == "" {
-			return nil, emu.Errorf(400, "InvalidParameter.TagValue", "A tag filter needs a key.")
-		}
-	}
 	type pair struct{ id, k, v string }
 	var pairs []pair
 	r := c.region(x.region)
 	for _, id := range slices.Sorted(maps.Keys(r.images)) {
 		im := r.images[id]
-		if im.Owner != x.caller.AccountID || (len(ids) > 0 && !slices.Contains(ids, id)) || !matchTags(im, true, filters) {
+		if im.Owner != x.caller.AccountID || x.p("ResourceType") != "image" || (len(ids) > 0 && !slices.Contains(ids, id)) || !matchTags(im, true, filters) {
 			continue
 		}
 		for _, k := range slices.Sorted(maps.Keys(im.Tags)) {
@@ -510,7 +433,7 @@ func (c *Cloud) listTagResources(x *exec) (map[string]any, *emu.APIError) {
 	if tok := x.p("NextToken"); tok != "" {
 		last, ok := decodeToken(tok)
 		if !ok {
-			return nil, emu.Errorf(400, "Invalid.NextToken", "The specified NextToken is not valid.")
+			return nil, emu.Errorf(403, "Invalid.NextToken", "The specified NextToken is not valid.")
 		}
 		start = sort.Search(len(pairs), func(i int) bool { return pairs[i].id+"\x00"+pairs[i].k > last })
 	}
@@ -528,14 +451,10 @@ func (c *Cloud) listTagResources(x *exec) (map[string]any, *emu.APIError) {
 
 // ---- image lifecycle ----
 
+// createImage makes an image of the caller, Creating until it is ready. Its source
+// (instance, snapshot) is not emulated; a sandbox step may choose the image's ID.
 func (c *Cloud) createImage(x *exec) (map[string]any, *emu.APIError) {
-	if x.region == "" {
-		return nil, missing("RegionId")
-	}
 	tags := structs(x.params, "Tag")
-	if len(tags) > maxTagsPerCall {
-		return nil, emu.Errorf(400, "NumberExceed.Tags", "The maximum number of Tags is exceeded. Valid: 20.")
-	}
 	for _, t := range tags {
 		if err := checkTag(t["Key"], t["Value"]); err != nil {
 			return nil, err
@@ -545,16 +464,16 @@ func (c *Cloud) createImage(x *exec) (map[string]any, *emu.APIError) {
 	if id == "" {
 		id = "m-" + randomFrom("abcdefghijklmnopqrstuvwxyz0123456789", 20)
 	}
-	if c.region(x.region).images[id] != nil {
-		return nil, emu.Errorf(400, "InvalidImageId.Duplicated", "The image %s already exists.", id)
+	name := x.p("ImageName")
+	if name == "" {
+		name = id
+	}
+	if c.region(x.region).images[id] != nil || c.nameTaken(x.region, x.caller.AccountID, name) {
+		return nil, emu.Errorf(400, "InvalidImageName.Duplicated", "The specified Image name has already bean used.")
 	}
 	ready := c.cfg.ImageReadyAfter
 	if x.req.readyAfter != nil {
 		ready = *x.req.readyAfter
-	}
-	name := x.p("ImageName")
-	if name == "" {
-		name = id
 	}
 	im := &image{ID: id, Region: x.region, Owner: x.caller.AccountID, Name: name, Status: statusCreating, Encrypted: "none",
 		Tags: map[string]string{}, Direct: map[string]time.Time{}, Blocked: map[string]bool{}, Created: x.now,
@@ -574,10 +493,10 @@ func (c *Cloud) copyImage(x *exec) (map[string]any, *emu.APIError) {
 	}
 	dst := x.p("DestinationRegionId")
 	if dst == "" {
-		return nil, missing("DestinationRegionId")
+		dst = x.region // a copy within the region (to encrypt it, say)
 	}
 	if src.Status != statusAvailable {
-		return nil, emu.Errorf(400, "IncorrectImageStatus", "The image is not available.")
+		return nil, emu.Errorf(400, "IncorrectImageStatus", "The image not available.")
 	}
 	tags := structs(x.params, "Tag")
 	for _, t := range tags {
@@ -598,6 +517,9 @@ func (c *Cloud) copyImage(x *exec) (map[string]any, *emu.APIError) {
 	if name == "" {
 		name = src.Name
 	}
+	if x.p("DestinationImageName") != "" && c.nameTaken(dst, src.Owner, name) {
+		return nil, emu.Errorf(400, "InvalidImageName.Duplicated", "The destination image is exist.")
+	}
 	im := &image{ID: id, Region: dst, Owner: src.Owner, Name: name, Status: statusCreating, ProductCode: src.ProductCode,
 		Encrypted: enc, Tags: map[string]string{}, Direct: map[string]time.Time{}, Blocked: map[string]bool{}, Created: x.now,
 		ReadyAt: x.now.Add(c.cfg.ImageReadyAfter), Copied: true, seq: c.nextSeq()}
@@ -610,10 +532,14 @@ func (c *Cloud) copyImage(x *exec) (map[string]any, *emu.APIError) {
 }
 
 // deleteImage removes the image, its direct shares and its resource-share associations.
+// An image shared with other accounts is deleted only with Force.
 func (c *Cloud) deleteImage(x *exec) (map[string]any, *emu.APIError) {
 	im, err := c.ownImage(x, x.p("ImageId"))
 	if err != nil {
 		return nil, err
+	}
+	if len(im.Direct) > 0 && !boolParam(x.params, "Force") {
+		return nil, emu.Errorf(403, "ImageUseShared", "The specified image has been shared to others.")
 	}
 	r := c.region(x.region)
 	delete(r.images, im.ID)
@@ -621,6 +547,16 @@ func (c *Cloud) deleteImage(x *exec) (map[string]any, *emu.APIError) {
 		delete(s.Resources, im.ID)
 	}
 	return nil, nil
+}
+
+// nameTaken reports whether an image of owner in region already has this name.
+func (c *Cloud) nameTaken(region, owner, name string) bool {
+	for _, im := range c.region(region).images {
+		if im.Owner == owner && im.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // ---- paging tokens ----

@@ -74,7 +74,7 @@ func TestModifyImageSharePermissionErrors(t *testing.T) {
 		{"deprecated, add and remove", "m-depr", []string{m2}, []string{m3}, false, "OperationDenied.InvalidImageStatus", 403},
 		{"another account's image", "m-theirs", []string{m3}, nil, false, "InvalidImageId.NotFound", 404},
 		{"no such image", "m-nothere", []string{m3}, nil, false, "InvalidImageId.NotFound", 404},
-		{"community publication", "m-avail", []string{m2}, nil, true, "InvalidParameter.IsPublic", 403},
+		{"community publication", "m-avail", []string{m2}, nil, true, "PublicImageAgreement.NotSigned", 403},
 		{"marketplace image on the same site", "m-market", []string{outside}, nil, false, "", 0},
 		{"repeated add", "m-avail", []string{m4}, nil, false, "", 0},
 		{"remove of an account not shared", "m-avail", nil, []string{m3}, false, "", 0},
@@ -237,8 +237,10 @@ func TestDescribeImages(t *testing.T) {
 		code string
 	}{
 		{func(r *ecs.DescribeImagesRequest) { r.ImageOwnerAlias = "mine" }, "InvalidImageOwnerAlias.ValueNotSupported"},
-		{func(r *ecs.DescribeImagesRequest) { r.PageSize = requests.NewInteger(101) }, "InvalidParameter.PageSize"},
-		{func(r *ecs.DescribeImagesRequest) { r.PageNumber = requests.NewInteger(0) }, "InvalidParameter.PageNumber"},
+		// DescribeImages documents no codes of its own for its page ranges: its general one.
+		{func(r *ecs.DescribeImagesRequest) { r.PageSize = requests.NewInteger(101) }, "InvalidParamter"},
+		{func(r *ecs.DescribeImagesRequest) { r.PageNumber = requests.NewInteger(0) }, "InvalidParamter"},
+		{func(r *ecs.DescribeImagesRequest) { r.OSType = "beos" }, "InvalidOSType"},
 	} {
 		req := ecs.CreateDescribeImagesRequest()
 		req.RegionId = region
@@ -447,8 +449,10 @@ func TestListTagResourcesPagesEveryPairOnce(t *testing.T) {
 	seen := map[string]int{}
 	pages := 0
 	for token := ""; ; {
+		// Tags or resources must be named: every image has tag a.
 		req := ecs.CreateListTagResourcesRequest()
 		req.RegionId, req.ResourceType, req.NextToken = region, "image", token
+		req.Tag = &[]ecs.ListTagResourcesTag{{Key: "a"}}
 		resp, err := cl.ListTagResources(req)
 		must(t, err)
 		pages++
@@ -490,7 +494,7 @@ func TestImageLifecycle(t *testing.T) {
 	cl := e.ecs(e.ownerKey)
 
 	cr := ecs.CreateCreateImageRequest()
-	cr.RegionId, cr.ImageName = region, "built"
+	cr.RegionId, cr.ImageName, cr.InstanceId = region, "built", "i-builder"
 	cr.Tag = &[]ecs.CreateImageTag{{Key: "imageshare:accounts", Value: m3}}
 	resp, err := cl.CreateImage(cr)
 	must(t, err)
@@ -538,6 +542,10 @@ func TestImageLifecycle(t *testing.T) {
 	}
 	del := ecs.CreateDeleteImageRequest()
 	del.RegionId, del.ImageId = region, "m-src"
+	if _, err = cl.DeleteImage(del); code(t, err) != "ImageUseShared" || status(t, err) != 403 {
+		t.Fatalf("deleting a shared image without Force: %v", err)
+	}
+	del.Force = requests.NewBoolean(true)
 	_, err = cl.DeleteImage(del)
 	must(t, err)
 	if _, ok := e.cloud.Image(region, "m-src"); ok {

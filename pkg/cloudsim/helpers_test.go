@@ -69,6 +69,12 @@ func newEnv(t *testing.T, cfg cloudsim.Config) *env {
 	if err := e.cloud.RAM().Grant(owner, fnRole, "allow-all", allowAll); err != nil {
 		t.Fatal(err)
 	}
+	// Every answer the test drew from the cloud must be in the error catalogue.
+	t.Cleanup(func() {
+		for _, u := range e.cloud.Unlisted() {
+			t.Errorf("unlisted answer: %s", u)
+		}
+	})
 	e.cloud.OnEvent(func(ev cloudsim.Event) {
 		e.mu.Lock()
 		defer e.mu.Unlock()

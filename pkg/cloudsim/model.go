@@ -59,6 +59,10 @@ type directory struct {
 	ID, RootID, Master string
 	SharingEnabled     bool
 	Created            time.Time
+	// Delegated: member → the trusted services it is the delegated administrator of;
+	// DelegatedAt: "member/service" → since when.
+	Delegated   map[string][]string
+	DelegatedAt map[string]time.Time
 }
 
 type folder struct {
@@ -87,8 +91,11 @@ type image struct {
 	seq                     int
 }
 
+// failure is why an association ended Failed: the reason, its description, the
+// operation, and the counterparts (ID, entity type) it failed with.
 type failure struct {
 	Reason, Description, Op string
+	Entities                [][2]string
 }
 
 type assoc struct {
@@ -120,8 +127,6 @@ type regionState struct {
 var (
 	accountRE = regexp.MustCompile(`^[0-9]{16}$`)
 	folderRE  = regexp.MustCompile(`^fd-[A-Za-z0-9]{10}$`)
-	rootRE    = regexp.MustCompile(`^r-[A-Za-z0-9]{4,}$`)
-	shareRE   = regexp.MustCompile(`^[A-Za-z0-9._-]{1,50}$`)
 )
 
 // region returns the state of a region, creating it.
@@ -238,7 +243,7 @@ func (c *Cloud) join(acc *account, f, method string, now time.Time) {
 	acc.JoinTime, acc.ModifyTime = now, now
 	acc.joinSeq = c.nextSeq()
 	if acc.DisplayName == "" {
-		acc.DisplayName = "account-" + acc.ID[len(acc.ID)-4:]
+		acc.DisplayName = "account-" + acc.ID // display names are unique in a directory
 	}
 }
 

@@ -1,6 +1,7 @@
 package cloudsim
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -20,6 +21,8 @@ func init() {
 		"GetFolder":                          (*Cloud).getFolder,
 		"GetAccount":                         (*Cloud).getAccount,
 		"ListHandshakesForResourceDirectory": (*Cloud).listHandshakes,
+		"ListDelegatedAdministrators":        (*Cloud).listDelegatedAdministrators,
+		"ListDelegatedServicesForAccount":    (*Cloud).listDelegatedServicesForAccount,
 	})
 	register("resourcemanager", true, map[string]actionFn{
 		"CreateResourceAccount":            (*Cloud).createResourceAccount,
@@ -28,36 +31,58 @@ func init() {
 		"MoveAccount":                      (*Cloud).moveAccount,
 		"RemoveCloudAccount":               (*Cloud).removeCloudAccount,
 		"DeleteAccount":                    (*Cloud).deleteAccount,
+		"RegisterDelegatedAdministrator":   (*Cloud).registerDelegatedAdministrator,
+		"DeregisterDelegatedAdministrator": (*Cloud).deregisterDelegatedAdministrator,
 	})
 }
 
-// managed returns the directory the caller manages. Members that are not the
-// management account get Forbidden.NotManagementAccount (the emulation's choice of code).
+// The management account may read and change the directory; a delegated administrator
+// (a member registered for a trusted service with RegisterDelegatedAdministrator) may
+// read it: "The delegated administrator account can be used to access the information
+// of the resource directory and view the structure and members of the resource
+// directory" (…/api-resourcemanager-2020-03-31-registerdelegatedadministrator; ListAccounts:
+// "You can use only the management account of a resource directory or a delegated
+// administrator account of a trusted service to call this operation").
+//
+// Any other caller gets EntityNotExists.ResourceDirectory (404, "The resource directory
+// for the account is not enabled."), the one answer these APIs document for a caller
+// without a directory to manage; the references list no other code for a member that
+// is not a delegated administrator.
+
+func noDirectory() *emu.APIError {
+	return emu.Errorf(404, "EntityNotExists.ResourceDirectory", "The resource directory for the account is not enabled. We recommend that you first enable the resource directory for the account.")
+}
+
+// managed returns the directory the caller manages (the management account only).
 func (c *Cloud) managed(x *exec) (*directory, *emu.APIError) {
 	d := c.dirOf(x.caller.AccountID)
-	if d == nil {
-		return nil, emu.Errorf(404, "EntityNotExists.ResourceDirectory", "The resource directory does not exist.")
+	if d == nil || d.Master != x.caller.AccountID {
+		return nil, noDirectory()
 	}
-	if d.Master != x.caller.AccountID {
-		return nil, emu.Errorf(403, "Forbidden.NotManagementAccount", "Only the management account of the resource directory can perform this operation.")
+	return d, nil
+}
+
+// readable returns the directory the caller may read: its management account's or a
+// delegated administrator's.
+func (c *Cloud) readable(x *exec) (*directory, *emu.APIError) {
+	d := c.dirOf(x.caller.AccountID)
+	if d == nil || (d.Master != x.caller.AccountID && len(d.Delegated[x.caller.AccountID]) == 0) {
+		return nil, noDirectory()
 	}
 	return d, nil
 }
 
 func folderNotFound() *emu.APIError {
-	return emu.Errorf(404, "EntityNotExists.Folder", "The folder does not exist.")
+	return emu.Errorf(404, "EntityNotExists.Folder", "The resource directory folder does not exist.")
 }
 
 func accountNotFound() *emu.APIError {
 	return emu.Errorf(404, "EntityNotExists.Account", "This resource directory account does not exist.")
 }
 
-func paging(x *exec) (page, size int, err *emu.APIError) {
-	if page, err = intParam(x.params, "PageNumber", 1, 1, 1<<30); err != nil {
-		return
-	}
-	size, err = intParam(x.params, "PageSize", 10, 1, 100)
-	return
+// paging reads PageNumber and PageSize (the contract checked their ranges).
+func paging(x *exec) (page, size int) {
+	return intOr(x.params, "PageNumber", 1), intOr(x.params, "PageSize", 10)
 }
 
 func memberStatus(a *account) string {
@@ -98,10 +123,12 @@ func (c *Cloud) handshakeJSON(h *handshake) map[string]any {
 
 // ---- reads ----
 
+// getResourceDirectory answers the management account and any member: "From a member
+// account it returns the resource directory the member belongs to."
 func (c *Cloud) getResourceDirectory(x *exec) (map[string]any, *emu.APIError) {
 	d := c.dirOf(x.caller.AccountID)
 	if d == nil {
-		return nil, emu.Errorf(404, "ResourceDirectoryNotInUse", "The resource directory is not enabled.")
+		return nil, emu.Errorf(404, "ResourceDirectoryNotInUse", "The specified account is not an Alibaba Cloud account or a member account of the resource directory.")
 	}
 	return map[string]any{"ResourceDirectory": map[string]any{
 		"ResourceDirectoryId": d.ID, "RootFolderId": d.RootID, "MasterAccountId": d.Master, "MasterAccountName": "master-" + d.Master,
@@ -111,13 +138,10 @@ func (c *Cloud) getResourceDirectory(x *exec) (map[string]any, *emu.APIError) {
 }
 
 func (c *Cloud) listAccounts(x *exec) (map[string]any, *emu.APIError) {
-	if _, err := c.managed(x); err != nil {
+	if _, err := c.readable(x); err != nil {
 		return nil, err
 	}
-	page, size, err := paging(x)
-	if err != nil {
-		return nil, err
-	}
+	page, size := paging(x)
 	all := c.members()
 	items := []any{}
 	for _, a := range pageOf(all, page, size) {
@@ -127,20 +151,18 @@ func (c *Cloud) listAccounts(x *exec) (map[string]any, *emu.APIError) {
 }
 
 func (c *Cloud) listAccountsForParent(x *exec) (map[string]any, *emu.APIError) {
-	if _, err := c.managed(x); err != nil {
+	d, err := c.readable(x)
+	if err != nil {
 		return nil, err
 	}
 	parent := x.p("ParentFolderId")
 	if parent == "" {
-		return nil, missing("ParentFolderId")
+		parent = d.RootID
 	}
 	if !c.folderExists(parent) {
 		return nil, folderNotFound()
 	}
-	page, size, err := paging(x)
-	if err != nil {
-		return nil, err
-	}
+	page, size := paging(x)
 	kw := x.p("QueryKeyword")
 	var hits []*account
 	for _, a := range c.members() {
@@ -156,7 +178,7 @@ func (c *Cloud) listAccountsForParent(x *exec) (map[string]any, *emu.APIError) {
 }
 
 func (c *Cloud) listFoldersForParent(x *exec) (map[string]any, *emu.APIError) {
-	d, err := c.managed(x)
+	d, err := c.readable(x)
 	if err != nil {
 		return nil, err
 	}
@@ -167,10 +189,7 @@ func (c *Cloud) listFoldersForParent(x *exec) (map[string]any, *emu.APIError) {
 	if !c.folderExists(parent) {
 		return nil, folderNotFound()
 	}
-	page, size, err := paging(x)
-	if err != nil {
-		return nil, err
-	}
+	page, size := paging(x)
 	kw := x.p("QueryKeyword")
 	var hits []*folder
 	for _, f := range c.folders {
@@ -187,16 +206,10 @@ func (c *Cloud) listFoldersForParent(x *exec) (map[string]any, *emu.APIError) {
 }
 
 func (c *Cloud) listAncestors(x *exec) (map[string]any, *emu.APIError) {
-	if _, err := c.managed(x); err != nil {
+	if _, err := c.readable(x); err != nil {
 		return nil, err
 	}
 	id := x.p("ChildId")
-	if id == "" {
-		return nil, missing("ChildId")
-	}
-	if !folderRE.MatchString(id) && !rootRE.MatchString(id) {
-		return nil, emu.Errorf(400, "InvalidParameter.ChildId", "The ChildId is invalid.")
-	}
 	if !c.folderExists(id) {
 		return nil, folderNotFound()
 	}
@@ -210,13 +223,10 @@ func (c *Cloud) listAncestors(x *exec) (map[string]any, *emu.APIError) {
 }
 
 func (c *Cloud) getFolder(x *exec) (map[string]any, *emu.APIError) {
-	if _, err := c.managed(x); err != nil {
+	if _, err := c.readable(x); err != nil {
 		return nil, err
 	}
 	id := x.p("FolderId")
-	if id == "" {
-		return nil, missing("FolderId")
-	}
 	if !c.folderExists(id) {
 		return nil, folderNotFound()
 	}
@@ -224,16 +234,10 @@ func (c *Cloud) getFolder(x *exec) (map[string]any, *emu.APIError) {
 }
 
 func (c *Cloud) getAccount(x *exec) (map[string]any, *emu.APIError) {
-	if _, err := c.managed(x); err != nil {
+	if _, err := c.readable(x); err != nil {
 		return nil, err
 	}
 	id := x.p("AccountId")
-	if id == "" {
-		return nil, emu.Errorf(400, "MissingParameter.AccountId", "You must specify AccountId.")
-	}
-	if !accountRE.MatchString(id) {
-		return nil, emu.Errorf(400, "InvalidParameter.AccountId", "The AccountId is invalid.")
-	}
 	if !c.isMember(id) {
 		return nil, accountNotFound()
 	}
@@ -247,14 +251,13 @@ func (c *Cloud) getAccount(x *exec) (map[string]any, *emu.APIError) {
 	return map[string]any{"Account": m}, nil
 }
 
+// listHandshakes is the management account's: invitations are not the directory's
+// structure or members, which is all a delegated administrator is documented to see.
 func (c *Cloud) listHandshakes(x *exec) (map[string]any, *emu.APIError) {
 	if _, err := c.managed(x); err != nil {
 		return nil, err
 	}
-	page, size, err := paging(x)
-	if err != nil {
-		return nil, err
-	}
+	page, size := paging(x)
 	items := []any{}
 	for _, h := range pageOf(c.handshakes, page, size) {
 		items = append(items, c.handshakeJSON(h))
@@ -271,8 +274,10 @@ func (c *Cloud) createResourceAccount(x *exec) (map[string]any, *emu.APIError) {
 		return nil, err
 	}
 	name := x.p("DisplayName")
-	if name == "" {
-		return nil, emu.Errorf(400, "MissingParameter.DisplayName", "You must specify DisplayName.")
+	for _, a := range c.members() {
+		if a.DisplayName == name {
+			return nil, emu.Errorf(409, "InvalidParameter.Account.DisplayName.AlreadyUsed", "The displayname of account has been used.")
+		}
 	}
 	parent := x.p("ParentFolderId")
 	if parent == "" {
@@ -287,7 +292,9 @@ func (c *Cloud) createResourceAccount(x *exec) (map[string]any, *emu.APIError) {
 			id = "1" + randomFrom("0123456789", 15)
 		}
 	} else if c.accounts[id] != nil {
-		return nil, emu.Errorf(409, "EntityAlreadyExists.Account", "The account %s already exists.", id)
+		// The service picks new accounts' IDs; a sandbox step that picks one already
+		// taken is refused like a taken account name.
+		return nil, emu.Errorf(409, "EntityAlreadyExists.ResourceDirectory.Account", "The email address that the system generates when you create a member account already exists. Try again later.")
 	}
 	a := &account{ID: id, Site: c.accountLocked(d.Master).Site, Roles: map[string]bool{}, DisplayName: name}
 	c.accounts[id] = a
@@ -298,37 +305,35 @@ func (c *Cloud) createResourceAccount(x *exec) (map[string]any, *emu.APIError) {
 	return map[string]any{"Account": m}, nil
 }
 
+// inviteAccount: the invitee joins the root when it accepts (the API has no folder); a
+// sandbox step may name the folder it lands in (request.acceptFolder), as a person
+// moving it there at once would.
 func (c *Cloud) inviteAccount(x *exec) (map[string]any, *emu.APIError) {
 	d, err := c.managed(x)
 	if err != nil {
 		return nil, err
 	}
 	target := x.p("TargetEntity")
-	if target == "" {
-		return nil, emu.Errorf(400, "MissingParameter.TargetEntity", "You must specify TargetEntity.")
+	if x.p("TargetType") != "Account" || c.accounts[target] == nil {
+		// The emulation knows accounts by ID only: an e-mail address is never found.
+		return nil, emu.Errorf(400, "InvalidParameter.TargetEntity", "The TargetEntity is invalid.")
 	}
-	if tt := x.p("TargetType"); tt != "" && tt != "Account" {
-		return nil, emu.Errorf(400, "InvalidParameter.TargetType", "Only TargetType Account is supported by this emulation.")
-	}
-	if c.accounts[target] == nil {
-		return nil, emu.Errorf(400, "InvalidParameter.TargetEntity", "The account %s does not exist.", target)
-	}
-	if c.isMember(target) {
-		return nil, emu.Errorf(409, "AccountAlreadyInResourceDirectory", "The account %s is already in a resource directory.", target)
+	if c.dirOf(target) != nil {
+		return nil, emu.Errorf(409, "NotSupport.AccountInAnotherResourceDirectory", "Your account is a management account for another resource directory or a member of another resource directory.")
 	}
 	for _, h := range c.handshakes {
 		if h.Target == target && h.Status == "Pending" {
-			return nil, emu.Errorf(409, "DuplicateHandshake", "A pending invitation for %s exists.", target)
+			return nil, emu.Errorf(409, "EntityAlreadyExists.Handshake", "Handshakes with the same target entity already exist.")
 		}
 	}
-	parent := x.p("ParentFolderId")
-	if parent == "" {
-		parent = d.RootID
+	folder := d.RootID
+	if f := x.req.acceptFolder; f != "" {
+		if !c.folderExists(f) {
+			return nil, folderNotFound()
+		}
+		folder = f
 	}
-	if !c.folderExists(parent) {
-		return nil, folderNotFound()
-	}
-	h := &handshake{ID: "h-" + randomAlnum(16), Target: target, Folder: parent, Status: "Pending", Note: x.p("Note"),
+	h := &handshake{ID: "h-" + randomAlnum(16), Target: target, Folder: folder, Status: "Pending", Note: x.p("Note"),
 		Created: x.now, Modified: x.now, Expire: x.now.Add(handshakeLife), seq: c.nextSeq()}
 	if x.req.acceptFor != nil {
 		h.acceptAt = x.now.Add(max(0, *x.req.acceptFor))
@@ -341,20 +346,23 @@ func (c *Cloud) inviteAccount(x *exec) (map[string]any, *emu.APIError) {
 
 func (c *Cloud) acceptHandshake(x *exec) (map[string]any, *emu.APIError) {
 	id := x.p("HandshakeId")
-	if id == "" {
-		return nil, emu.Errorf(400, "MissingParameter.HandshakeId", "You must specify HandshakeId.")
-	}
 	var h *handshake
 	for _, hh := range c.handshakes {
 		if hh.ID == id && hh.Target == x.caller.AccountID {
 			h = hh
 		}
 	}
-	if h == nil || c.dir == nil {
-		return nil, emu.Errorf(404, "EntityNotExists.Handshake", "The handshake does not exist.")
+	if h == nil {
+		return nil, emu.Errorf(404, "EntityNotExists.Handshake", "The specified handshake does not exist.")
+	}
+	if c.dir == nil {
+		return nil, emu.Errorf(404, "SpecifiedResourceDirectoryNotExists", "The specified resource directory does not exist. You must specify a valid resource directory.")
 	}
 	if h.Status != "Pending" {
-		return nil, emu.Errorf(409, "InvalidStatus.Handshake", "The handshake is %s.", h.Status)
+		return nil, emu.Errorf(409, "HandshakeStatusMismatch", "The invitation is invalid.")
+	}
+	if c.dirOf(h.Target) != nil {
+		return nil, emu.Errorf(409, "NotSupport.AccountInAnotherResourceDirectory", "Your account is a management account for another resource directory or a member of another resource directory.")
 	}
 	folder := h.Folder
 	if !c.folderExists(folder) {
@@ -367,12 +375,9 @@ func (c *Cloud) acceptHandshake(x *exec) (map[string]any, *emu.APIError) {
 	return map[string]any{"Handshake": hj}, nil
 }
 
-// member finds a member account named by AccountId.
+// member finds the member account named by AccountId.
 func (c *Cloud) member(x *exec) (*account, *emu.APIError) {
 	id := x.p("AccountId")
-	if id == "" {
-		return nil, emu.Errorf(400, "MissingParameter.AccountId", "You must specify AccountId.")
-	}
 	if !c.isMember(id) {
 		return nil, accountNotFound()
 	}
@@ -388,9 +393,6 @@ func (c *Cloud) moveAccount(x *exec) (map[string]any, *emu.APIError) {
 		return nil, err
 	}
 	to := x.p("DestinationFolderId")
-	if to == "" {
-		return nil, emu.Errorf(400, "MissingParameter.DestinationFolderId", "You must specify DestinationFolderId.")
-	}
 	if !c.folderExists(to) {
 		return nil, folderNotFound()
 	}
@@ -408,7 +410,16 @@ func (c *Cloud) leave(x *exec, forget bool) *emu.APIError {
 		return err
 	}
 	if a.ID == d.Master {
-		return emu.Errorf(409, "RemoveManagementAccountNotAllowed", "The management account cannot leave its resource directory.")
+		return emu.Errorf(409, "AccountTypeOrStatusMismatch", "You cannot perform the action on the member account.")
+	}
+	if services := d.Delegated[a.ID]; len(services) > 0 {
+		if forget {
+			return emu.Errorf(409, "RemoveConfilctAccountAsDelegatedAdministator", "You attempted to remove a member that is registered as a delegated administrator. To complete this operation, you must first deregister this account as a delegated administrator.")
+		}
+		return emu.Errorf(409, "Deny.TrustedService", "You attempted to remove an account that is used in %s. To complete this operation, you must first remove this account from the Trusted Service.", strings.Join(services, ","))
+	}
+	if forget && a.JoinMethod != "created" {
+		return emu.Errorf(409, "MemberTypeError.DeleteAccount", "You can only delete accounts of the resource account type created by Resource Directory.")
 	}
 	a.Folder, a.JoinMethod, a.Type, a.ModifyTime = "", "", "", x.now
 	if forget {
@@ -428,4 +439,100 @@ func (c *Cloud) deleteAccount(x *exec) (map[string]any, *emu.APIError) {
 		return nil, err
 	}
 	return map[string]any{"DeletionType": "single"}, nil
+}
+
+// ---- delegated administrators ----
+
+// registerDelegatedAdministrator: the management account makes a member the delegated
+// administrator of a trusted service. Which trusted services accept delegated
+// administrators is the service's business (the reference's "Supported trusted
+// services" list); the emulation takes any well-formed service identifier.
+func (c *Cloud) registerDelegatedAdministrator(x *exec) (map[string]any, *emu.APIError) {
+	d, err := c.managed(x)
+	if err != nil {
+		return nil, err
+	}
+	acc, svc := x.p("AccountId"), x.p("ServicePrincipal")
+	if acc == d.Master {
+		return nil, emu.Errorf(409, "CannotRegisterMasterAsDelegatedAdministrator", "You attempted to register the enterprise management account as a delegated administrator for the service. You can designate only a member account as a delegated administrator.")
+	}
+	if !c.isMember(acc) {
+		return nil, accountNotFound()
+	}
+	if slices.Contains(d.Delegated[acc], svc) {
+		return nil, emu.Errorf(409, "AccountAlreadyRegistered", "The specified account is already a delegated administrator for this service.")
+	}
+	c.delegateLocked(d, acc, svc, x.now)
+	return nil, nil
+}
+
+func (c *Cloud) deregisterDelegatedAdministrator(x *exec) (map[string]any, *emu.APIError) {
+	d, err := c.managed(x)
+	if err != nil {
+		return nil, err
+	}
+	acc, svc := x.p("AccountId"), x.p("ServicePrincipal")
+	i := slices.Index(d.Delegated[acc], svc)
+	if i < 0 {
+		return nil, emu.Errorf(409, "AccountNotRegistered", "The specified account is not a delegated administrator for this service.")
+	}
+	d.Delegated[acc] = slices.Delete(d.Delegated[acc], i, i+1)
+	if len(d.Delegated[acc]) == 0 {
+		delete(d.Delegated, acc)
+	}
+	delete(d.DelegatedAt, acc+"/"+svc)
+	return nil, nil
+}
+
+// listDelegatedAdministrators lists the delegated administrators, of one service or all.
+func (c *Cloud) listDelegatedAdministrators(x *exec) (map[string]any, *emu.APIError) {
+	d, err := c.managed(x)
+	if err != nil {
+		return nil, err
+	}
+	svc := x.p("ServicePrincipal")
+	type entry struct {
+		a   *account
+		svc string
+	}
+	var hits []entry
+	for _, a := range c.members() {
+		for _, s := range d.Delegated[a.ID] {
+			if svc == "" || s == svc {
+				hits = append(hits, entry{a, s})
+			}
+		}
+	}
+	page, size := paging(x)
+	items := []any{}
+	for _, h := range pageOf(hits, page, size) {
+		items = append(items, map[string]any{"AccountId": h.a.ID, "DisplayName": h.a.DisplayName, "JoinMethod": h.a.JoinMethod,
+			"ServicePrincipal": h.svc, "DelegationEnabledTime": ecsTime(d.DelegatedAt[h.a.ID+"/"+h.svc])})
+	}
+	return map[string]any{"TotalCount": len(hits), "PageNumber": page, "PageSize": size, "Accounts": map[string]any{"Account": items}}, nil
+}
+
+func (c *Cloud) listDelegatedServicesForAccount(x *exec) (map[string]any, *emu.APIError) {
+	d, err := c.managed(x)
+	if err != nil {
+		return nil, err
+	}
+	acc := x.p("AccountId")
+	if !c.isMember(acc) {
+		return nil, accountNotFound()
+	}
+	items := []any{}
+	for _, s := range d.Delegated[acc] {
+		items = append(items, map[string]any{"ServicePrincipal": s, "Status": "ENABLED",
+			"DelegationEnabledTime": ecsTime(d.DelegatedAt[acc+"/"+s])})
+	}
+	return map[string]any{"DelegatedServices": map[string]any{"DelegatedService": items}}, nil
+}
+
+func (c *Cloud) delegateLocked(d *directory, acc, svc string, now time.Time) {
+	if d.Delegated == nil {
+		d.Delegated, d.DelegatedAt = map[string][]string{}, map[string]time.Time{}
+	}
+	d.Delegated[acc] = append(d.Delegated[acc], svc)
+	d.DelegatedAt[acc+"/"+svc] = now
 }

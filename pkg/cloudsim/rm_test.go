@@ -112,9 +112,10 @@ func TestResourceDirectoryReads(t *testing.T) {
 		t.Errorf("GetFolder = %+v", f.Folder)
 	}
 
-	// A member is not the management account; an outsider has no directory.
+	// A member that is neither the management account nor a delegated administrator
+	// has no directory to read; an outsider has no directory at all.
 	memberKey := e.keys.AccessKey(m2)
-	if _, err := e.rm(memberKey).ListAccounts(resourcemanager.CreateListAccountsRequest()); code(t, err) != "Forbidden.NotManagementAccount" || status(t, err) != 403 {
+	if _, err := e.rm(memberKey).ListAccounts(resourcemanager.CreateListAccountsRequest()); code(t, err) != "EntityNotExists.ResourceDirectory" || status(t, err) != 404 {
 		t.Errorf("member ListAccounts: %v", err)
 	}
 	if d, err := e.rm(memberKey).GetResourceDirectory(resourcemanager.CreateGetResourceDirectoryRequest()); err != nil || d.ResourceDirectory.ResourceDirectoryId != dirID {

@@ -32,17 +32,15 @@ func init() {
 	})
 }
 
-const maxEntitiesPerCall = 5
-
 // ---- sharing with the directory ----
 
 func (c *Cloud) enableSharing(x *exec) (map[string]any, *emu.APIError) {
 	d := c.dirOf(x.caller.AccountID)
 	if d == nil || d.Master != x.caller.AccountID {
-		return nil, emu.Errorf(409, "ActionNotPermitted", "Only the management account of a resource directory can enable sharing with it.")
+		return nil, emu.Errorf(409, "ActionNotPermitted", "The caller must be the master account for the Resource Directory.")
 	}
 	if d.SharingEnabled {
-		return nil, emu.Errorf(409, "AlreadyEnabled", "Sharing with the resource directory is already enabled.")
+		return nil, emu.Errorf(409, "AlreadyEnabled", "You have already enabled sharing with the Resource Directory.")
 	}
 	d.SharingEnabled = true
 	return nil, nil
@@ -61,15 +59,13 @@ func (c *Cloud) shareJSON(s *share) map[string]any {
 		"UpdateTime": rsTime(s.Updated), "ResourceGroupId": ""}
 }
 
+// ownShare finds the caller's share named by ResourceShareId (the contract made sure it
+// is given).
 func (c *Cloud) ownShare(x *exec) (*share, *emu.APIError) {
 	if x.region == "" {
 		return nil, missing("RegionId")
 	}
-	id := x.p("ResourceShareId")
-	if id == "" {
-		return nil, emu.Errorf(400, "MissingParameter.ResourceShareId", "You must specify ResourceShareId.")
-	}
-	s := c.region(x.region).shares[id]
+	s := c.region(x.region).shares[x.p("ResourceShareId")]
 	if s == nil || s.Owner != x.caller.AccountID {
 		return nil, emu.Errorf(404, "EntityNotExists.ResourceShare", "The resource share does not exist in the current account.")
 	}
@@ -83,42 +79,13 @@ func activeShare(s *share) *emu.APIError {
 	return nil
 }
 
-func checkShareName(n string) *emu.APIError {
-	if !shareRE.MatchString(n) {
-		return emu.Errorf(400, "InvalidParameter.ResourceShareName", "The ResourceShareName is invalid.")
-	}
-	return nil
-}
-
-// entities reads Resources.N.{ResourceId,ResourceType} and Targets.N.
-func entities(x *exec) (resources, targets []string, err *emu.APIError) {
-	rs := structs(x.params, "Resources")
-	if len(rs) > maxEntitiesPerCall {
-		return nil, nil, emu.Errorf(400, "InvalidParameter.Resources.Length", "The maximum number of Resources exceeds 5.")
-	}
-	for _, r := range rs {
-		if r["ResourceType"] != "Image" {
-			return nil, nil, emu.Errorf(400, "InvalidParameter.ResourceType", "The ResourceType is invalid.")
-		}
-		if r["ResourceId"] == "" {
-			return nil, nil, emu.Errorf(400, "InvalidParameter.Resources", "The Resources is invalid.")
-		}
-		if slices.Contains(resources, r["ResourceId"]) {
-			return nil, nil, emu.Errorf(400, "InvalidParameter.Resources.Duplicate", "The Resources contains duplicate values.")
-		}
+// entities reads Resources.N.ResourceId and Targets.N (the contract checked their
+// number, pairs, types and duplicates).
+func entities(x *exec) (resources, targets []string) {
+	for _, r := range structs(x.params, "Resources") {
 		resources = append(resources, r["ResourceId"])
 	}
-	ts := list(x.params, "Targets")
-	if len(ts) > maxEntitiesPerCall {
-		return nil, nil, emu.Errorf(400, "InvalidParameter.Targets.Length", "The maximum number of Targets exceeds 5.")
-	}
-	for _, t := range ts {
-		if slices.Contains(targets, t) {
-			return nil, nil, emu.Errorf(400, "InvalidParameter.Targets.Duplicate", "The Targets contains duplicate values.")
-		}
-		targets = append(targets, t)
-	}
-	return resources, targets, nil
+	return resources, list(x.params, "Targets")
 }
 
 // sharedCount counts the owner's shared resources in a region (associations that are
@@ -144,29 +111,55 @@ func attached(a *assoc) bool {
 
 // checkAssociate validates an association of resources and targets with a share of
 // owner (s nil: the share is being created), all or nothing.
+//
+// Targets (CreateResourceShare): the directory, a folder or a member, and with
+// AllowExternalTargets any account. The answers, from the Create/AssociateResourceShare
+// references: ShareWithYourself (the owner itself), InvalidTarget.SiteMismatch
+// ("Cross-site resource sharing is not supported": an account of the other site, China
+// or international), AccountNotInResourceDirectory ("The account is not a master or a
+// member of a resource directory": the owner, for a target that needs its directory),
+// NotEnableSharingWithResourceDirectory, and InvalidTarget ("The shared target does not
+// exist in the resource directory").
 func (c *Cloud) checkAssociate(x *exec, s *share, owner string, allowExternal bool, resources, targets []string) *emu.APIError {
 	for _, r := range resources {
 		im := c.region(x.region).images[r]
 		if im == nil || im.Owner != owner {
-			return emu.Errorf(400, "InvalidParameter.Resources", "The Resources is invalid: %s.", r)
+			return emu.Errorf(400, "InvalidParameter.Resources", "The Resources is invalid.")
 		}
 	}
-	if len(targets) > 0 {
-		d := c.dirOf(owner)
-		if d == nil || !d.SharingEnabled {
+	d := c.dirOf(owner)
+	needDirectory := func() *emu.APIError {
+		switch {
+		case d == nil:
+			return emu.Errorf(409, "AccountNotInResourceDirectory", "The account is not a master or a member of a resource directory.")
+		case !d.SharingEnabled:
 			return emu.Errorf(409, "NotEnableSharingWithResourceDirectory", "You have not enabled sharing with your Resource Directory.")
 		}
-		for _, t := range targets {
-			if t == owner {
-				return emu.Errorf(409, "ShareWithYourself", "You cannot share resources with yourself.")
+		return nil
+	}
+	for _, t := range targets {
+		if t == owner {
+			return emu.Errorf(409, "ShareWithYourself", "You cannot share resources with yourself.")
+		}
+		if acc := c.accounts[t]; acc != nil && accountRE.MatchString(t) {
+			if acc.Site != c.accountLocked(owner).Site {
+				return emu.Errorf(409, "InvalidTarget.SiteMismatch", "Cross-site resource sharing is not supported.")
 			}
-			ok := t == d.ID || (folderRE.MatchString(t) && c.folders[t] != nil) || (accountRE.MatchString(t) && c.isMember(t))
-			if !ok && allowExternal && accountRE.MatchString(t) && c.accounts[t] != nil {
-				ok = true
+			if d != nil && c.isMember(t) {
+				if err := needDirectory(); err != nil {
+					return err
+				}
+				continue
 			}
-			if !ok {
-				return emu.Errorf(400, "InvalidTarget", "The shared target does not exist in the resource directory.")
+			if allowExternal {
+				continue
 			}
+		}
+		if err := needDirectory(); err != nil {
+			return err
+		}
+		if t != d.ID && !(folderRE.MatchString(t) && c.folders[t] != nil) {
+			return emu.Errorf(400, "InvalidTarget", "The shared target does not exist in the resource directory.")
 		}
 	}
 	if s != nil {
@@ -187,8 +180,8 @@ func (c *Cloud) checkAssociate(x *exec, s *share, owner string, allowExternal bo
 			fresh++
 		}
 	}
-	if fresh > 0 && c.sharedCount(owner, x.region) >= c.cfg.MaxSharedResources {
-		return emu.Errorf(409, "QuotaExceeded.SharedResource.Count", "The maximum number of shared resources per account exceeds the limit.")
+	if fresh > 0 && c.sharedCount(owner, x.region)+fresh > c.cfg.MaxSharedResources {
+		return emu.Errorf(409, "QuotaExceeded.SharedResource.Count", "The maximum number of shared resources per account  exceeds the limit.")
 	}
 	return nil
 }
@@ -213,12 +206,13 @@ func (c *Cloud) associateLocked(x *exec, s *share, resources, targets []string) 
 			out = append(out, c.assocJSON(s, s.Resources[r]))
 			continue
 		}
-		// Whether it will fail is decided now, in call order, as the quota is consumed.
+		// An image encrypted with the service key cannot be shared ("only images encrypted
+		// with a CMK can be shared", ECS share-an-encrypted-custom-image); through Resource
+		// Sharing the association ends Failed, FailureReason UnsupportedOperation ("the
+		// operation is not supported", ListResourceShareAssociations).
 		fail := ""
 		if im := c.region(x.region).images[r]; im != nil && im.Encrypted == "service-key" {
 			fail = "UnsupportedOperation"
-		} else if c.sharedCount(s.Owner, x.region) >= c.cfg.MaxSharedResources {
-			fail = "LimitExceeded"
 		}
 		a := start(s.Resources, r, kindResource, "Image")
 		a.failWith = fail
@@ -238,13 +232,7 @@ func (c *Cloud) createResourceShare(x *exec) (map[string]any, *emu.APIError) {
 		return nil, missing("RegionId")
 	}
 	name := x.p("ResourceShareName")
-	if err := checkShareName(name); err != nil {
-		return nil, err
-	}
-	resources, targets, err := entities(x)
-	if err != nil {
-		return nil, err
-	}
+	resources, targets := entities(x)
 	allow := boolParam(x.params, "AllowExternalTargets")
 	me := x.caller.AccountID
 	if err := c.checkAssociate(x, nil, me, allow, resources, targets); err != nil {
@@ -257,7 +245,7 @@ func (c *Cloud) createResourceShare(x *exec) (map[string]any, *emu.APIError) {
 		}
 	}
 	if n >= c.cfg.MaxResourceShares {
-		return nil, emu.Errorf(409, "QuotaExceeded.ResourceShare.Count", "The maximum number of resource shares per account exceeds the limit.")
+		return nil, emu.Errorf(409, "QuotaExceeded.ResourceShare.Count", "The maximum number of ResourceShare exceeds the limit.")
 	}
 	s := c.newShareLocked(x.region, me, name, allow, x.now)
 	c.associateLocked(x, s, resources, targets)
@@ -272,12 +260,7 @@ func (c *Cloud) updateResourceShare(x *exec) (map[string]any, *emu.APIError) {
 	if err := activeShare(s); err != nil {
 		return nil, err
 	}
-	if name, ok := x.params["ResourceShareName"]; ok && name != "" {
-		if err := checkShareName(name); err != nil {
-			return nil, err
-		}
-		s.Name = name
-	}
+	s.Name = x.p("ResourceShareName") // required: an update always names the share
 	if v, ok := x.params["AllowExternalTargets"]; ok && v != "" {
 		s.AllowExternal = strings.EqualFold(v, "true")
 		for t, a := range s.Targets {
@@ -326,13 +309,7 @@ func (c *Cloud) associateResourceShare(x *exec) (map[string]any, *emu.APIError) 
 	if err := activeShare(s); err != nil {
 		return nil, err
 	}
-	resources, targets, err := entities(x)
-	if err != nil {
-		return nil, err
-	}
-	if len(resources) == 0 && len(targets) == 0 {
-		return nil, emu.Errorf(400, "ResourceAndTargetBothEmpty", "Either a resource or a shared target must be specified.")
-	}
+	resources, targets := entities(x)
 	if err := c.checkAssociate(x, s, s.Owner, s.AllowExternal, resources, targets); err != nil {
 		return nil, err
 	}
@@ -347,28 +324,34 @@ func (c *Cloud) disassociateResourceShare(x *exec) (map[string]any, *emu.APIErro
 	if err := activeShare(s); err != nil {
 		return nil, err
 	}
-	resources, targets, err := entities(x)
-	if err != nil {
-		return nil, err
+	if c.dirOf(s.Owner) == nil && !s.AllowExternal {
+		return nil, emu.Errorf(409, "AccountNotInResourceDirectory", "The account is not a master or a member of a resource directory.")
 	}
-	if len(resources) == 0 && len(targets) == 0 {
-		return nil, emu.Errorf(400, "ResourceAndTargetBothEmpty", "Either a resource or a shared target must be specified.")
+	resources, targets := entities(x)
+	// "You can not disassociate unassociated resource or target": an entity the share
+	// never held. One being or already disassociated is left as it is.
+	for _, e := range resources {
+		if s.Resources[e] == nil {
+			return nil, emu.Errorf(400, "DisassociateInvalid", "You can not disassociate unassociated resource or target.")
+		}
+	}
+	for _, e := range targets {
+		if s.Targets[e] == nil {
+			return nil, emu.Errorf(400, "DisassociateInvalid", "You can not disassociate unassociated resource or target.")
+		}
 	}
 	for _, e := range resources {
 		if a := s.Resources[e]; a != nil && a.Status == assocAssociating {
-			return nil, emu.Errorf(409, "DisassociateConflict", "You cannot perform the operation while association operation is being performed.")
+			return nil, emu.Errorf(409, "DisassociateConflict", "You cannot perform the operation while association is already in progress.")
 		}
 	}
 	for _, e := range targets {
 		if a := s.Targets[e]; a != nil && a.Status == assocAssociating {
-			return nil, emu.Errorf(409, "DisassociateConflict", "You cannot perform the operation while association operation is being performed.")
+			return nil, emu.Errorf(409, "DisassociateConflict", "You cannot perform the operation while association is already in progress.")
 		}
 	}
 	out := []any{}
 	stop := func(a *assoc) {
-		if a == nil {
-			return // never associated: nothing to do, and not an error
-		}
 		if a.Status == assocAssociated || a.Status == assocFailed {
 			a.Status, a.Updated, a.due, a.failWith = assocDisassociating, x.now, x.now.Add(c.cfg.AssociationDelay), ""
 		}
@@ -389,11 +372,7 @@ func (c *Cloud) settleLocked(s *share, a *assoc, now time.Time) []Event {
 	switch a.Status {
 	case assocAssociating:
 		if a.failWith != "" {
-			desc := "The number of shared resources exceeds the quota."
-			if a.failWith == "UnsupportedOperation" {
-				desc = "Images encrypted with a service key cannot be shared."
-			}
-			a.Status, a.Failure = assocFailed, &failure{Reason: a.failWith, Description: desc, Op: "Associate"}
+			a.Status, a.Failure = assocFailed, c.failureLocked(s, a, a.failWith, "Associate")
 		} else {
 			a.Status = assocAssociated
 		}
@@ -404,19 +383,49 @@ func (c *Cloud) settleLocked(s *share, a *assoc, now time.Time) []Event {
 	return c.associationEventsLocked(s, a, now)
 }
 
+// failureDescriptions are the FailureDescription texts of the failure reasons the
+// emulation produces.
+var failureDescriptions = map[string]string{
+	"UnsupportedOperation": "You cannot share the specified resource: images encrypted with a service key cannot be shared.",
+}
+
+// failureLocked describes why association a of share s failed. Per
+// ListResourceShareAssociations, AssociationFailedDetails name the counterparts the
+// association failed with: for a resource association, the share's targets (EntityId a
+// target ID, EntityType ResourceDirectory | Folder | Account | Service); for a target
+// association, the share's resources.
+func (c *Cloud) failureLocked(s *share, a *assoc, reason, op string) *failure {
+	f := &failure{Reason: reason, Description: failureDescriptions[reason], Op: op}
+	other := s.Targets
+	if a.Kind == kindTarget {
+		other = s.Resources
+	}
+	for _, e := range slices.Sorted(maps.Keys(other)) {
+		if o := other[e]; attached(o) {
+			f.Entities = append(f.Entities, [2]string{o.Entity, o.EntityType})
+		}
+	}
+	return f
+}
+
 func (c *Cloud) assocJSON(s *share, a *assoc) map[string]any {
 	m := map[string]any{"ResourceShareId": s.ID, "ResourceShareName": s.Name, "EntityId": a.Entity, "EntityType": a.EntityType,
 		"AssociationType": a.Kind, "AssociationStatus": a.Status, "AssociationStatusMessage": "", "CreateTime": rsTime(a.Created),
 		"UpdateTime": rsTime(a.Updated), "External": a.External, "TargetProperty": ""}
 	if a.Status == assocFailed && a.Failure != nil {
 		m["AssociationStatusMessage"] = a.Failure.Description
-		// Status/StatusMessage/AssociateType are the deprecated names of
-		// FailureReason/FailureDescription/OperationType; both are sent.
-		m["AssociationFailedDetails"] = []any{map[string]any{
-			"EntityId": a.Entity, "EntityType": a.EntityType,
-			"FailureReason": a.Failure.Reason, "FailureDescription": a.Failure.Description, "OperationType": a.Failure.Op,
-			"Status": a.Failure.Reason, "StatusMessage": a.Failure.Description, "AssociateType": a.Failure.Op,
-		}}
+		details := []any{}
+		for _, e := range a.Failure.Entities {
+			d := map[string]any{"EntityId": e[0], "EntityType": e[1],
+				"FailureReason": a.Failure.Reason, "FailureDescription": a.Failure.Description, "OperationType": a.Failure.Op}
+			if c.cfg.DeprecatedFailureFields {
+				// Status, StatusMessage and AssociateType are the deprecated names of
+				// FailureReason, FailureDescription and OperationType.
+				d["Status"], d["StatusMessage"], d["AssociateType"] = a.Failure.Reason, a.Failure.Description, a.Failure.Op
+			}
+			details = append(details, d)
+		}
+		m["AssociationFailedDetails"] = details
 	}
 	return m
 }
@@ -425,10 +434,7 @@ func (c *Cloud) assocJSON(s *share, a *assoc) map[string]any {
 
 // pageSeq pages items in seq order: the token is the seq of the last item returned.
 func pageSeq[T any](x *exec, items []T, seq func(T) int) ([]T, string, *emu.APIError) {
-	limit, err := intParam(x.params, "MaxResults", 20, 1, 100)
-	if err != nil {
-		return nil, "", err
-	}
+	limit := intOr(x.params, "MaxResults", 20)
 	sort.SliceStable(items, func(i, j int) bool { return seq(items[i]) < seq(items[j]) })
 	after := 0
 	if tok := x.p("NextToken"); tok != "" {
@@ -448,18 +454,8 @@ func pageSeq[T any](x *exec, items []T, seq func(T) int) ([]T, string, *emu.APIE
 	return items[start:end], next, nil
 }
 
-// resourceOwner reads the required ResourceOwner (Self | OtherAccounts).
-func resourceOwner(x *exec) (bool, *emu.APIError) {
-	switch x.p("ResourceOwner") {
-	case "Self":
-		return true, nil
-	case "OtherAccounts":
-		return false, nil
-	case "":
-		return false, emu.Errorf(400, "MissingParameter.ResourceOwner", "You must specify ResourceOwner.")
-	}
-	return false, emu.Errorf(400, "InvalidParameter.ResourceOwner", "The ResourceOwner is invalid.")
-}
+// resourceOwner reads ResourceOwner: Self (true) or OtherAccounts.
+func resourceOwner(x *exec) bool { return x.p("ResourceOwner") == "Self" }
 
 // visibleShares returns the shares the caller owns (self) or is reached by (others).
 func (c *Cloud) visibleShares(x *exec, self bool) []*share {
@@ -488,26 +484,12 @@ func (c *Cloud) visibleShares(x *exec, self bool) []*share {
 	return out
 }
 
-func shareIDs(x *exec) ([]string, *emu.APIError) {
-	ids := list(x.params, "ResourceShareIds")
-	if len(ids) > maxEntitiesPerCall {
-		return nil, emu.Errorf(400, "InvalidParameter.ResourceShareIds.Length", "The maximum number of ResourceShareIds exceeds 5.")
-	}
-	return ids, nil
-}
-
 func (c *Cloud) listResourceShares(x *exec) (map[string]any, *emu.APIError) {
 	if x.region == "" {
 		return nil, missing("RegionId")
 	}
-	self, err := resourceOwner(x)
-	if err != nil {
-		return nil, err
-	}
-	ids, err := shareIDs(x)
-	if err != nil {
-		return nil, err
-	}
+	self := resourceOwner(x)
+	ids := list(x.params, "ResourceShareIds")
 	name, status := x.p("ResourceShareName"), x.p("ResourceShareStatus")
 	var hits []*share
 	for _, s := range c.visibleShares(x, self) {
@@ -536,16 +518,7 @@ func (c *Cloud) listAssociations(x *exec) (map[string]any, *emu.APIError) {
 		return nil, missing("RegionId")
 	}
 	kind := x.p("AssociationType")
-	if kind == "" {
-		return nil, emu.Errorf(400, "MissingParameter.AssociationType", "You must specify AssociationType.")
-	}
-	if kind != kindResource && kind != kindTarget {
-		return nil, emu.Errorf(400, "InvalidParameter.AssociationType", "The AssociationType is invalid.")
-	}
-	ids, err := shareIDs(x)
-	if err != nil {
-		return nil, err
-	}
+	ids := list(x.params, "ResourceShareIds")
 	status, resource, target := x.p("AssociationStatus"), x.p("ResourceId"), x.p("Target")
 	var hits []shareAssoc
 	for _, s := range c.visibleShares(x, true) {
@@ -578,18 +551,9 @@ func (c *Cloud) listSharedResources(x *exec) (map[string]any, *emu.APIError) {
 	if x.region == "" {
 		return nil, missing("RegionId")
 	}
-	self, err := resourceOwner(x)
-	if err != nil {
-		return nil, err
-	}
-	ids, err := shareIDs(x)
-	if err != nil {
-		return nil, err
-	}
+	self := resourceOwner(x)
+	ids := list(x.params, "ResourceShareIds")
 	rids := list(x.params, "ResourceIds")
-	if len(rids) > maxEntitiesPerCall {
-		return nil, emu.Errorf(400, "InvalidParameter.ResourceIds.Length", "The maximum number of ResourceIds exceeds 5.")
-	}
 	rtype, target := x.p("ResourceType"), x.p("Target")
 	var hits []shareAssoc
 	for _, s := range c.visibleShares(x, self) {
@@ -632,18 +596,9 @@ func (c *Cloud) listSharedTargets(x *exec) (map[string]any, *emu.APIError) {
 	if x.region == "" {
 		return nil, missing("RegionId")
 	}
-	self, err := resourceOwner(x)
-	if err != nil {
-		return nil, err
-	}
-	ids, err := shareIDs(x)
-	if err != nil {
-		return nil, err
-	}
+	self := resourceOwner(x)
+	ids := list(x.params, "ResourceShareIds")
 	targets := list(x.params, "Targets")
-	if len(targets) > maxEntitiesPerCall {
-		return nil, emu.Errorf(400, "InvalidParameter.Targets.Length", "The maximum number of Targets exceeds 5.")
-	}
 	rtype, resource := x.p("ResourceType"), x.p("ResourceId")
 	var hits []shareAssoc
 	for _, s := range c.visibleShares(x, self) {

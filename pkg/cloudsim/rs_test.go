@@ -1,6 +1,7 @@
 package cloudsim_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"testing"
@@ -107,7 +108,7 @@ func TestResourceShareArgumentLimits(t *testing.T) {
 		{"6 targets", "ok", nil, six, "InvalidParameter.Targets.Length"},
 		{"duplicate targets", "ok", nil, []string{prod, prod}, "InvalidParameter.Targets.Duplicate"},
 		{"bad name", "no spaces", nil, nil, "InvalidParameter.ResourceShareName"},
-		{"long name", string(slices.Repeat([]byte("a"), 51)), nil, nil, "InvalidParameter.ResourceShareName"},
+		{"long name", string(slices.Repeat([]byte("a"), 51)), nil, nil, "InvalidParameter.ResourceShareName.Length"},
 		{"unknown image", "ok", []string{"m-nope"}, nil, "InvalidParameter.Resources"},
 		{"5 and 5", "ok", images("m-r", 5), six[:5], ""},
 	} {
@@ -224,60 +225,134 @@ func TestAssociationLifecycle(t *testing.T) {
 	}
 }
 
-func TestAssociationFailures(t *testing.T) {
+func TestSharedResourceQuota(t *testing.T) {
 	e := world(t, cloudsim.Config{MaxSharedResources: 2, MaxResourceShares: 2})
-	for _, id := range []string{"m-f1", "m-f2", "m-f3", "m-f4"} {
+	for _, id := range []string{"m-f1", "m-f2", "m-f3"} {
 		e.cloud.PutImage(region, cloudsim.ImageSpec{ID: id, Owner: owner})
 	}
-	e.cloud.PutImage(region, cloudsim.ImageSpec{ID: "m-svc", Owner: owner, Encrypted: "service-key"})
 	cl := e.rs(e.ownerKey)
 
-	resp, err := createShare(cl, "limits", []string{"m-f1", "m-f2", "m-f3"}, []string{dirID}, false)
+	// QuotaExceeded.SharedResource.Count is the call's answer, all or nothing: a call
+	// that would take the account over its quota shares nothing.
+	if _, err := createShare(cl, "limits", []string{"m-f1", "m-f2", "m-f3"}, []string{dirID}, false); code(t, err) != "QuotaExceeded.SharedResource.Count" || status(t, err) != 409 {
+		t.Fatalf("three resources with a quota of two: %v", err)
+	}
+	if n := len(e.cloud.ResourceShares(region)); n != 0 {
+		t.Fatalf("%d shares made by a refused call", n)
+	}
+	resp, err := createShare(cl, "limits", []string{"m-f1", "m-f2"}, []string{dirID}, false)
 	must(t, err)
 	share := resp.ResourceShare.ResourceShareId
-	_, err = associate(cl, share, []string{"m-svc"}, nil)
-	if code(t, err) != "QuotaExceeded.SharedResource.Count" || status(t, err) != 409 {
+	if _, err := associate(cl, share, []string{"m-f3"}, nil); code(t, err) != "QuotaExceeded.SharedResource.Count" {
 		t.Fatalf("associating when the quota is full: %v", err)
 	}
+	// Associating again what is there takes no quota.
+	_, err = associate(cl, share, []string{"m-f1"}, nil)
+	must(t, err)
 	e.advance(20 * time.Second)
-	got := map[string]resourcesharing.ResourceShareAssociation{}
-	for _, a := range associations(t, cl, "Resource") {
-		got[a.EntityId] = a
-	}
-	if got["m-f1"].AssociationStatus != "Associated" || got["m-f2"].AssociationStatus != "Associated" {
-		t.Fatalf("the first two: %+v", got)
-	}
-	f3 := got["m-f3"]
-	if f3.AssociationStatus != "Failed" || len(f3.AssociationFailedDetails) != 1 || f3.AssociationFailedDetails[0].Status != "LimitExceeded" ||
-		f3.AssociationFailedDetails[0].EntityId != "m-f3" {
-		t.Fatalf("the third = %+v", f3)
-	}
-	if !e.cloud.Access(region, "m-f1")[m3] || e.cloud.Access(region, "m-f3")[m3] {
-		t.Fatal("access must follow the associations")
-	}
-
-	// A failed association is retried by associating again; with room it succeeds.
-	must(t, disassociate(cl, share, []string{"m-f1"}, nil))
+	must(t, disassociate(cl, share, []string{"m-f1"}, nil)) // make room
 	e.advance(20 * time.Second)
 	_, err = associate(cl, share, []string{"m-f3"}, nil)
 	must(t, err)
 	e.advance(20 * time.Second)
-	if !e.cloud.Access(region, "m-f3")[m3] {
-		t.Fatal("m-f3 not shared after the retry")
+	if !e.cloud.Access(region, "m-f3")[m3] || e.cloud.Access(region, "m-f1")[m3] {
+		t.Fatal("access must follow the associations")
 	}
-
-	must(t, disassociate(cl, share, []string{"m-f2"}, nil)) // make room
-	e.advance(20 * time.Second)
-	_, err = createShare(cl, "svc", []string{"m-svc"}, []string{prod}, false)
-	must(t, err)
-	e.advance(20 * time.Second)
-	for _, a := range associations(t, cl, "Resource") {
-		if a.EntityId == "m-svc" && (a.AssociationStatus != "Failed" || a.AssociationFailedDetails[0].Status != "UnsupportedOperation") {
-			t.Fatalf("service-key image: %+v", a)
-		}
+	if _, err := createShare(cl, "second", nil, nil, false); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := createShare(cl, "third", nil, nil, false); code(t, err) != "QuotaExceeded.ResourceShare.Count" {
 		t.Fatalf("a third share with a quota of 2: %v", err)
+	}
+}
+
+// failedDetail is one AssociationFailedDetails item as the wire carries it, current and
+// deprecated names.
+type failedDetail struct {
+	EntityId, EntityType, FailureReason, FailureDescription, OperationType string
+	Status, StatusMessage, AssociateType                                   *string
+}
+
+// rawAssociations reads ListResourceShareAssociations' raw JSON (the SDK's struct only
+// has the deprecated names of the failure details).
+func rawAssociations(t *testing.T, cl *resourcesharing.Client, kind string) map[string][]failedDetail {
+	t.Helper()
+	req := resourcesharing.CreateListResourceShareAssociationsRequest()
+	req.RegionId, req.AssociationType = region, kind
+	req.MaxResults = requests.NewInteger(100)
+	resp, err := cl.ListResourceShareAssociations(req)
+	must(t, err)
+	var raw struct {
+		ResourceShareAssociations []struct {
+			EntityId, AssociationStatus string
+			AssociationFailedDetails    []failedDetail
+		}
+	}
+	if err := json.Unmarshal(resp.GetHttpContentBytes(), &raw); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]failedDetail{}
+	for _, a := range raw.ResourceShareAssociations {
+		if a.AssociationStatus == "Failed" {
+			out[a.EntityId] = a.AssociationFailedDetails
+		}
+	}
+	return out
+}
+
+// TestFailedAssociationDetails: an image encrypted with the service key cannot be
+// shared: its association ends Failed, and AssociationFailedDetails name each target
+// it failed with (EntityId and EntityType of the counterpart), FailureReason
+// UnsupportedOperation and OperationType Associate. The deprecated names (Status,
+// StatusMessage, AssociateType) come only behind the switch.
+func TestFailedAssociationDetails(t *testing.T) {
+	for _, deprecated := range []bool{false, true} {
+		t.Run(fmt.Sprintf("deprecated=%v", deprecated), func(t *testing.T) {
+			e := world(t, cloudsim.Config{DeprecatedFailureFields: deprecated})
+			e.cloud.PutImage(region, cloudsim.ImageSpec{ID: "m-svc", Owner: owner, Encrypted: "service-key"})
+			e.cloud.PutImage(region, cloudsim.ImageSpec{ID: "m-plain", Owner: owner})
+			cl := e.rs(e.ownerKey)
+			_, err := createShare(cl, "svc", []string{"m-svc", "m-plain"}, []string{prod, m4}, false)
+			must(t, err)
+			e.advance(20 * time.Second)
+			got := rawAssociations(t, cl, "Resource")
+			if len(got) != 1 || len(got["m-svc"]) != 2 {
+				t.Fatalf("failed associations = %+v, want m-svc failing with both targets", got)
+			}
+			byEntity := map[string]failedDetail{}
+			for _, d := range got["m-svc"] {
+				byEntity[d.EntityId] = d
+			}
+			if byEntity[prod].EntityType != "Folder" || byEntity[m4].EntityType != "Account" {
+				t.Fatalf("details = %+v, want one per target with its type", got["m-svc"])
+			}
+			for _, d := range got["m-svc"] {
+				if d.FailureReason != "UnsupportedOperation" || d.OperationType != "Associate" || d.FailureDescription == "" {
+					t.Fatalf("detail = %+v", d)
+				}
+				if (d.Status != nil) != deprecated || (d.StatusMessage != nil) != deprecated || (d.AssociateType != nil) != deprecated {
+					t.Fatalf("deprecated fields present = %v, want %v: %+v", d.Status != nil, deprecated, d)
+				}
+				if deprecated && (*d.Status != d.FailureReason || *d.AssociateType != d.OperationType) {
+					t.Fatalf("deprecated fields differ from the current ones: %+v", d)
+				}
+			}
+			// The SDK's struct sees the deprecated names only.
+			for _, a := range associations(t, cl, "Resource") {
+				if a.EntityId != "m-svc" {
+					continue
+				}
+				if a.AssociationStatus != "Failed" || a.AssociationStatusMessage == "" {
+					t.Fatalf("m-svc = %+v", a)
+				}
+				if reason := a.AssociationFailedDetails[0].Status; (reason == "UnsupportedOperation") != deprecated {
+					t.Fatalf("SDK Status = %q with the switch %v", reason, deprecated)
+				}
+			}
+			if e.cloud.Access(region, "m-svc")[m2] || !e.cloud.Access(region, "m-plain")[m2] {
+				t.Fatal("access must follow the associations")
+			}
+		})
 	}
 }
 
@@ -299,6 +374,7 @@ func TestResourceShareTargets(t *testing.T) {
 		{"the owner", []string{owner}, false, "ShareWithYourself", 409},
 		{"an unknown account, external allowed", []string{"2999999999999999"}, true, "InvalidTarget", 400},
 		{"an outside account, external allowed", []string{outside}, true, "", 0},
+		{"an account of the other site", []string{intl}, true, "InvalidTarget.SiteMismatch", 409},
 		{"directory, folder and member", []string{dirID, team, m4}, false, "", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -337,11 +413,19 @@ func TestResourceShareTargets(t *testing.T) {
 		t.Fatalf("after enabling: %v", err)
 	}
 
-	// An owner without a directory.
+	// An owner in no directory: a target inside one needs the owner's directory
+	// (AccountNotInResourceDirectory); any account is fine with external targets allowed.
 	e2.cloud.AddAccount(outside, "china")
 	e2.cloud.PutImage(region, cloudsim.ImageSpec{ID: "m-out", Owner: outside})
-	if _, err := createShare(e2.rs(e2.keys.AccessKey(outside)), "t", []string{"m-out"}, []string{m2}, true); code(t, err) != "NotEnableSharingWithResourceDirectory" {
+	outCl := e2.rs(e2.keys.AccessKey(outside))
+	if _, err := createShare(outCl, "t", []string{"m-out"}, []string{m2}, false); code(t, err) != "AccountNotInResourceDirectory" || status(t, err) != 409 {
 		t.Fatalf("owner without a directory: %v", err)
+	}
+	if _, err := createShare(outCl, "t", []string{"m-out"}, []string{dirID}, true); code(t, err) != "AccountNotInResourceDirectory" {
+		t.Fatalf("owner without a directory, directory target: %v", err)
+	}
+	if _, err := createShare(outCl, "t", []string{"m-out"}, []string{m2}, true); err != nil {
+		t.Fatalf("owner without a directory, external targets allowed: %v", err)
 	}
 }
 

@@ -175,7 +175,7 @@ func TestEvents(t *testing.T) {
 	// Reads emit nothing; CreateImage names the new image.
 	describe(t, fn, nil)
 	cr := ecs.CreateCreateImageRequest()
-	cr.RegionId = region
+	cr.RegionId, cr.SnapshotId = region, "s-source"
 	resp, err := e.ecs(e.ownerKey).CreateImage(cr)
 	must(t, err)
 	evs = e.takeEvents()

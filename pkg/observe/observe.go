@@ -314,6 +314,18 @@ func (o *Observer) readResourceDirectory(ctx context.Context) (*state.Directory,
 	return &state.Directory{ID: rd.ID, RootID: rd.RootID, Members: map[string]state.Member{}, Folders: map[string][]string{}}, nil
 }
 
+// directoryErr wraps an error of a directory read. A member account that is neither the
+// directory's management account nor a delegated administrator may read the directory
+// itself (GetResourceDirectory) but not its members: the service answers
+// EntityNotExists.ResourceDirectory, which would read as "no directory" — say what it
+// means instead.
+func directoryErr(what string, err error) error {
+	if cloud.Code(err) == "EntityNotExists.ResourceDirectory" {
+		return fmt.Errorf("%s: the account running the functions may not read the resource directory's members: deploy in the management account, or have it register this account as a delegated administrator (RegisterDelegatedAdministrator): %w", what, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
 // addMember records a member and the ancestry its path shows.
 func addMember(d *state.Directory, a cloud.Account) {
 	parts := strings.Split(a.Path, "/")
@@ -357,7 +369,7 @@ func (o *Observer) listMembers(ctx context.Context) ([]cloud.Account, error) {
 			return err
 		})
 		if err != nil {
-			return p, fmt.Errorf("list directory accounts: %w", err)
+			return p, directoryErr("list directory accounts", err)
 		}
 		return p, nil
 	}
@@ -432,7 +444,7 @@ func (o *Observer) ReadAncestors(ctx context.Context, folders []string) (map[str
 			ok[i] = true
 		case "EntityNotExists.Folder", "InvalidParameter.ChildId":
 		default:
-			return fmt.Errorf("read the ancestors of folder %s: %w", folders[i], err)
+			return directoryErr("read the ancestors of folder "+folders[i], err)
 		}
 		o.mu.Lock()
 		if o.ancestors == nil {
@@ -705,7 +717,7 @@ func (o *Observer) Member(ctx context.Context, account string) (*cloud.Account, 
 		a = &got
 	case "EntityNotExists.Account", "InvalidParameter.AccountId":
 	default:
-		return nil, fmt.Errorf("read directory account %s: %w", account, err)
+		return nil, directoryErr("read directory account "+account, err)
 	}
 	o.mu.Lock()
 	if o.members == nil {

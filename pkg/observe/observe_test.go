@@ -244,3 +244,59 @@ func TestObservationCallCounts(t *testing.T) {
 		t.Errorf("full observation of the region: %v, want %v", got, want)
 	}
 }
+
+// TestDelegatedAdministratorObserves: functions in a member account read the directory
+// once the management account registered it as a delegated administrator; before, the
+// observation fails with an error that says so (not as "no directory").
+func TestDelegatedAdministratorObserves(t *testing.T) {
+	const mgmt = "1000000000000090"
+	clock, keys := emu.NewClock(emu.Epoch), emu.NewKeyring()
+	c := cloudsim.New(cloudsim.Config{Clock: clock, Keys: keys, FunctionRole: role})
+	// The functions' role in the image factory holds the deployment's policy.
+	if doc, err := rampolicy.Render(rampolicy.Deployment{Account: tOwner, Region: region, JobQueue: "imageshare-jobs"}); err != nil {
+		t.Fatal(err)
+	} else if err := c.RAM().Grant(tOwner, role, "imageshare-fc", string(doc)); err != nil {
+		t.Fatal(err)
+	}
+	eps, stop, err := c.Serve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	c.AddAccount(mgmt, "china")
+	c.AddAccount(tOwner, "china")
+	c.SetDirectory(cloudsim.DirectorySpec{ID: tDir, RootID: tRoot, Master: mgmt, SharingEnabled: true})
+	c.AddFolder(folder(1), "f1", tRoot)
+	c.AddMember(tOwner, tRoot)
+	c.AddAccount(acct(1), "china")
+	c.AddMember(acct(1), folder(1))
+	c.PutImage(region, cloudsim.ImageSpec{ID: "m-Factory", Owner: tOwner,
+		Tags: map[string]string{"imageshare:folders": folder(1), "imageshare:accounts": acct(1)}})
+	cred := keys.AssumeRole(tOwner, role, "test", time.Hour)
+	api, err := aliyun.New(aliyun.Config{Region: region, Endpoints: eps, Pacer: cloud.NewPacer(),
+		Credentials: cloud.Credentials{AccessKeyID: cred.AccessKeyID, AccessKeySecret: cred.AccessKeySecret, SecurityToken: cred.SecurityToken}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := Request{Region: region, Owner: tOwner, Now: clock.Now(), All: true, Prefix: "imageshare", RetryFailed: true}
+	_, err = Observe(context.Background(), api, req, nil)
+	if err == nil || !strings.Contains(err.Error(), "delegated administrator") || cloud.Code(err) != "EntityNotExists.ResourceDirectory" {
+		t.Fatalf("a member that may not read the directory: %v", err)
+	}
+	if err := c.RegisterDelegatedAdministrator(tOwner, "resourcesharing.aliyuncs.com"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Observe(context.Background(), api, req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Directory == nil || st.Directory.ID != tDir || len(st.Directory.Members) != 3 {
+		t.Fatalf("directory = %+v", st.Directory)
+	}
+	p := plan.Make(st, testSettings(t))
+	// The folder is shared, and the member it holds is known (coverage on its way),
+	// not refused as outside the directory.
+	if got := p.String(); !strings.Contains(got, "create targets="+folder(1)) || !strings.Contains(got, "deferred "+acct(1)) {
+		t.Fatalf("the factory's plan does not share with its folder and member:\n%s", got)
+	}
+}

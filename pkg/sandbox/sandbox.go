@@ -144,6 +144,7 @@ type sandbox struct {
 
 	owner      emu.Identity
 	ownerKey   emu.Credential // the owner's root access key
+	manager    emu.Identity   // the directory's management account (the owner unless the scenario names another)
 	project    *syaml.Project
 	funcs      map[string]*function // by resource key
 	env        map[string]string    // settings of the functions after scenario overrides
@@ -277,6 +278,9 @@ func (sb *sandbox) run(ctx context.Context) (*Result, error) {
 	res.Refusals = append([]Refusal(nil), sb.refusals...)
 	res.Violations = append([]string(nil), sb.violations...)
 	res.Violations = append(res.Violations, sb.audit.leaks()...)
+	// Every answer the emulated cloud gave must be in its error catalogue.
+	res.Violations = append(res.Violations, sb.cloud.Unlisted()...)
+	res.Violations = append(res.Violations, sb.mq.Unlisted()...)
 	inv := map[string]int{}
 	for k, v := range sb.invocations {
 		inv[k] = v

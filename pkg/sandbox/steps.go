@@ -6,16 +6,22 @@ import (
 	"sort"
 	"strconv"
 
+	"imageshare/pkg/cloudsim/emu"
 	"imageshare/pkg/scenario"
 )
 
 // person performs one API call as the owner (a person, not the functions): it emits
 // the ActionTrail event a real call would.
 func (sb *sandbox) person(product, action string, params map[string]string) {
+	sb.personAs(sb.owner, product, action, params)
+}
+
+// personAs performs one API call as a person of the caller's account.
+func (sb *sandbox) personAs(caller emu.Identity, product, action string, params map[string]string) {
 	if params["RegionId"] == "" && product != "resourcemanager" {
 		params["RegionId"] = sb.sc.Region
 	}
-	if _, _, err := sb.cloud.Call(sb.owner, product, action, params); err != nil {
+	if _, _, err := sb.cloud.Call(caller, product, action, params); err != nil {
 		sb.tracef("step %s failed: %s %s", action, err.Code, err.Message)
 		return
 	}
@@ -63,19 +69,21 @@ func (sb *sandbox) step(ctx context.Context, st scenario.Step, inTogether bool) 
 			}
 			sb.person("ecs", "ModifyImageSharePermission", p)
 		}
+	// The directory steps are the management account's writes (the owner's, unless the
+	// scenario names another management account).
 	case st.CreateAccount != nil:
-		if err := sb.cloud.CreateAccountAs(sb.owner, st.CreateAccount.Account, st.CreateAccount.Folder); err != nil {
+		if err := sb.cloud.CreateAccountAs(sb.manager, st.CreateAccount.Account, st.CreateAccount.Folder); err != nil {
 			sb.tracef("step CreateResourceAccount failed: %s", err.Code)
 		}
 	case st.InviteAccount != nil:
 		i := st.InviteAccount
-		if err := sb.cloud.InviteAccountAs(sb.owner, i.Account, i.Folder, i.AcceptAfter); err != nil {
+		if err := sb.cloud.InviteAccountAs(sb.manager, i.Account, i.Folder, i.AcceptAfter); err != nil {
 			sb.tracef("step InviteAccountToResourceDirectory failed: %s", err.Code)
 		}
 	case st.MoveAccount != nil:
-		sb.person("resourcemanager", "MoveAccount", map[string]string{"AccountId": st.MoveAccount.Account, "DestinationFolderId": st.MoveAccount.To})
+		sb.personAs(sb.manager, "resourcemanager", "MoveAccount", map[string]string{"AccountId": st.MoveAccount.Account, "DestinationFolderId": st.MoveAccount.To})
 	case st.RemoveAccount != nil:
-		sb.person("resourcemanager", "RemoveCloudAccount", map[string]string{"AccountId": st.RemoveAccount.Account})
+		sb.personAs(sb.manager, "resourcemanager", "RemoveCloudAccount", map[string]string{"AccountId": st.RemoveAccount.Account})
 	case st.OrgShare != nil:
 		sb.orgShare(st.OrgShare)
 	case st.Events != "":

@@ -19,6 +19,11 @@ import (
 	"imageshare/pkg/syaml"
 )
 
+// DelegatedService is the trusted service for which an owner that is not the
+// management account is registered as delegated administrator: the image factory
+// shares through Resource Sharing. Any delegated administrator may read the directory.
+const DelegatedService = "resourcesharing.aliyuncs.com"
+
 // Defaults of the emulated cloud in a scenario.
 const (
 	associationDelay = 20 * time.Second
@@ -279,8 +284,27 @@ func (sb *sandbox) buildWorld() error {
 	for _, a := range sc.Outside {
 		c.AddAccount(a, "china")
 	}
+	sb.manager = sb.owner
 	if d := sc.Directory; d != nil {
-		c.SetDirectory(cloudsim.DirectorySpec{ID: d.ID, RootID: d.Root, Master: sc.Owner, SharingEnabled: d.SharingEnabled})
+		mgmt := d.Management
+		if mgmt == "" {
+			mgmt = sc.Owner
+		}
+		c.AddAccount(mgmt, "china")
+		c.SetDirectory(cloudsim.DirectorySpec{ID: d.ID, RootID: d.Root, Master: mgmt, SharingEnabled: d.SharingEnabled})
+		if mgmt != sc.Owner {
+			// The owner is an image factory: a member at the root that the management
+			// account registered as a delegated administrator, so that it may read the
+			// directory. The directory steps are the management
+			// account's, with its own key; their events go to its bus.
+			c.AddMember(sc.Owner, d.Root)
+			if err := c.RegisterDelegatedAdministrator(sc.Owner, DelegatedService); err != nil {
+				return fmt.Errorf("register the owner as delegated administrator: %w", err)
+			}
+			mk := sb.keys.AccessKey(mgmt)
+			sb.manager = mk.Identity
+			sb.audit.remember("management account's access key", mk.AccessKeyID[len("LTAI"):], mk.AccessKeySecret)
+		}
 		for _, f := range d.Folders {
 			c.AddFolder(f.ID, f.Name, f.Parent)
 		}

@@ -90,7 +90,11 @@ func (m mapNode) strMap(key string, v map[string]string) mapNode {
 func (s *Scenario) node() (*yaml.Node, error) {
 	top := newMap().add("region", str(s.Region)).add("owner", str(s.Owner))
 	if d := s.Directory; d != nil {
-		dm := newMap().add("id", str(d.ID)).add("root", str(d.Root)).add("sharing_enabled", boolNode(d.SharingEnabled))
+		dm := newMap().add("id", str(d.ID)).add("root", str(d.Root))
+		if d.Management != "" && d.Management != s.Owner {
+			dm.add("management", str(d.Management))
+		}
+		dm.add("sharing_enabled", boolNode(d.SharingEnabled))
 		if d.Folders != nil {
 			fl := &yaml.Node{Kind: yaml.SequenceNode}
 			for _, f := range d.Folders {

@@ -514,11 +514,11 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 }
 
 func (p *parser) directory(n *yaml.Node, claim func(n *yaml.Node, what, id string, member bool) error) (*Directory, error) {
-	f, err := p.fields(n, "directory", "id", "root", "sharing_enabled", "folders", "accounts")
+	f, err := p.fields(n, "directory", "id", "root", "management", "sharing_enabled", "folders", "accounts")
 	if err != nil {
 		return nil, err
 	}
-	d := &Directory{SharingEnabled: true}
+	d := &Directory{SharingEnabled: true, Management: p.sc.Owner}
 	e, ok := f["id"]
 	if !ok {
 		return nil, p.errf(n, "directory.id is missing")
@@ -532,6 +532,18 @@ func (p *parser) directory(n *yaml.Node, claim func(n *yaml.Node, what, id strin
 	}
 	if d.Root, err = p.id(e.val, "directory.root", rootRE, "root folder ID"); err != nil {
 		return nil, err
+	}
+	if e, ok := f["management"]; ok {
+		if d.Management, err = p.account(e.val, "directory.management"); err != nil {
+			return nil, err
+		}
+		// Another account manages the directory: it is an account of the scenario, a
+		// member at the root, listed nowhere else.
+		if d.Management != p.sc.Owner {
+			if err := claim(e.val, "directory.management", d.Management, true); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if e, ok := f["sharing_enabled"]; ok {
 		if d.SharingEnabled, err = p.boolean(e.val, "directory.sharing_enabled"); err != nil {
@@ -622,6 +634,9 @@ func (p *parser) directory(n *yaml.Node, claim func(n *yaml.Node, what, id strin
 			}
 			if a.ID, err = p.account(e.val, w+".id"); err != nil {
 				return nil, err
+			}
+			if a.ID == d.Management && a.ID != p.sc.Owner {
+				return nil, p.errf(e.val, "%s: %s is the management account (directory.management), a member at the root: do not list it here", w, a.ID)
 			}
 			if err := claim(e.val, w, a.ID, true); err != nil {
 				return nil, err
@@ -1110,7 +1125,10 @@ func (p *parser) knownAccount(v *yaml.Node, f map[string]entry, w string) (strin
 		return "", err
 	}
 	if a == p.sc.Owner {
-		return "", p.errf(e.val, "%s: %s is the owner (the management account)", w, a)
+		return "", p.errf(e.val, "%s: %s is the owner (whose functions run the scenario)", w, a)
+	}
+	if d := p.sc.Directory; d != nil && a == d.Management {
+		return "", p.errf(e.val, "%s: %s is the management account (directory.management)", w, a)
 	}
 	if !p.known[a] {
 		return "", p.errf(e.val, "%s: unknown account %s (not a member, outside or created account)", w, a)

@@ -31,7 +31,7 @@ func TestSpecIllustrativeFile(t *testing.T) {
 		t.Errorf("region/owner = %q/%q", sc.Region, sc.Owner)
 	}
 	d := sc.Directory
-	if d == nil || d.ID != "rd-Ab12Cd" || d.Root != "r-Ab12Cd" || !d.SharingEnabled {
+	if d == nil || d.ID != "rd-Ab12Cd" || d.Root != "r-Ab12Cd" || !d.SharingEnabled || d.Management != "1000000000000001" {
 		t.Fatalf("directory = %+v", d)
 	}
 	if want := []Folder{{ID: "fd-Prod000001", Name: "prod", Parent: "r-Ab12Cd"}}; !reflect.DeepEqual(d.Folders, want) {
@@ -73,8 +73,8 @@ func TestSpecIllustrativeFile(t *testing.T) {
 		if got := sc.Steps[i].Kind(); got != k {
 			t.Errorf("step %d is %q, want %q", i, got, k)
 		}
-		if sc.Steps[i].Line != 28+i {
-			t.Errorf("step %d (%s) at line %d, want %d", i, k, sc.Steps[i].Line, 28+i)
+		if sc.Steps[i].Line != 29+i {
+			t.Errorf("step %d (%s) at line %d, want %d", i, k, sc.Steps[i].Line, 29+i)
 		}
 	}
 	st := sc.Steps
@@ -115,8 +115,8 @@ func TestSpecIllustrativeFile(t *testing.T) {
 	if len(tog) != 3 || tog[0].Kind() != "untag_image" || tog[1].Kind() != "wait" || tog[1].Wait != 5*time.Second || tog[2].Kind() != "tag_image" {
 		t.Errorf("together = %+v", tog)
 	}
-	if tog[2].Line != 42 {
-		t.Errorf("third step of together at line %d, want 42", tog[2].Line)
+	if tog[2].Line != 43 {
+		t.Errorf("third step of together at line %d, want 43", tog[2].Line)
 	}
 
 	ei, ok := sc.Expect.Images["m-Base00000001"]
@@ -255,6 +255,10 @@ outside: ["2000000000000001"]
 		{"owner listed twice as member", head + "directory:\n  id: rd-Ab12Cd\n  root: r-Ab12Cd\n  accounts:\n    - {id: \"1000000000000001\"}\n    - {id: \"1000000000000002\"}\n    - {id: \"1000000000000001\"}\n", 9, []string{"accounts[2]", "duplicate ID 1000000000000001", "line 7"}},
 		{"owner listed outside", head + "outside: [\"2000000000000001\", \"1000000000000001\"]\n", 3, []string{"outside[1]", "1000000000000001 is the owner (line 2)", "directory.accounts"}},
 		{"owner outside and member", head + "directory:\n  id: rd-Ab12Cd\n  root: r-Ab12Cd\n  accounts:\n    - {id: \"1000000000000001\"}\noutside:\n  - \"1000000000000001\"\n", 9, []string{"outside[0]", "duplicate ID 1000000000000001", "line 7"}},
+		{"bad management", head + "directory:\n  id: rd-Ab12Cd\n  root: r-Ab12Cd\n  management: 12345\n", 6, []string{"directory.management", "bad account ID", `"12345"`}},
+		{"management listed as member", head + "directory:\n  id: rd-Ab12Cd\n  root: r-Ab12Cd\n  management: \"1000000000000009\"\n  accounts:\n    - {id: \"1000000000000002\"}\n    - {id: \"1000000000000009\"}\n", 9, []string{"directory.accounts[1]", "1000000000000009 is the management account", "member at the root"}},
+		{"management also outside", head + "directory:\n  id: rd-Ab12Cd\n  root: r-Ab12Cd\n  management: \"1000000000000009\"\noutside: [\"1000000000000009\"]\n", 7, []string{"duplicate ID 1000000000000009", "line 6"}},
+		{"move the management account", head + "directory:\n  id: rd-Ab12Cd\n  root: r-Ab12Cd\n  management: \"1000000000000009\"\nsteps:\n  - move_account: {account: \"1000000000000009\", to: r-Ab12Cd}\n", 8, []string{"move_account", "1000000000000009 is the management account"}},
 		{"site enum", head + "directory:\n  id: rd-Ab12Cd\n  root: r-Ab12Cd\n  accounts:\n    - {id: \"1000000000000002\", site: europe}\n", 7, []string{"site", `"europe"`, "china | intl"}},
 		{"sharing_enabled yes", head + "directory: {id: rd-Ab12Cd, root: r-Ab12Cd, sharing_enabled: yes}\n", 3, []string{"sharing_enabled", `"yes"`}},
 		{"outside is a map", head + "outside: {a: b}\n", 3, []string{"outside", "want a list", "mapping"}},

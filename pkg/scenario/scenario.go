@@ -53,6 +53,11 @@ type Scenario struct {
 type Directory struct {
 	ID   string // rd-…
 	Root string // r-…
+	// Management is the directory's management account (default: the owner). When it is
+	// another account, the owner is a member at the root (unless Accounts lists it) and
+	// the delegated administrator that may read the directory, and the directory steps
+	// are the management account's writes.
+	Management string
 	// SharingEnabled: EnableSharingWithResourceDirectory was done (default true).
 	SharingEnabled bool
 	Folders        []Folder

@@ -98,7 +98,7 @@ func (m *MNS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if aerr != nil {
-		m.record(MNSCall{Operation: rt.op, Queue: rt.queue, Topic: rt.topic, Caller: caller, Code: aerr.Code, RAMAction: action, Denial: denial})
+		m.record(MNSCall{Operation: rt.op, Queue: rt.queue, Topic: rt.topic, Caller: caller, Code: aerr.Code, Status: aerr.HTTPStatus, RAMAction: action, Denial: denial})
 		writeError(w, aerr, reqID, hostID)
 		return
 	}
@@ -130,14 +130,17 @@ func (m *MNS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if final == nil {
 		final = res.err
 	}
-	code := ""
+	code, status := "", 0
 	switch {
 	case killed:
 		code = "ConnectionAborted"
 	case final != nil:
-		code = final.Code
+		code, status = final.Code, final.HTTPStatus
+	case res.status >= 400:
+		// A batch that partly failed answers an error status with a result per item.
+		code, status = batchCode(res.doc), res.status
 	}
-	m.calls = append(m.calls, MNSCall{Time: now, Operation: rt.op, Queue: rt.queue, Topic: rt.topic, Caller: caller, Code: code, RAMAction: action})
+	m.recordLocked(MNSCall{Time: now, Operation: rt.op, Queue: rt.queue, Topic: rt.topic, Caller: caller, Code: code, Status: status, RAMAction: action})
 	m.mu.Unlock()
 
 	if killed {
@@ -167,7 +170,24 @@ func (m *MNS) record(c MNSCall) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c.Time = m.cfg.Clock.Now()
-	m.calls = append(m.calls, c)
+	m.recordLocked(c)
+}
+
+// batchCode is the first item error of a batch answer.
+func batchCode(doc any) string {
+	switch d := doc.(type) {
+	case xmlMessages:
+		for _, msg := range d.Messages {
+			if msg.ErrorCode != "" {
+				return msg.ErrorCode
+			}
+		}
+	case xmlDeleteErrors:
+		if len(d.Errors) > 0 {
+			return d.Errors[0].ErrorCode
+		}
+	}
+	return ""
 }
 
 func (m *MNS) isFunction(id emu.Identity) bool {

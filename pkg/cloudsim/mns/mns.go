@@ -57,6 +57,7 @@ type MNSCall struct {
 	Operation, Queue, Topic string
 	Caller                  emu.Identity
 	Code                    string
+	Status                  int // HTTP status of an error answer
 	// RAMAction is the RAM action the operation is checked against (from the ram
 	// table); Denial describes RAM's denial when it denied the call.
 	RAMAction, Denial string
@@ -66,11 +67,12 @@ type MNSCall struct {
 type MNS struct {
 	cfg Config
 
-	mu     sync.Mutex
-	queues map[string]*queue // by key(account, region, name)
-	topics map[string]*topic
-	calls  []MNSCall
-	seq    uint64 // message sequence, for IDs and handles
+	mu       sync.Mutex
+	queues   map[string]*queue // by key(account, region, name)
+	topics   map[string]*topic
+	calls    []MNSCall
+	unlisted []string
+	seq      uint64 // message sequence, for IDs and handles
 
 	hookMu sync.RWMutex
 	onKill []func(emu.Identity)
@@ -103,6 +105,22 @@ func (m *MNS) Calls() []MNSCall {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return slices.Clone(m.calls)
+}
+
+// Unlisted returns the answers MNS gave that the error catalogue (emu.Catalogue) does
+// not list for the operation, one line each.
+func (m *MNS) Unlisted() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.unlisted)
+}
+
+// recordLocked appends a call and notes an answer the catalogue does not list.
+func (m *MNS) recordLocked(c MNSCall) {
+	m.calls = append(m.calls, c)
+	if c.Code != "" && !emu.Listed("mns", c.Operation, c.Code, c.Status) {
+		m.unlisted = append(m.unlisted, fmt.Sprintf("mns:%s answered %s (HTTP %d), which the error catalogue does not list", c.Operation, c.Code, c.Status))
+	}
 }
 
 func key(account, region, name string) string { return account + "/" + region + "/" + name }
@@ -144,8 +162,8 @@ func (m *MNS) Receive(account, region, queueName string, n int) ([]Message, erro
 	if aerr != nil {
 		return nil, fmt.Errorf("receive from queue %s: %w", queueName, aerr)
 	}
-	if n < 1 || n > maxBatch {
-		return nil, fmt.Errorf("receive from queue %s: %w", queueName, badNumOfMessages())
+	if err := limNumOfMessages.check(n); err != nil {
+		return nil, fmt.Errorf("receive from queue %s: %w", queueName, err)
 	}
 	var out []Message
 	for _, msg := range m.receiveLocked(q, n, now) {

@@ -59,6 +59,12 @@ func newEnv(t *testing.T) *env {
 		t.Fatalf("listen: %v", err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
+	// Every answer the test drew must be in the error catalogue.
+	t.Cleanup(func() {
+		for _, u := range e.mns.Unlisted() {
+			t.Errorf("unlisted answer: %s", u)
+		}
+	})
 	e.addr = srv.Addr
 	e.root = e.keys.AccessKey(acct)
 	return e
@@ -780,6 +786,19 @@ func TestReceiptHandlesSurviveAnUnescapedQuery(t *testing.T) {
 		if resp.StatusCode != 204 {
 			b, _ := io.ReadAll(resp.Body)
 			t.Fatalf("delete with the raw handle %q: %d %s", r.ReceiptHandle, resp.StatusCode, b)
+		}
+	}
+}
+
+// TestLimitsHaveSources: every documented range the emulated MNS enforces names the
+// operations it bounds and its reference page.
+func TestLimitsHaveSources(t *testing.T) {
+	if len(mns.Limits) < 10 {
+		t.Fatalf("only %d limits", len(mns.Limits))
+	}
+	for _, l := range mns.Limits {
+		if !strings.HasPrefix(l.Source, "https://www.alibabacloud.com/help/") || len(l.Operations) == 0 || l.Low > l.High {
+			t.Errorf("limit %+v: want a reference page, the operations it bounds and a range", l)
 		}
 	}
 }

@@ -157,15 +157,16 @@ func decode(body []byte, v any) *emu.APIError {
 	return nil
 }
 
-// intParam reads an integer query parameter; ok is false when it is absent.
-func intParam(x *exchange, name string, low, high int) (v int, ok bool, err *emu.APIError) {
-	s, present := x.query[name]
+// intParam reads an integer query parameter within its limit; ok is false when it is
+// absent.
+func intParam(x *exchange, l Limit) (v int, ok bool, err *emu.APIError) {
+	s, present := x.query[l.Name]
 	if !present {
 		return 0, false, nil
 	}
 	v, e := strconv.Atoi(strings.Join(s, ""))
-	if e != nil || v < low || v > high {
-		return 0, true, invalidValue(name, low, high, "")
+	if e != nil || l.check(v) != nil {
+		return 0, true, l.bad()
 	}
 	return v, true, nil
 }
@@ -262,11 +263,11 @@ func (m *MNS) deleteQueue(x *exchange) result {
 // name to return) and x-mns-ret-number (1..1000).
 func listing(x *exchange, names []string) (page []string, next string, err *emu.APIError) {
 	prefix, marker := x.r.Header.Get("x-mns-prefix"), x.r.Header.Get("x-mns-marker")
-	limit := 1000
-	if s := x.r.Header.Get("x-mns-ret-number"); s != "" {
+	limit := limRetNumber.High
+	if s := x.r.Header.Get(limRetNumber.Name); s != "" {
 		n, e := strconv.Atoi(s)
-		if e != nil || n < 1 || n > 1000 {
-			return nil, "", invalidValue("x-mns-ret-number", 1, 1000, "")
+		if e != nil || limRetNumber.check(n) != nil {
+			return nil, "", limRetNumber.bad()
 		}
 		limit = n
 	}
@@ -351,15 +352,15 @@ func (m *MNS) batchSendMessage(x *exchange) result {
 	if err := decode(x.body, &req); err != nil {
 		return fail(err)
 	}
-	if n := len(req.Messages); n < 1 || n > maxBatch {
-		return fail(invalidValue("count of Messages", 1, maxBatch, ""))
+	if err := limBatchMessages.check(len(req.Messages)); err != nil {
+		return fail(err)
 	}
 	total := 0
 	for _, msg := range req.Messages {
 		total += len(msg.MessageBody)
 	}
-	if total > maxBatchBytes {
-		return fail(invalidValue("total size of MessageBody", 1, maxBatchBytes, "bytes"))
+	if err := limBatchBytes.check(total); err != nil {
+		return fail(err)
 	}
 	q, err := m.queueLocked(x.account, x.region, resourceName(x), x.now)
 	if err != nil {
@@ -403,14 +404,14 @@ func (m *MNS) peekMessages(x *exchange) result {
 }
 
 func (m *MNS) deliver(x *exchange, receive bool) result {
-	n, batch, err := intParam(x, "numOfMessages", 1, maxBatch)
+	n, batch, err := intParam(x, limNumOfMessages)
 	if err != nil {
 		return fail(err)
 	}
 	if !batch {
 		n = 1
 	}
-	if _, _, err := intParam(x, "waitseconds", 0, maxPollingWaitSeconds); err != nil {
+	if _, _, err := intParam(x, limWaitSeconds); err != nil {
 		return fail(err)
 	}
 	q, err := m.queueLocked(x.account, x.region, resourceName(x), x.now)
@@ -457,8 +458,8 @@ func (m *MNS) batchDeleteMessage(x *exchange) result {
 	if err := decode(x.body, &req); err != nil {
 		return fail(err)
 	}
-	if n := len(req.ReceiptHandles); n < 1 || n > maxBatch {
-		return fail(invalidValue("count of ReceiptHandles", 1, maxBatch, ""))
+	if err := limBatchHandles.check(len(req.ReceiptHandles)); err != nil {
+		return fail(err)
 	}
 	q, err := m.queueLocked(x.account, x.region, resourceName(x), x.now)
 	if err != nil {
@@ -480,7 +481,7 @@ func (m *MNS) changeMessageVisibility(x *exchange) result {
 	if _, ok := x.query["VisibilityTimeout"]; !ok {
 		return fail(emu.Errorf(400, "MissingVisibilityTimeout", "VisibilityTimeout is required."))
 	}
-	secs, _, err := intParam(x, "VisibilityTimeout", 1, maxVisibilityTimeout)
+	secs, _, err := intParam(x, limVisibilityTimeout)
 	if err != nil {
 		return fail(err)
 	}
@@ -548,8 +549,8 @@ func (m *MNS) setTopicAttributes(x *exchange) result {
 	}
 	if req.MaximumMessageSize != nil && *req.MaximumMessageSize != 0 {
 		size := *req.MaximumMessageSize
-		if size < minMaxMessageSize || size > maxMaxMessageSize {
-			return fail(invalidValue("MaximumMessageSize", minMaxMessageSize, maxMaxMessageSize, "bytes"))
+		if err := limMaximumMessageSize.check(size); err != nil {
+			return fail(err)
 		}
 		t.maxMessageSize = size
 	}

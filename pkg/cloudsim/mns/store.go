@@ -15,23 +15,9 @@ import (
 	"imageshare/pkg/cloudsim/emu"
 )
 
-// Limits of the real service (API reference of CreateQueue, SendMessage,
-// BatchSendMessage, ReceiveMessage, ChangeMessageVisibility).
+// Constants of the emulation (the documented ranges are in limits.go).
 const (
 	defaultMaxMessageSize  = 65536
-	defaultRetention       = 345600 // 4 days
-	defaultVisibility      = 30
-	defaultPriority        = 8
-	minMaxMessageSize      = 1024
-	maxMaxMessageSize      = 65536
-	maxDelaySeconds        = 604800 // 7 days
-	minRetention           = 60
-	maxRetention           = 604800
-	maxVisibilityTimeout   = 43200
-	maxPollingWaitSeconds  = 30
-	maxBatch               = 16
-	maxBatchBytes          = 65536
-	maxNameLength          = 256
 	topicDefaultRetention  = 86400
 	handlePrefix           = "1-"
 	handleRandomBytes      = 8
@@ -73,8 +59,6 @@ func invalidValue(name string, low, high int, unit string) *emu.APIError {
 	return emu.Errorf(400, "InvalidArgument", "The value of %s should between %d and %d %s.", name, low, high, unit)
 }
 
-func badNumOfMessages() *emu.APIError { return invalidValue("numOfMessages", 1, maxBatch, "") }
-
 func queueNotExist() *emu.APIError {
 	return emu.Errorf(404, "QueueNotExist", "The queue name you provided is not exist.")
 }
@@ -84,19 +68,15 @@ func messageNotExist() *emu.APIError {
 }
 
 func checkName(kind, name string) *emu.APIError {
-	if name == "" || len(name) > maxNameLength {
-		code := "QueueNameLengthError"
-		if kind == "topic" {
-			code = "TopicNameLengthError"
-		}
-		return emu.Errorf(400, code, "The length of %s name should be between 1 and %d.", kind, maxNameLength)
-	}
-	if !nameRE.MatchString(name) {
-		code := "InvalidQueueName"
-		if kind == "topic" {
-			code = "TopicNameInvalid"
-		}
-		return emu.Errorf(400, code, "The %s name you provided is not valid.", kind)
+	switch {
+	case kind == "queue" && limQueueName.check(len(name)) != nil:
+		return emu.Errorf(400, "QueueNameLengthError", "The length of queue name should be between %d and %d.", limQueueName.Low, limQueueName.High)
+	case kind == "topic" && limTopicName.check(len(name)) != nil:
+		return emu.Errorf(400, "TopicNameLengthError", "The length of topic name should be between %d and %d.", limTopicName.Low, limTopicName.High)
+	case kind == "queue" && !nameRE.MatchString(name):
+		return emu.Errorf(400, "InvalidQueueName", "The queue name you provided is not valid.")
+	case kind == "topic" && !nameRE.MatchString(name):
+		return emu.Errorf(400, "TopicNameInvalid", "The topic name you provided is not valid.")
 	}
 	return nil
 }
@@ -112,17 +92,14 @@ func (a QueueAttributes) normalize() (QueueAttributes, *emu.APIError) {
 	if a.VisibilityTimeout == 0 {
 		a.VisibilityTimeout = defaultVisibility
 	}
-	switch {
-	case a.DelaySeconds < 0 || a.DelaySeconds > maxDelaySeconds:
-		return a, invalidValue("DelaySeconds", 0, maxDelaySeconds, "seconds")
-	case a.MaximumMessageSize < minMaxMessageSize || a.MaximumMessageSize > maxMaxMessageSize:
-		return a, invalidValue("MaximumMessageSize", minMaxMessageSize, maxMaxMessageSize, "bytes")
-	case a.MessageRetentionPeriod < minRetention || a.MessageRetentionPeriod > maxRetention:
-		return a, invalidValue("MessageRetentionPeriod", minRetention, maxRetention, "seconds")
-	case a.VisibilityTimeout < 1 || a.VisibilityTimeout > maxVisibilityTimeout:
-		return a, invalidValue("VisibilityTimeout", 1, maxVisibilityTimeout, "seconds")
-	case a.PollingWaitSeconds < 0 || a.PollingWaitSeconds > maxPollingWaitSeconds:
-		return a, invalidValue("PollingWaitSeconds", 0, maxPollingWaitSeconds, "seconds")
+	for _, c := range []struct {
+		l Limit
+		v int
+	}{{limDelaySeconds, a.DelaySeconds}, {limMaximumMessageSize, a.MaximumMessageSize}, {limRetention, a.MessageRetentionPeriod},
+		{limVisibilityTimeout, a.VisibilityTimeout}, {limPollingWaitSeconds, a.PollingWaitSeconds}} {
+		if err := c.l.check(c.v); err != nil {
+			return a, err
+		}
 	}
 	return a, nil
 }
@@ -185,10 +162,10 @@ func (q *queue) checkMessage(body string, delay time.Duration, priority int) *em
 	switch {
 	case len(body) == 0 || len(body) > q.attrs.MaximumMessageSize:
 		return invalidValue("MessageBody length", 1, q.attrs.MaximumMessageSize, "bytes")
-	case delay < 0 || delay > maxDelaySeconds*time.Second:
-		return invalidValue("DelaySeconds", 0, maxDelaySeconds, "seconds")
-	case priority < 1 || priority > 16:
-		return invalidValue("Priority", 1, 16, "")
+	case delay < 0 || delay > limDelaySeconds.seconds():
+		return limDelaySeconds.bad()
+	case limPriority.check(priority) != nil:
+		return limPriority.bad()
 	}
 	return nil
 }
@@ -315,8 +292,8 @@ func (q *queue) deleteMessage(h string, now time.Time) *emu.APIError {
 }
 
 func (m *MNS) changeVisibilityLocked(q *queue, h string, d time.Duration, now time.Time) (*message, *emu.APIError) {
-	if d < time.Second || d > maxVisibilityTimeout*time.Second || d%time.Second != 0 {
-		return nil, invalidValue("VisibilityTimeout", 1, maxVisibilityTimeout, "seconds")
+	if d < time.Second || d > limVisibilityTimeout.seconds() || d%time.Second != 0 {
+		return nil, limVisibilityTimeout.bad()
 	}
 	msg, err := q.inflight(h, now)
 	if err != nil {
@@ -361,8 +338,8 @@ func (m *MNS) createTopicLocked(account, region, name string, maxSize int, now t
 	if maxSize == 0 {
 		maxSize = defaultMaxMessageSize
 	}
-	if maxSize < minMaxMessageSize || maxSize > maxMaxMessageSize {
-		return false, invalidValue("MaximumMessageSize", minMaxMessageSize, maxMaxMessageSize, "bytes")
+	if err := limMaximumMessageSize.check(maxSize); err != nil {
+		return false, err
 	}
 	k := key(account, region, name)
 	if t := m.topics[k]; t != nil {

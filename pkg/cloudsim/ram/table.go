@@ -81,6 +81,14 @@ var Table = []API{
 	{Product: "resourcemanager", Name: "AcceptHandshake", Action: "resourcemanager:AcceptHandshake", Resource: "*", AllResources: true, Source: rmRAM, Note: undocument},
 	{Product: "resourcemanager", Name: "MoveAccount", Action: "resourcemanager:MoveAccount", Resource: "*", AllResources: true, Source: rmRAM, Note: undocument},
 	{Product: "resourcemanager", Name: "RemoveCloudAccount", Action: "resourcemanager:RemoveCloudAccount", Resource: "*", AllResources: true, Source: rmRAM, Note: undocument},
+	{Product: "resourcemanager", Name: "RegisterDelegatedAdministrator", Action: "resourcemanager:RegisterDelegatedAdministrator", Resource: "*", AllResources: true,
+		Source: rmAPI + "registerdelegatedadministrator", Note: undocument},
+	{Product: "resourcemanager", Name: "DeregisterDelegatedAdministrator", Action: "resourcemanager:DeregisterDelegatedAdministrator", Resource: "*", AllResources: true,
+		Source: rmAPI + "deregisterdelegatedadministrator", Note: undocument},
+	{Product: "resourcemanager", Name: "ListDelegatedAdministrators", Action: "resourcemanager:ListDelegatedAdministrators", Resource: "*", AllResources: true,
+		Source: rmAPI + "listdelegatedadministrators", Note: undocument},
+	{Product: "resourcemanager", Name: "ListDelegatedServicesForAccount", Action: "resourcemanager:ListDelegatedServicesForAccount", Resource: "*", AllResources: true,
+		Source: rmAPI + "listdelegatedservicesforaccount", Note: undocument},
 	{Product: "resourcemanager", Name: "DeleteAccount", Action: "resourcemanager:DeleteAccount", Resource: "*", AllResources: true, Source: rmRAM, Note: undocument},
 
 	// ---- Resource Sharing 2020-01-10: every action is "All Resources" ----
