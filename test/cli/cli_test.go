@@ -11,9 +11,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"imageshare/test/testcache"
 )
 
-var bin string
+var (
+	bin     string
+	sources *testcache.Sources
+)
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "imageshare-cli")
@@ -21,6 +26,12 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	bin = filepath.Join(dir, "imageshare")
+	// The binary is built here, out of go test's sight: run declares its sources, so
+	// that a cached result of this package is never one of other code.
+	if sources, err = testcache.Find("../..", "./cmd/imageshare"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	build := exec.Command("go", "build", "-o", bin, "./cmd/imageshare")
 	build.Dir = "../.."
 	if out, err := build.CombinedOutput(); err != nil {
@@ -34,6 +45,7 @@ func TestMain(m *testing.M) {
 
 func run(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
+	sources.Declare()
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
