@@ -190,3 +190,47 @@ steps:
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 }
+
+// TestRefusalExpectations: an expected refusal's reason is compared, and
+// no_other_refusals fails on a refusal the file does not expect.
+func TestRefusalExpectations(t *testing.T) {
+	const sc = `region: cn-hangzhou
+owner: "1000000000000001"
+directory:
+  id: rd-Cli001
+  root: r-Cli001
+  accounts:
+    - {id: "1000000000000002"}
+outside: ["2000000000000001"]
+settings: {RETRY_BASE: 1ms, RETRY_MAX: 10ms}
+images:
+  - id: m-Cli000000001
+steps:
+  - tag_image: {image: m-Cli000000001, tags: {"imageshare:accounts": "1000000000000002 2000000000000001 1000000000000001"}}
+  - advance: 5m
+expect:
+  images:
+    m-Cli000000001: {direct: ["1000000000000002"]}
+  refusals:
+    - {image: m-Cli000000001, subject: "2000000000000001", reason: %s}
+%s`
+	cases := []struct {
+		name, reason, extra string
+		code                int
+		stderr              string
+	}{
+		{"reason matches, others allowed", "not-allowed", "", 0, ""},
+		{"reason differs", "owner", "", 1, `subject "2000000000000001" reason owner: not reported (refusals of m-Cli000000001: "1000000000000001" (owner), "2000000000000001" (not-allowed))`},
+		{"no other refusals", "not-allowed", "  no_other_refusals: true\n", 1, `unexpected refusal of image m-Cli000000001 subject "1000000000000001" (owner)`},
+		{"every refusal listed", "not-allowed", "    - {image: m-Cli000000001, subject: \"1000000000000001\", reason: owner}\n  no_other_refusals: true\n", 0, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := write(t, "refusals.yaml", fmt.Sprintf(sc, c.reason, c.extra))
+			code, out, errOut := run(t, "sandbox", p)
+			if code != c.code || !strings.Contains(errOut, c.stderr) {
+				t.Fatalf("exit %d (want %d), stderr lacks %q:\n%s%s", code, c.code, c.stderr, out, errOut)
+			}
+		})
+	}
+}
