@@ -213,12 +213,18 @@ func TestEmptyShareGrace(t *testing.T) {
 	c, person := w.c, w.person
 	c.PutImage(sweepRegion, cloudsim.ImageSpec{ID: "m-Grace0000001", Owner: pOwner})
 	c.PutImage(sweepRegion, cloudsim.ImageSpec{ID: "m-Grace0000002", Owner: pOwner})
+	c.PutImage(sweepRegion, cloudsim.ImageSpec{ID: "m-Grace0000003", Owner: pOwner, Encrypted: "service-key"}) // cannot be shared
 	fresh := c.PutResourceShare(sweepRegion, pOwner, managedName(pF), []string{pF}, nil)
+	failed := c.PutResourceShare(sweepRegion, pOwner, managedName(pDir), []string{pDir}, nil)
 	// One share whose image is being joined (Associating), one whose image leaves.
 	joining := c.PutResourceShare(sweepRegion, pOwner, managedName(pG), []string{pG}, nil)
 	leaving := c.PutResourceShare(sweepRegion, pOwner, managedName(pF, pG), []string{pF, pG}, []string{"m-Grace0000002"})
 	if _, _, err := c.Call(person, "resourcesharing", "AssociateResourceShare", map[string]string{"RegionId": sweepRegion,
 		"ResourceShareId": joining, "Resources.1.ResourceId": "m-Grace0000001", "Resources.1.ResourceType": "Image"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Call(person, "resourcesharing", "AssociateResourceShare", map[string]string{"RegionId": sweepRegion,
+		"ResourceShareId": failed, "Resources.1.ResourceId": "m-Grace0000003", "Resources.1.ResourceType": "Image"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := c.Call(person, "resourcesharing", "DisassociateResourceShare", map[string]string{"RegionId": sweepRegion,
@@ -235,8 +241,9 @@ func TestEmptyShareGrace(t *testing.T) {
 			t.Fatalf("the %s share was deleted by a sweep a minute later (status %q)", name, st)
 		}
 	}
-	if got := c.ResourceShares(sweepRegion); resourceStatus(got, leaving, "m-Grace0000002") != "Disassociated" {
-		t.Fatalf("the leaving image should read Disassociated by now: %+v", got)
+	if got := c.ResourceShares(sweepRegion); resourceStatus(got, leaving, "m-Grace0000002") != "Disassociated" ||
+		resourceStatus(got, failed, "m-Grace0000003") != "Failed" {
+		t.Fatalf("the leaving image should read Disassociated and the encrypted one Failed by now: %+v", got)
 	}
 
 	// Nine minutes after the image left (ten after the share was made): only the share
@@ -257,6 +264,10 @@ func TestEmptyShareGrace(t *testing.T) {
 	w.sweep(t, nil)
 	if st := shareStatus(c, sweepRegion, leaving); st == "Active" {
 		t.Fatal("a managed share empty for more than ten minutes was not deleted")
+	}
+	// A Failed association is retried a day after it failed (R4): its share stays.
+	if st := shareStatus(c, sweepRegion, failed); st != "Active" {
+		t.Fatalf("a share whose association Failed was deleted (status %q): its retry a day later would start over", st)
 	}
 	if st := shareStatus(c, sweepRegion, joining); st != "Active" {
 		t.Fatalf("a share holding an image was deleted (status %q)", st)
