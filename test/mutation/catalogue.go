@@ -118,6 +118,14 @@ var catalogue = []Mutant{
 		Tests: []Test{{Pkg: "./pkg/function", Run: "TestEmptyShareGrace"}},
 	},
 	{
+		Name: "sweep/failed-association-share-deleted", Rule: "R4",
+		Breaks:      "a share whose association Failed stays, so the retry a day later counts from the failure",
+		File:        "pkg/function/sweep.go",
+		Original:    `if as.Status != "Disassociated" && as.Status != "Disassociating" {`,
+		Replacement: `if as.Status != "Disassociated" && as.Status != "Disassociating" && as.Status != "Failed" {`,
+		Tests:       []Test{{Pkg: "./pkg/function", Run: "TestEmptyShareGrace"}},
+	},
+	{
 		Name: "plan/duplicates-merge-into-newest", Rule: "R4",
 		Breaks:   "duplicates of one managed name are merged into the oldest",
 		File:     "pkg/plan/planner.go",
