@@ -350,7 +350,7 @@ func copyRepository(root, dst string) error {
 			if d.IsDir() && (d.Name() == ".git" || d.Name() == "node_modules") {
 				return filepath.SkipDir
 			}
-			if d.Type().IsRegular() {
+			if d.Type().IsRegular() && d.Name() != ".git" { // a worktree's .git file
 				rel, err := filepath.Rel(root, p)
 				if err != nil {
 					return err

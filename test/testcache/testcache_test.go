@@ -79,8 +79,11 @@ func copyTree(t *testing.T, src, dst string) {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && (d.Name() == ".git" || d.Name() == "node_modules") {
-			return filepath.SkipDir
+		if d.Name() == ".git" || d.IsDir() && d.Name() == "node_modules" {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil // a worktree's .git file
 		}
 		target := filepath.Join(dst, rel)
 		switch {
@@ -97,7 +100,7 @@ func copyTree(t *testing.T, src, dst string) {
 			}
 			return os.WriteFile(target, b, info.Mode().Perm())
 		}
-		return nil // .git files of worktrees, links
+		return nil // links
 	})
 	if err != nil {
 		t.Fatal(err)
