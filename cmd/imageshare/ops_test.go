@@ -393,7 +393,7 @@ func TestExplain(t *testing.T) {
 	// The stray account: R3.
 	_, out, _ = w.run("", "explain", golden, "--account", stray)
 	for _, want := range []string{"has access to image " + golden + " now", "not in ALLOWED_EXTERNAL_ACCOUNTS", "(R3)",
-		"Next run: Image " + golden + ": refused " + stray + " (not-allowed)", "no longer shared directly with account " + stray,
+		"Next run: Image " + golden + ": refused " + stray + " (not-allowed)", "would no longer be shared directly with account " + stray,
 		"After the next run it has no access."} {
 		if !strings.Contains(out, want) {
 			t.Errorf("explain of the stray account lacks %q:\n%s", want, out)

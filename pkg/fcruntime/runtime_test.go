@@ -13,10 +13,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"imageshare/test/testcache"
 )
 
 // fnproc is testdata/fnproc built once: a function on the real fc-runtime-go-sdk.
-var fnproc string
+var (
+	fnproc        string
+	fnprocSources *testcache.Sources
+)
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "fcruntime-test")
@@ -28,6 +33,12 @@ func TestMain(m *testing.M) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	// Built out of go test's sight: its sources are declared by the tests that run it,
+	// so that a cached result of this package is never one of another fnproc.
+	if fnprocSources, err = testcache.Find(".", "./testdata/fnproc"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
 	build := exec.Command(goTool, "build", "-o", fnproc, "./testdata/fnproc")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
@@ -86,6 +97,7 @@ func (l *logs) String() string {
 
 func newRuntime(t *testing.T, specs ...FunctionSpec) (*Runtime, *logs) {
 	t.Helper()
+	fnprocSources.Declare()
 	l := &logs{}
 	rt := NewRuntime(l.add)
 	for _, s := range specs {
@@ -393,6 +405,7 @@ func TestClose(t *testing.T) {
 }
 
 func TestRegisterAndStartErrors(t *testing.T) {
+	fnprocSources.Declare()
 	rt := NewRuntime(nil)
 	defer rt.Close()
 	if err := rt.Register(FunctionSpec{Name: "fn"}); err == nil {

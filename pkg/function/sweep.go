@@ -137,6 +137,10 @@ func (d *Deps) deleteEmptyShares(ctx context.Context, api cloud.API, call func(c
 			if in == nil {
 				continue
 			}
+			// Associating is an image being joined. A Failed association keeps its
+			// share too: the planner retries it after a day (R4), counting from its
+			// time; deleting the share would turn that into a new share and a new
+			// failure at every sweep.
 			if as.Status != "Disassociated" && as.Status != "Disassociating" {
 				in.holds = true
 			}

@@ -55,7 +55,7 @@ func Sentence(e Entry) string {
 	case "share":
 		s = fmt.Sprintf("Image %s %s shared directly with account %s", e.Image, choose(e.DryRun, "would be", "is now"), e.Subject)
 	case "unshare":
-		s = fmt.Sprintf("Image %s %sno longer shared directly with account %s (%s)", e.Image, choose(e.DryRun, "would be", "is"), e.Subject, e.Reason)
+		s = fmt.Sprintf("Image %s %s shared directly with account %s (%s)", e.Image, choose(e.DryRun, "would no longer be", "is no longer"), e.Subject, e.Reason)
 	case "associate":
 		s = fmt.Sprintf("Image %s %s shared with %s through resource sharing", e.Image, choose(e.DryRun, "would be", "is being"), e.Subject)
 	case "disassociate":

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"imageshare/pkg/scenario"
 )
 
 // expectations compares the final state with the scenario's expect block.
@@ -40,22 +42,36 @@ func (sb *sandbox) expectations(res *Result) []string {
 			}
 		}
 	}
-	for _, r := range sb.sc.Expect.Refusals {
-		found := false
-		for _, g := range res.Refusals {
-			if g.Image == r.Image && g.Subject == r.Subject {
-				found = true
-				break
+	out = append(out, refusalFailures(sb.sc.Expect, res.Refusals)...)
+	return out
+}
+
+// refusalFailures checks the expected refusals: each must be among the run's (image and
+// subject, and reason when given), and with NoOtherRefusals every refusal of the run
+// must be expected.
+func refusalFailures(exp scenario.Expect, got []Refusal) []string {
+	var out []string
+	for _, r := range exp.Refusals {
+		if slices.ContainsFunc(got, func(g Refusal) bool { return r.Matches(g.Image, g.Subject, g.Reason) }) {
+			continue
+		}
+		var seen []string
+		for _, g := range got {
+			if g.Image == r.Image {
+				seen = append(seen, fmt.Sprintf("%q (%s)", g.Subject, g.Reason))
 			}
 		}
-		if !found {
-			var seen []string
-			for _, g := range res.Refusals {
-				if g.Image == r.Image {
-					seen = append(seen, fmt.Sprintf("%q (%s)", g.Subject, g.Reason))
-				}
+		what := fmt.Sprintf("refusal of image %s subject %q", r.Image, r.Subject)
+		if r.Reason != "" {
+			what += " reason " + r.Reason
+		}
+		out = append(out, fmt.Sprintf("%s: not reported (refusals of %s: %s)", what, r.Image, orNone(seen)))
+	}
+	if exp.NoOtherRefusals {
+		for _, g := range got {
+			if !slices.ContainsFunc(exp.Refusals, func(r scenario.ExpectRefusal) bool { return r.Matches(g.Image, g.Subject, g.Reason) }) {
+				out = append(out, fmt.Sprintf("unexpected refusal of image %s subject %q (%s): not in expect.refusals, and no_other_refusals is true", g.Image, g.Subject, g.Reason))
 			}
-			out = append(out, fmt.Sprintf("refusal of image %s subject %q: not reported (refusals of %s: %s)", r.Image, r.Subject, r.Image, orNone(seen)))
 		}
 	}
 	return out

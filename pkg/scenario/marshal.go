@@ -176,10 +176,16 @@ func (s *Scenario) node() (*yaml.Node, error) {
 		rl := &yaml.Node{Kind: yaml.SequenceNode}
 		for _, r := range s.Expect.Refusals {
 			m := newMap().add("image", str(r.Image)).add("subject", str(r.Subject))
+			if r.Reason != "" {
+				m.add("reason", str(r.Reason))
+			}
 			m.n.Style = yaml.FlowStyle
 			rl.Content = append(rl.Content, m.n)
 		}
 		em.add("refusals", rl)
+	}
+	if s.Expect.NoOtherRefusals {
+		em.add("no_other_refusals", boolNode(true))
 	}
 	top.add("expect", em.n)
 	return &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{top.n}}, nil

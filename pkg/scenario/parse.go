@@ -1206,7 +1206,7 @@ func writeJSONString(buf *bytes.Buffer, s string) {
 }
 
 func (p *parser) expect(n *yaml.Node, out *Expect) error {
-	f, err := p.fields(n, "expect", "images", "refusals")
+	f, err := p.fields(n, "expect", "images", "refusals", "no_other_refusals")
 	if err != nil {
 		return err
 	}
@@ -1278,7 +1278,7 @@ func (p *parser) expect(n *yaml.Node, out *Expect) error {
 		}
 		for i, it := range items {
 			w := fmt.Sprintf("expect.refusals[%d]", i)
-			rf, err := p.fields(it, w, "image", "subject")
+			rf, err := p.fields(it, w, "image", "subject", "reason")
 			if err != nil {
 				return err
 			}
@@ -1297,7 +1297,20 @@ func (p *parser) expect(n *yaml.Node, out *Expect) error {
 			if r.Subject, err = p.text(e.val, w+".subject"); err != nil {
 				return err
 			}
+			if e, ok := rf["reason"]; ok {
+				if r.Reason, err = p.text(e.val, w+".reason"); err != nil {
+					return err
+				}
+				if r.Reason == "" {
+					return p.errf(e.val, "%s.reason: empty (leave reason out to accept any reason)", w)
+				}
+			}
 			out.Refusals = append(out.Refusals, r)
+		}
+	}
+	if e, ok := f["no_other_refusals"]; ok {
+		if out.NoOtherRefusals, err = p.boolean(e.val, "expect.no_other_refusals"); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -337,6 +337,9 @@ outside: ["2000000000000001"]
 		{"expect unknown field", head + "expect:\n  images:\n    m-A1: {shared: []}\n", 5, []string{`unknown key "shared"`}},
 		{"refusal missing subject", head + "expect:\n  refusals:\n    - {image: m-A1}\n", 5, []string{"subject is missing"}},
 		{"refusal bad image", head + "expect:\n  refusals:\n    - {image: A1, subject: x}\n", 5, []string{"refusals[0].image", "bad image ID"}},
+		{"refusal empty reason", head + "expect:\n  refusals:\n    - {image: m-A1, subject: x, reason: \"\"}\n", 5, []string{"refusals[0].reason", "empty"}},
+		{"refusal unknown field", head + "expect:\n  refusals:\n    - {image: m-A1, subject: x, why: y}\n", 5, []string{`unknown key "why"`}},
+		{"no other refusals not a boolean", head + "expect:\n  no_other_refusals: yes\n", 4, []string{"no_other_refusals"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

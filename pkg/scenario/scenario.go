@@ -113,6 +113,9 @@ type ResourceShare struct {
 type Expect struct {
 	Images   map[string]ExpectImage
 	Refusals []ExpectRefusal
+	// NoOtherRefusals (`no_other_refusals: true`): every refusal the run reported must
+	// match one of Refusals, so an unexpected refusal fails the scenario.
+	NoOtherRefusals bool
 }
 
 // ExpectImage: a nil field is not checked.
@@ -122,9 +125,15 @@ type ExpectImage struct {
 	Tags         map[string]string // these tags must be present
 }
 
-// ExpectRefusal must be among the run's refusals.
+// ExpectRefusal must be among the run's refusals: same image and subject, and, when
+// Reason is not empty, the same reason.
 type ExpectRefusal struct {
-	Image, Subject string
+	Image, Subject, Reason string
+}
+
+// Matches reports whether a refusal of image about subject for reason is this one.
+func (r ExpectRefusal) Matches(image, subject, reason string) bool {
+	return r.Image == image && r.Subject == subject && (r.Reason == "" || r.Reason == reason)
 }
 
 // Step is one step: exactly one of the kind fields is set (non-nil, non-empty or

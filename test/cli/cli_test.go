@@ -11,9 +11,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"imageshare/test/testcache"
 )
 
-var bin string
+var (
+	bin     string
+	sources *testcache.Sources
+)
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "imageshare-cli")
@@ -21,6 +26,12 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	bin = filepath.Join(dir, "imageshare")
+	// The binary is built here, out of go test's sight: run declares its sources, so
+	// that a cached result of this package is never one of other code.
+	if sources, err = testcache.Find("../..", "./cmd/imageshare"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	build := exec.Command("go", "build", "-o", bin, "./cmd/imageshare")
 	build.Dir = "../.."
 	if out, err := build.CombinedOutput(); err != nil {
@@ -34,6 +45,7 @@ func TestMain(m *testing.M) {
 
 func run(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
+	sources.Declare()
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -176,5 +188,49 @@ steps:
 	code, _, errOut := run(t, "sandbox", p)
 	if code != 1 || !strings.Contains(errOut, "did not settle") {
 		t.Fatalf("exit %d: %s", code, errOut)
+	}
+}
+
+// TestRefusalExpectations: an expected refusal's reason is compared, and
+// no_other_refusals fails on a refusal the file does not expect.
+func TestRefusalExpectations(t *testing.T) {
+	const sc = `region: cn-hangzhou
+owner: "1000000000000001"
+directory:
+  id: rd-Cli001
+  root: r-Cli001
+  accounts:
+    - {id: "1000000000000002"}
+outside: ["2000000000000001"]
+settings: {RETRY_BASE: 1ms, RETRY_MAX: 10ms}
+images:
+  - id: m-Cli000000001
+steps:
+  - tag_image: {image: m-Cli000000001, tags: {"imageshare:accounts": "1000000000000002 2000000000000001 1000000000000001"}}
+  - advance: 5m
+expect:
+  images:
+    m-Cli000000001: {direct: ["1000000000000002"]}
+  refusals:
+    - {image: m-Cli000000001, subject: "2000000000000001", reason: %s}
+%s`
+	cases := []struct {
+		name, reason, extra string
+		code                int
+		stderr              string
+	}{
+		{"reason matches, others allowed", "not-allowed", "", 0, ""},
+		{"reason differs", "owner", "", 1, `subject "2000000000000001" reason owner: not reported (refusals of m-Cli000000001: "1000000000000001" (owner), "2000000000000001" (not-allowed))`},
+		{"no other refusals", "not-allowed", "  no_other_refusals: true\n", 1, `unexpected refusal of image m-Cli000000001 subject "1000000000000001" (owner)`},
+		{"every refusal listed", "not-allowed", "    - {image: m-Cli000000001, subject: \"1000000000000001\", reason: owner}\n  no_other_refusals: true\n", 0, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := write(t, "refusals.yaml", fmt.Sprintf(sc, c.reason, c.extra))
+			code, out, errOut := run(t, "sandbox", p)
+			if code != c.code || !strings.Contains(errOut, c.stderr) {
+				t.Fatalf("exit %d (want %d), stderr lacks %q:\n%s%s", code, c.code, c.stderr, out, errOut)
+			}
+		})
 	}
 }
