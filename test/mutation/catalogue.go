@@ -353,9 +353,40 @@ var catalogue = []Mutant{
 		Name: "cloudsim/rpc-signature-unchecked", Rule: "emulator",
 		Breaks:      "the emulated cloud refuses an RPC request whose signature is wrong",
 		File:        "pkg/cloudsim/rpc.go",
-		Original:    `if !hmac.Equal([]byte(want), []byte(params["Signature"])) {`,
-		Replacement: `if false && !hmac.Equal([]byte(want), []byte(params["Signature"])) {`,
+		Original:    `if !hmac.Equal([]byte(want), []byte(p["Signature"])) {`,
+		Replacement: `if false && !hmac.Equal([]byte(want), []byte(p["Signature"])) {`,
 		Tests:       []Test{{Pkg: "./pkg/cloudsim"}},
+	},
+	{
+		Name: "cloudsim/v3-signature-unchecked", Rule: "emulator",
+		Breaks:      "the emulated cloud refuses a signature V3 (ACS3-HMAC-SHA256) request whose signature is wrong",
+		File:        "pkg/cloudsim/sigv3.go",
+		Original:    `if !hmac.Equal([]byte(want), []byte(strings.ToLower(q.signature))) ||`,
+		Replacement: `if false && !hmac.Equal([]byte(want), []byte(strings.ToLower(q.signature))) ||`,
+		Tests:       []Test{{Pkg: "./pkg/cloudsim", Run: "TestSignatureV3"}},
+	},
+
+	// ---- the emulated RAM: action AND resource, explicit Deny wins ----
+	{
+		Name: "ram/deny-ignored", Rule: "emulator",
+		Breaks:   "an explicit Deny statement wins over any Allow",
+		File:     "pkg/cloudsim/ram/eval.go",
+		Original: `if s.Effect == "Deny" {`, Replacement: `if false && s.Effect == "Deny" {`,
+		Tests: []Test{{Pkg: "./pkg/cloudsim/ram"}},
+	},
+	{
+		Name: "ram/resource-ignored", Rule: "emulator",
+		Breaks:   "RAM checks the resource as well as the action (BatchSendMessage on /queues/NAME/messages)",
+		File:     "pkg/cloudsim/ram/eval.go",
+		Original: `if wildcard(r, resource) {`, Replacement: `if true || wildcard(r, resource) {`,
+		Tests: []Test{{Pkg: "./pkg/cloudsim/ram"}},
+	},
+	{
+		Name: "ram/all-resources-narrowed", Rule: "emulator",
+		Breaks:   "an \"All Resources\" action is allowed only by a statement whose Resource is *",
+		File:     "pkg/cloudsim/ram/eval.go",
+		Original: "\t\t\tif r == \"*\" {\n\t\t\t\treturn true\n\t\t\t}\n\t\t\tcontinue", Replacement: "\t\t\treturn true",
+		Tests: []Test{{Pkg: "./pkg/cloudsim/ram"}},
 	},
 	{
 		Name: "cloudsim/mns-signature-unchecked", Rule: "emulator",
