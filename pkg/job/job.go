@@ -217,7 +217,7 @@ func ForImages(region string, images []string, reason string) []Job {
 // Pack cuts jobs for images (each job a copy of proto naming some of them), keeping each
 // image's confirmation and untag mark with it and every job within an MNS message: at
 // most MaxImages images, and fewer when the confirmations are large.
-func Pack(proto Job, images []string, confirm map[string]Confirmation, untagged map[string]bool) []Job {
+func Pack(proto Job, images []string, confirm map[string][]Confirmation, untagged map[string]bool) []Job {
 	ids := slices.Clone(images)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
@@ -234,8 +234,8 @@ func Pack(proto Job, images []string, confirm map[string]Confirmation, untagged 
 	}
 	for _, id := range ids {
 		add := len(id) + 3
-		c, hasConfirm := confirm[id]
-		if hasConfirm {
+		cs := confirm[id]
+		for _, c := range cs {
 			b, _ := json.Marshal(c)
 			add += len(b) + 1
 		}
@@ -246,9 +246,7 @@ func Pack(proto Job, images []string, confirm map[string]Confirmation, untagged 
 			flush()
 		}
 		cur.Images = append(cur.Images, id)
-		if hasConfirm {
-			cur.Confirm = append(cur.Confirm, c)
-		}
+		cur.Confirm = append(cur.Confirm, cs...)
 		if untagged[id] {
 			cur.Untagged = append(cur.Untagged, id)
 		}

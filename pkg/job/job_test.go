@@ -2,9 +2,13 @@ package job
 
 import (
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"imageshare/pkg/report"
 )
 
 func TestRoundTripAndValidate(t *testing.T) {
@@ -56,5 +60,80 @@ func TestBackoff(t *testing.T) {
 		if got := Backoff(RecheckBase, RecheckMax, i); got != w {
 			t.Errorf("attempt %d: %v want %v", i, got, w)
 		}
+	}
+}
+
+func TestConfirmationsActorsAndUntagMarks(t *testing.T) {
+	fp := strings.Repeat("ab", 32)
+	ok := Job{Kind: KindImages, Region: "cn-hangzhou", Images: []string{"m-A", "m-B"}, Reason: ReasonConfirm,
+		Confirm:  []Confirmation{{Image: "m-A", Fingerprint: fp, Removals: []string{"1000000000000002", "imageshare-0123456789abcdef0123456789abcdef"}}},
+		Actors:   []report.Actor{{Type: "ram-user", AccountID: "1000000000000001", PrincipalID: "28", UserName: "alice"}},
+		Untagged: []string{"m-B"}}
+	got, err := Decode(ok.Encode())
+	if err != nil || !reflect.DeepEqual(got.Confirm, ok.Confirm) || got.Actors[0].UserName != "alice" || got.Untagged[0] != "m-B" {
+		t.Fatalf("%+v %v", got, err)
+	}
+	bad := map[string]func(j *Job){
+		"confirmation of an image not named": func(j *Job) { j.Confirm[0].Image = "m-C" },
+		"short fingerprint":                   func(j *Job) { j.Confirm[0].Fingerprint = "abc" },
+		"no removals":                         func(j *Job) { j.Confirm[0].Removals = nil },
+		"a removal that is neither":           func(j *Job) { j.Confirm[0].Removals = []string{"golden"} },
+		"too many actors": func(j *Job) {
+			for i := 0; i <= MaxActors; i++ {
+				j.Actors = append(j.Actors, report.Actor{UserName: fmt.Sprint(i)})
+			}
+		},
+		"a control character in an actor": func(j *Job) { j.Actors[0].UserName = "al\nice" },
+		"a long actor field":              func(j *Job) { j.Actors[0].PrincipalID = strings.Repeat("x", 129) },
+		"untag mark of an image not named": func(j *Job) { j.Untagged = []string{"m-Z"} },
+	}
+	for name, mutate := range bad {
+		j := ok
+		j.Confirm = []Confirmation{{Image: ok.Confirm[0].Image, Fingerprint: fp, Removals: slices.Clone(ok.Confirm[0].Removals)}}
+		j.Actors = slices.Clone(ok.Actors)
+		mutate(&j)
+		if _, err := Decode(j.Encode()); err == nil || !strings.Contains(err.Error(), "job") {
+			t.Errorf("%s: want a refusal naming the job, got %v", name, err)
+		}
+	}
+}
+
+// Pack keeps each image's confirmations and untag mark with it, and every job within
+// an MNS message, however large the confirmations.
+func TestPack(t *testing.T) {
+	fp := strings.Repeat("0", 64)
+	var ids []string
+	confirm := map[string][]Confirmation{}
+	for i := 0; i < 150; i++ {
+		id := fmt.Sprintf("m-%03d", i)
+		ids = append(ids, id)
+		var rm []string
+		for k := 0; k < 60; k++ {
+			rm = append(rm, fmt.Sprintf("1%015d", i*100+k))
+		}
+		confirm[id] = []Confirmation{{Image: id, Fingerprint: fp, Removals: rm}}
+	}
+	proto := Job{Region: "cn-hangzhou", Reason: ReasonConfirm, Notify: true}
+	jobs := Pack(proto, ids, confirm, map[string]bool{"m-149": true})
+	seen := 0
+	for _, j := range jobs {
+		b := j.Encode()
+		if len(b) > 64<<10 {
+			t.Fatalf("job of %d bytes", len(b))
+		}
+		back, err := Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(back.Confirm) != len(back.Images) || !back.Notify || back.Reason != ReasonConfirm {
+			t.Fatalf("job lost its confirmations or fields: %d images, %d confirmations", len(back.Images), len(back.Confirm))
+		}
+		seen += len(back.Images)
+		if slices.Contains(back.Images, "m-149") != slices.Contains(back.Untagged, "m-149") {
+			t.Fatal("the untag mark left its image")
+		}
+	}
+	if seen != 150 || len(jobs) < 3 {
+		t.Fatalf("%d images in %d jobs", seen, len(jobs))
 	}
 }
