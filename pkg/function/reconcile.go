@@ -200,7 +200,8 @@ const (
 func (d *Deps) run(ctx context.Context, api cloud.API, inv Invocation, region string, g *group, now time.Time) (*apply.Outcome, error) {
 	a := d.applier(api)
 	req := observe.Request{Region: region, Owner: inv.AccountID, Now: now, Images: g.images, All: g.all,
-		Untagged: d.Settings.RedundancyScope == settings.ScopeAll, Prefix: d.Settings.TagPrefix, RetryFailed: g.retryFailed}
+		Untagged: d.Settings.RedundancyScope == settings.ScopeAll, Prefix: d.Settings.TagPrefix, RetryFailed: g.retryFailed,
+		Released: slices.Sorted(maps.Keys(g.untagged))}
 	o := observe.New(api, req, a.Call)
 	ids := slices.Clone(g.images)
 	var known []state.Image
