@@ -53,7 +53,7 @@ func (d *Deps) imageEvents(ctx context.Context, inv Invocation, payload []byte) 
 	whole := map[string]bool{}
 	cause := map[string]string{}
 	actors := map[string][]report.Actor{} // region/image → who named it
-	untagged := map[string]bool{}          // region/image → a call removed prefix tags
+	untagged := map[string]bool{}         // region/image → a call removed prefix tags
 	var order []string
 	for i := range evs {
 		ev := &evs[i]

@@ -75,16 +75,16 @@ func TestConfirmationsActorsAndUntagMarks(t *testing.T) {
 	}
 	bad := map[string]func(j *Job){
 		"confirmation of an image not named": func(j *Job) { j.Confirm[0].Image = "m-C" },
-		"short fingerprint":                   func(j *Job) { j.Confirm[0].Fingerprint = "abc" },
-		"no removals":                         func(j *Job) { j.Confirm[0].Removals = nil },
-		"a removal that is neither":           func(j *Job) { j.Confirm[0].Removals = []string{"golden"} },
+		"short fingerprint":                  func(j *Job) { j.Confirm[0].Fingerprint = "abc" },
+		"no removals":                        func(j *Job) { j.Confirm[0].Removals = nil },
+		"a removal that is neither":          func(j *Job) { j.Confirm[0].Removals = []string{"golden"} },
 		"too many actors": func(j *Job) {
 			for i := 0; i <= MaxActors; i++ {
 				j.Actors = append(j.Actors, report.Actor{UserName: fmt.Sprint(i)})
 			}
 		},
-		"a control character in an actor": func(j *Job) { j.Actors[0].UserName = "al\nice" },
-		"a long actor field":              func(j *Job) { j.Actors[0].PrincipalID = strings.Repeat("x", 129) },
+		"a control character in an actor":  func(j *Job) { j.Actors[0].UserName = "al\nice" },
+		"a long actor field":               func(j *Job) { j.Actors[0].PrincipalID = strings.Repeat("x", 129) },
 		"untag mark of an image not named": func(j *Job) { j.Untagged = []string{"m-Z"} },
 	}
 	for name, mutate := range bad {

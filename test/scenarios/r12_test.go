@@ -30,7 +30,9 @@ func init() {
 	}
 }
 
-func noConfirm(name string) []string { return []string{os.Args[0], "imageshare-function-noconfirm", name} }
+func noConfirm(name string) []string {
+	return []string{os.Args[0], "imageshare-function-noconfirm", name}
+}
 
 // runFile runs a scenario file of the library with opts (FunctionCommand and SYAML set
 // when empty).
