@@ -208,6 +208,7 @@ type planOut struct {
 			Status       string         `json:"status"`
 			Managed      bool           `json:"managed"`
 			InTransition bool           `json:"inTransition"`
+			Awaiting     bool           `json:"awaitingConfirmation"`
 			Direct       []string       `json:"direct"`
 			Organization []string       `json:"organization"`
 			Changes      []report.Entry `json:"changes"`
@@ -267,6 +268,23 @@ func TestPlanIsWhatTheFunctionsDo(t *testing.T) {
 	planned = append(planned, p.Regions[0].Shares...)
 	if w.writes() != 0 {
 		t.Fatalf("plan wrote to the cloud")
+	}
+
+	// Before the functions run, the removal of the stray account awaits confirmation
+	// (R12): plan, explain and status say so.
+	_, text, _ := w.run("", "plan", "--region", region)
+	for _, want := range []string{"refused; awaiting confirmation: done on a second look at unchanged tags (R12)",
+		"1 image awaiting confirmation: removals are done by a second look SETTLE_DELAY (1m0s) later that finds the tags unchanged."} {
+		if !strings.Contains(text, want) {
+			t.Errorf("plan lacks %q:\n%s", want, text)
+		}
+	}
+	if _, out, _ := w.run("", "explain", golden, "--account", stray); !strings.Contains(out, "Awaiting confirmation (R12)") ||
+		!strings.Contains(out, "after confirmation") {
+		t.Errorf("explain does not say the removal awaits confirmation:\n%s", out)
+	}
+	if _, out, _ := w.run("", "status"); !strings.Contains(out, "(1 image awaiting confirmation)") {
+		t.Errorf("status does not count the image awaiting confirmation:\n%s", out)
 	}
 
 	// The functions, run once with the same settings, do and refuse exactly that; the
