@@ -86,6 +86,9 @@ type Result struct {
 	Notifications []string `json:"-"`
 	// Shares are the resource shares of the scenario's region at the end.
 	Shares []cloudsim.ShareView `json:"-"`
+	// Writes are the functions' cloud writes that took effect, in order, with the
+	// emulated time of each (benchmarks measure latencies with them).
+	Writes []cloudsim.CallRecord `json:"-"`
 }
 
 // Stats counts what happened.
@@ -230,7 +233,7 @@ func (sb *sandbox) run(ctx context.Context) (*Result, error) {
 		}
 		began := time.Now()
 		sb.mu.Lock()
-		sb.steps = append(sb.steps, StepRecord{Start: sb.clock.Now()})
+		sb.steps = append(sb.steps, StepRecord{Start: sb.clock.Now(), Wall: began})
 		sb.mu.Unlock()
 		err := sb.step(ctx, st, false)
 		if err == nil {
@@ -282,6 +285,9 @@ func (sb *sandbox) run(ctx context.Context) (*Result, error) {
 	for _, c := range sb.cloud.Calls() {
 		if c.Caller.RoleName == sb.role {
 			calls[c.Product+":"+c.Action]++
+			if c.Write && c.Code == "" {
+				res.Writes = append(res.Writes, c)
+			}
 		}
 	}
 	for _, c := range sb.mq.Calls() {
