@@ -147,7 +147,8 @@ func TestOrgEvents(t *testing.T) {
 	d, q, _ := deps(t, map[string]string{"REGIONS": "cn-shanghai"})
 	invite := `{"id":"o1","source":"acs.resourcemanager","type":"resourcemanager:ActionTrail:ApiCall","data":{"eventName":"InviteAccountToResourceDirectory",
 	 "requestParameters":{"TargetEntity":"2000000000000001"},"responseElements":{"Handshake":{"HandshakeId":"h-1"}}}}`
-	move := `{"id":"o2","source":"acs.resourcemanager","type":"resourcemanager:ActionTrail:ConsoleOperation","data":{"eventName":"MoveAccount","requestParameters":{"AccountId":"1000000000000002"}}}`
+	move := `{"id":"o2","source":"acs.resourcemanager","type":"resourcemanager:ActionTrail:ConsoleOperation","data":{"eventName":"MoveAccount","requestParameters":{"AccountId":"1000000000000002"},
+	 "userIdentity":{"type":"ram-user","accountId":"1000000000000001","principalId":"29","userName":"bob","accessKeyId":"LTAIbobsecret"}}}`
 	if _, err := call(t, d, OrgEvents, "["+invite+","+move+"]"); err != nil {
 		t.Fatal(err)
 	}
@@ -161,6 +162,10 @@ func TestOrgEvents(t *testing.T) {
 	hs := jobsOf(t, q.sends[1])
 	if len(hs) != 1 || hs[0].Handshake != "h-1" || q.sends[1].delay != job.HandshakeBase {
 		t.Fatalf("handshake job %+v", hs)
+	}
+	// The move's job names who moved the account, without the access key.
+	if a := regions[0].Actors; len(a) != 1 || a[0].UserName != "bob" || strings.Contains(q.sends[0].bodies[0], "LTAI") {
+		t.Fatalf("actors of the org job: %+v", a)
 	}
 }
 

@@ -765,7 +765,7 @@ func (d *Deps) handshake(ctx context.Context, api cloud.API, inv Invocation, j j
 		for _, r := range d.regions(inv) {
 			// The account joined: the images it can matter to (related) are looked at.
 			bodies = append(bodies, job.Job{V: job.Version, Kind: job.KindRegion, Region: r, Reason: job.ReasonHandshake,
-				Account: accountOf(found.Target), RetryFailed: true, Notify: true, Cause: j.Cause}.Encode())
+				Account: accountOf(found.Target), RetryFailed: true, Notify: true, Cause: j.Cause, Actors: j.Actors}.Encode())
 		}
 		d.Log.Info("invitation accepted", "handshake", found.ID, "account", found.Target)
 		return d.send(ctx, inv, bodies, 0)
