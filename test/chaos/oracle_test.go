@@ -208,8 +208,8 @@ type image struct {
 	others  bool
 	status  string
 	readyAt time.Time // Creating until then (zero: stays as is)
-	tags   map[string]string
-	direct map[string]bool
+	tags    map[string]string
+	direct  map[string]bool
 	// shares: the target sets of the managed shares the image is in; more than one while
 	// it waits for the confirmation of leaving the ones the tags no longer ask for.
 	shares  [][]string
