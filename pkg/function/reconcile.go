@@ -66,7 +66,7 @@ func (g *group) actorsOf(image string) []report.Actor {
 	return out
 }
 
-// reconcile runs R1–R11 for the jobs of a batch.
+// reconcile runs R1–R12 for the jobs of a batch.
 func (d *Deps) reconcile(ctx context.Context, inv Invocation, payload []byte) ([]byte, error) {
 	evs, errs := event.Decode(payload)
 	msgs, merrs := event.QueueMessages(evs)
