@@ -199,6 +199,12 @@ const (
 // run reconciles one region: observe, plan, apply, report, schedule follow-ups.
 func (d *Deps) run(ctx context.Context, api cloud.API, inv Invocation, region string, g *group, now time.Time) (*apply.Outcome, error) {
 	a := d.applier(api)
+	if as := g.actorsOf(""); len(as) > 0 {
+		// Every line of the run names who asked (SPEC R10).
+		a.OnRetry = func(action string, attempt int, err error) {
+			d.Log.Info("cloud call retried", "action", action, "attempt", attempt, "code", cloud.Code(err), "actors", as)
+		}
+	}
 	req := observe.Request{Region: region, Owner: inv.AccountID, Now: now, Images: g.images, All: g.all,
 		Untagged: d.Settings.RedundancyScope == settings.ScopeAll, Prefix: d.Settings.TagPrefix, RetryFailed: g.retryFailed,
 		Released: slices.Sorted(maps.Keys(g.untagged))}
@@ -533,7 +539,8 @@ func (r *runner) handOn(ctx context.Context, rest []state.Image) error {
 		}
 	}
 	bodies := r.g.bodies(proto, ids, confirm, r.g.untagged)
-	r.d.Log.Warn("run handed on: the invocation's deadline is near", "region", r.region, "images", len(ids), "jobs", len(bodies))
+	r.d.Log.Warn("run handed on: the invocation's deadline is near", "region", r.region, "images", len(ids), "jobs", len(bodies),
+		"actors", r.g.actorsOf(""))
 	return r.d.send(ctx, r.inv, bodies, 0)
 }
 
@@ -615,7 +622,7 @@ func (d *Deps) followUps(ctx context.Context, inv Invocation, region string, g *
 	for _, im := range out.Recheck {
 		attempt := recheckAttempt(g, changed[im])
 		if attempt >= job.MaxRecheck {
-			d.Log.Warn("association still in transition; leaving it to the sweep", "region", region, "image", im)
+			d.Log.Warn("association still in transition; leaving it to the sweep", "region", region, "image", im, "actors", g.actorsOf(im))
 			continue
 		}
 		byAttempt[attempt] = append(byAttempt[attempt], im)
@@ -636,7 +643,7 @@ func (d *Deps) followUps(ctx context.Context, inv Invocation, region string, g *
 			c := jobConfirmation(im, out.Confirm[im])
 			confirm[im] = []job.Confirmation{c}
 			d.Log.Info("removals awaiting confirmation", "region", region, "image", im, "removals", c.Removals,
-				"after", d.Settings.SettleDelay.String())
+				"after", d.Settings.SettleDelay.String(), "actors", g.actorsOf(im))
 		}
 		proto := job.Job{V: job.Version, Region: region, Reason: job.ReasonConfirm, RetryFailed: g.retryFailed, Notify: g.notify,
 			Cause: g.cause, Notified: g.fingerprints()}
