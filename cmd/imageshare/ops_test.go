@@ -23,6 +23,7 @@ import (
 	"imageshare/pkg/probe"
 	"imageshare/pkg/report"
 	"imageshare/pkg/settings"
+	"imageshare/pkg/state"
 )
 
 // The operator commands are tested as a person runs them: the real SDK clients against
@@ -58,6 +59,9 @@ type world struct {
 	cloud *cloudsim.Cloud
 	eps   map[string]string
 	key   emu.Credential // the owner's access key
+	// carried: what the last run's confirming job and re-checks carry to the next
+	// (SPEC R12), so that successive runs are the functions' chain.
+	carried map[string][]state.Confirmation
 }
 
 // newWorld builds the emulated cloud and points the process environment at it: the
@@ -156,7 +160,9 @@ func (w *world) writes() int {
 }
 
 // functions runs what the reconcile function does once over every managed image, with
-// the same environment settings, and returns its outcome.
+// the same environment settings, and returns its outcome. The run carries the removals
+// the previous one left awaiting confirmation (or held back), as its confirming job and
+// re-checks would.
 func (w *world) functions() *apply.Outcome {
 	w.t.Helper()
 	set, err := settings.Load(os.Getenv)
@@ -174,9 +180,16 @@ func (w *world) functions() *apply.Outcome {
 	if err != nil {
 		w.t.Fatal(err)
 	}
+	st.Confirmed = w.carried
 	out, err := a.Apply(context.Background(), st, plan.Make(st, set))
 	if err != nil {
 		w.t.Fatal(err)
+	}
+	w.carried = map[string][]state.Confirmation{}
+	for _, m := range []map[string]state.Confirmation{out.Confirm, out.Held} {
+		for im, c := range m {
+			w.carried[im] = append(w.carried[im], c)
+		}
 	}
 	return out
 }
@@ -188,7 +201,7 @@ func (w *world) converge() {
 		out := w.functions()
 		w.clock.Advance(time.Minute)
 		w.cloud.RunDue()
-		if out.Changes() == 0 && len(out.Recheck) == 0 {
+		if out.Changes() == 0 && len(out.Recheck) == 0 && len(out.Confirm) == 0 {
 			return
 		}
 	}
@@ -206,6 +219,7 @@ type planOut struct {
 			Status       string         `json:"status"`
 			Managed      bool           `json:"managed"`
 			InTransition bool           `json:"inTransition"`
+			Awaiting     bool           `json:"awaitingConfirmation"`
 			Direct       []string       `json:"direct"`
 			Organization []string       `json:"organization"`
 			Changes      []report.Entry `json:"changes"`
@@ -267,8 +281,45 @@ func TestPlanIsWhatTheFunctionsDo(t *testing.T) {
 		t.Fatalf("plan wrote to the cloud")
 	}
 
-	// The functions, run once with the same settings, do and refuse exactly that.
-	did := w.functions().Entries
+	// Before the functions run, the removal of the stray account awaits confirmation
+	// (R12): plan, explain and status say so.
+	_, text, _ := w.run("", "plan", "--region", region)
+	for _, want := range []string{"refused; awaiting confirmation: done on a second look at unchanged tags (R12)",
+		"1 image awaiting confirmation: removals are done by a second look SETTLE_DELAY (1m0s) later that finds the tags unchanged."} {
+		if !strings.Contains(text, want) {
+			t.Errorf("plan lacks %q:\n%s", want, text)
+		}
+	}
+	if _, out, _ := w.run("", "explain", golden, "--account", stray); !strings.Contains(out, "Awaiting confirmation (R12)") ||
+		!strings.Contains(out, "after confirmation") {
+		t.Errorf("explain does not say the removal awaits confirmation:\n%s", out)
+	}
+	if _, out, _ := w.run("", "status"); !strings.Contains(out, "(1 image awaiting confirmation)") {
+		t.Errorf("status does not count the image awaiting confirmation:\n%s", out)
+	}
+
+	// The functions, run once with the same settings, do and refuse exactly that; the
+	// removals the plan shows "after confirmation" are done by the confirming run that
+	// follows (SPEC R12), and only those.
+	first := w.functions().Entries
+	second := w.functions().Entries
+	var later, awaiting []string
+	for _, e := range planned {
+		if e.AfterConfirmation {
+			awaiting = append(awaiting, key(e))
+		}
+	}
+	for _, e := range second {
+		if e.Change() {
+			later = append(later, key(e))
+		}
+	}
+	sort.Strings(awaiting)
+	sort.Strings(later)
+	if len(awaiting) == 0 || !slices.Equal(awaiting, later) {
+		t.Errorf("after confirmation: plan %v, the confirming run %v", awaiting, later)
+	}
+	did := append(slices.Clone(first), second...)
 	change := func(e report.Entry) bool { return e.Change() }
 	refusal := func(e report.Entry) bool { return e.Action == plan.ActRefuse }
 	// A dry run names a share to join by name; the real run by its targets: compare
@@ -277,7 +328,7 @@ func TestPlanIsWhatTheFunctionsDo(t *testing.T) {
 	if got, want := keys(planned, direct), keys(did, direct); !slices.Equal(got, want) {
 		t.Errorf("direct changes: plan %v, functions %v", got, want)
 	}
-	if got, want := keys(planned, refusal), keys(did, refusal); !slices.Equal(got, want) {
+	if got, want := keys(planned, refusal), keys(first, refusal); !slices.Equal(got, want) {
 		t.Errorf("refusals: plan %v, functions %v", got, want)
 	}
 	brief := func(es []report.Entry) []string {
@@ -293,7 +344,7 @@ func TestPlanIsWhatTheFunctionsDo(t *testing.T) {
 	if got, want := brief(planned), brief(did); !slices.Equal(got, want) {
 		t.Errorf("organization changes: plan %v, functions %v", got, want)
 	}
-	if p.Changes != len(keys(did, change)) || p.Refusals != len(keys(did, refusal)) {
+	if p.Changes != len(keys(did, change)) || p.Refusals != len(keys(first, refusal)) {
 		t.Errorf("counts: plan %d changes %d refusals; functions %v", p.Changes, p.Refusals, keys(did, func(report.Entry) bool { return true }))
 	}
 	for _, want := range []string{golden + " unshare " + stray + " refused",

@@ -52,6 +52,9 @@ type imagePlan struct {
 	Postponed    []report.Entry `json:"postponed,omitempty"`
 	// InTransition: an association of the image is still moving; the functions look again.
 	InTransition bool `json:"inTransition,omitempty"`
+	// AwaitingConfirmation: the plan holds an R12 removal (changes marked
+	// afterConfirmation), done only on a second look at unchanged tags.
+	AwaitingConfirmation bool `json:"awaitingConfirmation,omitempty"`
 }
 
 func planCmd(ctx context.Context, args []string, e *env) int {
@@ -108,7 +111,15 @@ func planCmd(ctx context.Context, args []string, e *env) int {
 	for i, v := range views {
 		printPlan(e.stdout, s, v, out.Regions[i], set, unset)
 	}
+	awaiting := 0
+	for _, v := range views {
+		awaiting += len(v.Awaiting())
+	}
 	fmt.Fprintf(e.stdout, "\n%s pending, %s.", count(out.Changes, "change"), count(out.Refusals, "refusal"))
+	if awaiting > 0 {
+		fmt.Fprintf(e.stdout, " %s awaiting confirmation: removals are done by a second look SETTLE_DELAY (%s) later that finds the tags unchanged.",
+			count(awaiting, "image"), s.set.SettleDelay)
+	}
 	if s.set.DryRun {
 		fmt.Fprint(e.stdout, " (The deployment has DRY_RUN=true: its functions only report these.)")
 	}
@@ -138,6 +149,7 @@ func planOf(v *inspect.View) regionPlan {
 			Organization: nonNil(v.Organization(id)), Changes: []report.Entry{}, Refusals: []report.Entry{}}
 		if p := v.Plan.Image(id); p != nil {
 			ip.Managed, ip.InTransition = p.Managed, p.Recheck && !p.Writes()
+			ip.AwaitingConfirmation = len(p.Confirm) > 0
 		}
 		for _, e := range v.ImageEntries(id) {
 			switch e.Action {
@@ -225,8 +237,10 @@ func why(v *inspect.View, e report.Entry) string {
 	switch {
 	case e.Action == plan.ActRefuse || e.Action == plan.ActPostpone:
 		return e.Reason + ": " + e.Message
-	case e.Action == plan.ActUnshare && e.Message != "":
-		return e.Reason + " via " + e.Message
+	case e.AfterConfirmation && e.Action == plan.ActDisassociate:
+		return "awaiting confirmation: leave it on a second look at unchanged tags (R12), once the new share, if any, reads Associated"
+	case e.AfterConfirmation:
+		return e.Reason + "; awaiting confirmation: done on a second look at unchanged tags (R12)"
 	case e.Action == plan.ActAssociate:
 		return "join the share for " + strings.Join(v.ShareTargets(e.Subject), ",")
 	case e.Action == plan.ActDisassociate:

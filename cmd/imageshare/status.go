@@ -132,6 +132,9 @@ func printStatus(w io.Writer, s *session, st inspect.Status) {
 		_ = tw.Flush()
 	}
 	fmt.Fprintf(w, "pending changes: %d", st.Pending)
+	if st.Awaiting > 0 {
+		fmt.Fprintf(w, " (%s awaiting confirmation)", count(st.Awaiting, "image"))
+	}
 	if st.Pending > 0 {
 		fmt.Fprint(w, " (`imageshare plan` lists them)")
 	}

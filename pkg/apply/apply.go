@@ -43,6 +43,12 @@ type Outcome struct {
 	Recheck []string
 	// Postpone: images not Available yet, with when to look again.
 	Postpone map[string]time.Duration
+	// Confirm: per image, the R12 removals this look found, with the fingerprint of the
+	// tags it saw, for a confirming job SETTLE_DELAY later (none in a dry run).
+	Confirm map[string]state.Confirmation
+	// Held: per image, confirmed removals make-before-break still holds back, for the
+	// re-checks of the chain to carry.
+	Held map[string]state.Confirmation
 }
 
 // Changes counts the changes among the entries.
@@ -100,7 +106,7 @@ func (a *Applier) sleep(ctx context.Context, d time.Duration) error {
 
 // Apply executes p, which was planned from st.
 func (a *Applier) Apply(ctx context.Context, st *state.State, p *plan.Plan) (*Outcome, error) {
-	r := &run{a: a, st: st, p: p, out: &Outcome{Postpone: map[string]time.Duration{}},
+	r := &run{a: a, st: st, p: p, out: &Outcome{Postpone: map[string]time.Duration{}, Confirm: map[string]state.Confirmation{}, Held: map[string]state.Confirmation{}},
 		shareIDs: map[string]string{}, broken: map[string]bool{}, skip: map[string]bool{}, recheck: map[string]bool{},
 		rsRefused: map[string]bool{}, stopReported: map[string]bool{}, products: map[string]string{}}
 	for _, ip := range p.Images {
@@ -774,6 +780,20 @@ func (r *run) finish() {
 		r.out.Recheck = append(r.out.Recheck, im)
 	}
 	sort.Strings(r.out.Recheck)
+	// R12: what awaits a second look goes to a confirming job; confirmed leaves still
+	// held back ride on the chain's re-checks. An image that is gone, or whose writes
+	// the cloud refused for the whole image, gets neither: the next look starts over.
+	for _, ip := range r.p.Images {
+		if r.skip[ip.Image] {
+			continue
+		}
+		if len(ip.Confirm) > 0 {
+			r.out.Confirm[ip.Image] = state.Confirmation{Fingerprint: ip.Fingerprint, Removals: plan.Keys(ip.Confirm)}
+		}
+		if len(ip.Held) > 0 && r.recheck[ip.Image] {
+			r.out.Held[ip.Image] = state.Confirmation{Fingerprint: ip.Fingerprint, Removals: slices.Clone(ip.Held)}
+		}
+	}
 }
 
 // moving reports whether an association of the image was observed in transition.
@@ -815,7 +835,7 @@ func (r *run) dryRun() {
 			}
 		}
 		for _, u := range ip.Unshare {
-			r.entry(ip.Image, plan.ActUnshare, u.Account, u.Why, u.Via)
+			r.entry(ip.Image, plan.ActUnshare, u.Account, u.Why+prefixed(" via ", u.Via), "")
 		}
 		for _, a := range ip.Share {
 			r.entry(ip.Image, plan.ActShare, a, "tag", "")
@@ -823,5 +843,21 @@ func (r *run) dryRun() {
 		for _, ref := range ip.Disassociate {
 			r.entry(ip.Image, plan.ActDisassociate, ref.Name, "left resource share", "")
 		}
+		// R12: a first look reports its removals "after confirmation" and queues nothing.
+		for _, rm := range ip.Confirm {
+			reason := rm.Why
+			if rm.Action == plan.ActDisassociate {
+				reason = "left resource share"
+			}
+			r.entry(ip.Image, rm.Action, rm.Subject, reason, "after confirmation: a second look SETTLE_DELAY later must find the tags unchanged (R12)")
+			r.out.Entries[len(r.out.Entries)-1].AfterConfirmation = true
+		}
 	}
+}
+
+func prefixed(p, s string) string {
+	if s == "" {
+		return ""
+	}
+	return p + s
 }

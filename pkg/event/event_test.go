@@ -264,3 +264,23 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestRemovedTagKeys(t *testing.T) {
+	for _, tc := range []struct {
+		at   ActionTrail
+		keys string
+		all  bool
+	}{
+		{ActionTrail{EventName: "UntagResources", RequestParameters: map[string]any{"TagKey.2": "b", "TagKey.1": "a", "TagKey.x": "no"}}, "a,b", false},
+		{ActionTrail{EventName: "UntagResources", RequestParameters: map[string]any{"All": "true"}}, "", true},
+		{ActionTrail{EventName: "UntagResources", RequestParameters: map[string]any{"All": true, "TagKey": []any{"k"}}}, "k", true},
+		{ActionTrail{EventName: "RemoveTags", RequestParameters: map[string]any{"Tag.1.Key": "a", "Tag.1.Value": "v", "Tag.2.Key": "b"}}, "a,b", false},
+		{ActionTrail{EventName: "RemoveTags", RequestParameters: map[string]any{"Tag": []any{map[string]any{"Key": "k"}}}}, "k", false},
+		{ActionTrail{EventName: "TagResources", RequestParameters: map[string]any{"Tag.1.Key": "a"}}, "", false},
+	} {
+		keys, all := RemovedTagKeys(tc.at)
+		if strings.Join(keys, ",") != tc.keys || all != tc.all {
+			t.Errorf("%s %v: keys %v all %v, want %s %v", tc.at.EventName, tc.at.RequestParameters, keys, all, tc.keys, tc.all)
+		}
+	}
+}

@@ -174,3 +174,65 @@ func ReadOrgChange(at ActionTrail) OrgChange {
 	c.Account = firstString(str(at.RequestParameters, "TargetEntity"), str(at.RequestParameters, "AccountId"))
 	return c
 }
+
+// RemovedTagKeys reads which tag keys an UntagResources or RemoveTags call removed
+// (TagKey.N, Tag.N.Key, flattened or as JSON arrays), and whether it removed all tags
+// (UntagResources All=true). Other calls remove none.
+func RemovedTagKeys(at ActionTrail) (keys []string, all bool) {
+	req := at.RequestParameters
+	switch at.EventName {
+	case "UntagResources":
+		switch v := req["All"].(type) {
+		case bool:
+			all = v
+		case string:
+			all = strings.EqualFold(strings.TrimSpace(v), "true")
+		}
+		keys = numbered(req, "TagKey.", "")
+		if arr, ok := req["TagKey"].([]any); ok {
+			for _, e := range arr {
+				if s, ok := e.(string); ok {
+					keys = append(keys, s)
+				}
+			}
+		}
+	case "RemoveTags":
+		keys = numbered(req, "Tag.", ".Key")
+		if arr, ok := req["Tag"].([]any); ok {
+			for _, e := range arr {
+				if m, ok := e.(map[string]any); ok {
+					if s, ok := m["Key"].(string); ok {
+						keys = append(keys, s)
+					}
+				}
+			}
+		}
+	}
+	return keys, all
+}
+
+// numbered collects the string values of keys prefix+N+suffix in N order.
+func numbered(req map[string]any, prefix, suffix string) []string {
+	type kv struct {
+		n int
+		v string
+	}
+	var got []kv
+	for k, v := range req {
+		rest, ok := strings.CutPrefix(k, prefix)
+		if !ok {
+			continue
+		}
+		rest, ok = strings.CutSuffix(rest, suffix)
+		n, err := strconv.Atoi(rest)
+		if s, isStr := v.(string); ok && isStr && err == nil {
+			got = append(got, kv{n, s})
+		}
+	}
+	sort.Slice(got, func(i, j int) bool { return got[i].n < got[j].n })
+	out := make([]string, len(got))
+	for i, e := range got {
+		out[i] = e.v
+	}
+	return out
+}

@@ -14,6 +14,7 @@ import (
 	"imageshare/pkg/job"
 	"imageshare/pkg/observe"
 	"imageshare/pkg/policy"
+	"imageshare/pkg/report"
 	"imageshare/pkg/settings"
 	"imageshare/pkg/state"
 )
@@ -36,8 +37,11 @@ func (d *Deps) ignore(err error, ev *event.CloudEvent, eventName string) {
 	d.Log.Warn("event refused", attrs...)
 }
 
-// imageEvents enqueues one job per region with the images the events name, delayed by
-// SETTLE_DELAY so that an untag-then-tag edit is seen whole.
+// imageEvents enqueues jobs per region with the images the events name, delayed by
+// SETTLE_DELAY so that an untag-then-tag edit is seen whole. Each job names the people
+// whose calls named its images (images edited by different people go in different
+// jobs), and marks the images whose prefix tags a call removed (a hint for the report
+// of an image released with its shares).
 func (d *Deps) imageEvents(ctx context.Context, inv Invocation, payload []byte) ([]byte, error) {
 	evs, errs := event.Decode(payload)
 	var s summary
@@ -48,6 +52,8 @@ func (d *Deps) imageEvents(ctx context.Context, inv Invocation, payload []byte) 
 	byRegion := map[string][]string{}
 	whole := map[string]bool{}
 	cause := map[string]string{}
+	actors := map[string][]report.Actor{} // region/image → who named it
+	untagged := map[string]bool{}         // region/image → a call removed prefix tags
 	var order []string
 	for i := range evs {
 		ev := &evs[i]
@@ -74,18 +80,36 @@ func (d *Deps) imageEvents(ctx context.Context, inv Invocation, payload []byte) 
 		if cause[tg.Region] == "" {
 			cause[tg.Region] = ev.ID
 		}
+		a, ok := actorOf(at.UserIdentity)
+		removesPrefix := d.removesPrefix(at)
+		for _, im := range append(tg.Images, "") { // "" stands for the whole region
+			if ok {
+				actors[tg.Region+"/"+im] = addActor(actors[tg.Region+"/"+im], a)
+			}
+			if removesPrefix && im != "" {
+				untagged[tg.Region+"/"+im] = true
+			}
+		}
 	}
 	var bodies []string
 	for _, r := range order {
-		var jobs []job.Job
+		proto := job.Job{V: job.Version, Region: r, Reason: job.ReasonEvent, RetryFailed: true, Notify: true, Cause: cause[r]}
 		if whole[r] {
-			jobs = []job.Job{{V: job.Version, Kind: job.KindRegion, Region: r, Reason: job.ReasonEvent}}
-		} else {
-			jobs = job.ForImages(r, byRegion[r], job.ReasonEvent)
-		}
-		for _, j := range jobs {
-			j.RetryFailed, j.Notify, j.Cause = true, true, cause[r]
+			j := proto
+			j.Kind, j.Actors = job.KindRegion, actors[r+"/"]
 			bodies = append(bodies, j.Encode())
+			continue
+		}
+		marks := map[string]bool{}
+		for _, im := range byRegion[r] {
+			marks[im] = untagged[r+"/"+im]
+		}
+		for _, grp := range byActors(byRegion[r], func(im string) []report.Actor { return actors[r+"/"+im] }) {
+			p := proto
+			p.Actors = grp.actors
+			for _, j := range job.Pack(p, grp.images, nil, marks) {
+				bodies = append(bodies, j.Encode())
+			}
 		}
 	}
 	if err := d.send(ctx, inv, bodies, d.Settings.SettleDelay); err != nil {
@@ -110,6 +134,7 @@ func (d *Deps) orgEvents(ctx context.Context, inv Invocation, payload []byte) ([
 	}
 	whole := false
 	cause := ""
+	var actors []report.Actor
 	moved, joined := map[string]bool{}, map[string]bool{}
 	var follow []job.Job
 	for i := range evs {
@@ -126,6 +151,10 @@ func (d *Deps) orgEvents(ctx context.Context, inv Invocation, payload []byte) ([
 		if cause == "" {
 			cause = ev.ID
 		}
+		a, hasActor := actorOf(at.UserIdentity)
+		if hasActor {
+			actors = addActor(actors, a)
+		}
 		c := event.ReadOrgChange(at)
 		account := c.Account
 		if acct, ok := at.ResponseElements["Account"].(map[string]any); ok && account == "" {
@@ -134,8 +163,12 @@ func (d *Deps) orgEvents(ctx context.Context, inv Invocation, payload []byte) ([
 		switch {
 		case c.Invitation:
 			if c.Handshake != "" || c.Account != "" {
-				follow = append(follow, job.Job{V: job.Version, Kind: job.KindHandshake, Region: inv.Region, Reason: job.ReasonHandshake,
-					Handshake: c.Handshake, Account: c.Account, Cause: ev.ID})
+				hs := job.Job{V: job.Version, Kind: job.KindHandshake, Region: inv.Region, Reason: job.ReasonHandshake,
+					Handshake: c.Handshake, Account: c.Account, Cause: ev.ID}
+				if hasActor {
+					hs.Actors = []report.Actor{a} // the inviter asked for what the acceptance brings
+				}
+				follow = append(follow, hs)
 			} else {
 				whole = true
 			}
@@ -152,7 +185,7 @@ func (d *Deps) orgEvents(ctx context.Context, inv Invocation, payload []byte) ([
 	var bodies []string
 	for _, r := range d.regions(inv) {
 		mk := func(reason, account string) {
-			j := job.Job{V: job.Version, Kind: job.KindRegion, Region: r, Reason: reason, Account: account, RetryFailed: true, Notify: true, Cause: cause}
+			j := job.Job{V: job.Version, Kind: job.KindRegion, Region: r, Reason: reason, Account: account, RetryFailed: true, Notify: true, Cause: cause, Actors: actors}
 			bodies = append(bodies, j.Encode())
 		}
 		if whole {
@@ -178,6 +211,76 @@ func (d *Deps) orgEvents(ctx context.Context, inv Invocation, payload []byte) ([
 	}
 	s.Jobs = len(bodies) + len(hs)
 	return s.bytes(), nil
+}
+
+// actorOf reads who made a call as reports name them (SPEC R10): type, account,
+// principal and user name, clipped to what a job carries; never the access key ID.
+func actorOf(u event.UserIdentity) (report.Actor, bool) {
+	clean := func(s string) string {
+		s = strings.Map(func(r rune) rune {
+			if r < 0x20 || r == 0x7f {
+				return -1
+			}
+			return r
+		}, s)
+		if len(s) > 128 {
+			s = strings.ToValidUTF8(s[:128], "")
+		}
+		return s
+	}
+	a := report.Actor{Type: clean(u.Type), AccountID: clean(u.AccountID), PrincipalID: clean(u.PrincipalID), UserName: clean(u.UserName)}
+	return a, a != report.Actor{}
+}
+
+// addActor adds a to the distinct actors of list, at most job.MaxActors of them.
+func addActor(list []report.Actor, a report.Actor) []report.Actor {
+	if slices.Contains(list, a) || len(list) >= job.MaxActors {
+		return list
+	}
+	return append(list, a)
+}
+
+// actorGroup is images that the same people asked about.
+type actorGroup struct {
+	actors []report.Actor
+	images []string
+}
+
+// byActors groups images by the set of actors that named them, in a stable order.
+func byActors(images []string, of func(string) []report.Actor) []actorGroup {
+	var out []actorGroup
+	index := map[string]int{}
+	ids := slices.Clone(images)
+	slices.Sort(ids)
+	for _, im := range slices.Compact(ids) {
+		as := of(im)
+		var key strings.Builder
+		for _, a := range as {
+			fmt.Fprintf(&key, "%q/%q/%q/%q;", a.Type, a.AccountID, a.PrincipalID, a.UserName)
+		}
+		i, ok := index[key.String()]
+		if !ok {
+			i = len(out)
+			index[key.String()] = i
+			out = append(out, actorGroup{actors: as})
+		}
+		out[i].images = append(out[i].images, im)
+	}
+	return out
+}
+
+// removesPrefix reports whether an untag call removed prefix tags (or all tags).
+func (d *Deps) removesPrefix(at event.ActionTrail) bool {
+	keys, all := event.RemovedTagKeys(at)
+	if all {
+		return true
+	}
+	for _, k := range keys {
+		if k == d.Settings.TagPrefix || strings.HasPrefix(k, d.Settings.TagPrefix+":") {
+			return true
+		}
+	}
+	return false
 }
 
 // membershipEvents make an account a member or take it out of the directory.

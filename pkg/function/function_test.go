@@ -147,7 +147,8 @@ func TestOrgEvents(t *testing.T) {
 	d, q, _ := deps(t, map[string]string{"REGIONS": "cn-shanghai"})
 	invite := `{"id":"o1","source":"acs.resourcemanager","type":"resourcemanager:ActionTrail:ApiCall","data":{"eventName":"InviteAccountToResourceDirectory",
 	 "requestParameters":{"TargetEntity":"2000000000000001"},"responseElements":{"Handshake":{"HandshakeId":"h-1"}}}}`
-	move := `{"id":"o2","source":"acs.resourcemanager","type":"resourcemanager:ActionTrail:ConsoleOperation","data":{"eventName":"MoveAccount","requestParameters":{"AccountId":"1000000000000002"}}}`
+	move := `{"id":"o2","source":"acs.resourcemanager","type":"resourcemanager:ActionTrail:ConsoleOperation","data":{"eventName":"MoveAccount","requestParameters":{"AccountId":"1000000000000002"},
+	 "userIdentity":{"type":"ram-user","accountId":"1000000000000001","principalId":"29","userName":"bob","accessKeyId":"LTAIbobsecret"}}}`
 	if _, err := call(t, d, OrgEvents, "["+invite+","+move+"]"); err != nil {
 		t.Fatal(err)
 	}
@@ -161,6 +162,10 @@ func TestOrgEvents(t *testing.T) {
 	hs := jobsOf(t, q.sends[1])
 	if len(hs) != 1 || hs[0].Handshake != "h-1" || q.sends[1].delay != job.HandshakeBase {
 		t.Fatalf("handshake job %+v", hs)
+	}
+	// The move's job names who moved the account, without the access key.
+	if a := regions[0].Actors; len(a) != 1 || a[0].UserName != "bob" || strings.Contains(q.sends[0].bodies[0], "LTAI") {
+		t.Fatalf("actors of the org job: %+v", a)
 	}
 }
 
@@ -285,4 +290,43 @@ func fingerprintOf(t *testing.T, notification string) string {
 		t.Fatal(err)
 	}
 	return fingerprint(report.Entry{Image: n.Image, Subject: n.Subject, Reason: n.Reason})
+}
+
+// Jobs name who asked (the event's userIdentity without its access key), images edited
+// by different people go in different jobs, and an untag of prefix keys marks its image.
+func TestImageEventsCarryActorsAndUntagMarks(t *testing.T) {
+	d, q, _ := deps(t, nil)
+	alice := `"userIdentity":{"type":"ram-user","accountId":"1000000000000001","principalId":"2811","userName":"alice","accessKeyId":"LTAIalicesecret"}`
+	bob := `"userIdentity":{"type":"ram-user","accountId":"1000000000000001","principalId":"2812","userName":"bob","accessKeyId":"LTAIbobsecret"}`
+	withUser := func(ev, who string) string {
+		return strings.Replace(ev, `"userIdentity":{"type":"root-account","accessKeyId":"LTAIsecret"}`, who, 1)
+	}
+	untag := `{"specversion":"1.0","id":"ev-u","source":"acs.ecs","type":"ecs:ActionTrail:ConsoleOperation","data":{"eventName":"UntagResources","acsRegion":"cn-hangzhou",
+ "requestParameters":{"RegionId":"cn-hangzhou","ResourceType":"image","ResourceId.1":"m-B","TagKey.1":"env","TagKey.2":"imageshare:accounts"},` + bob + `}}`
+	untagOther := `{"specversion":"1.0","id":"ev-v","source":"acs.ecs","type":"ecs:ActionTrail:ApiCall","data":{"eventName":"RemoveTags","acsRegion":"cn-hangzhou",
+ "requestParameters":{"RegionId":"cn-hangzhou","ResourceType":"image","ResourceId":"m-C","Tag.1.Key":"env"},` + alice + `}}`
+	payload := "[" + withUser(tag("1", "m-A"), alice) + "," + withUser(tag("2", "m-B"), alice) + "," + untag + "," + untagOther + "]"
+	if _, err := call(t, d, ImageEvents, payload); err != nil {
+		t.Fatal(err)
+	}
+	if len(q.sends) != 1 {
+		t.Fatalf("sends %+v", q.sends)
+	}
+	got := map[string]string{}
+	for _, j := range jobsOf(t, q.sends[0]) {
+		var names []string
+		for _, a := range j.Actors {
+			names = append(names, a.UserName)
+		}
+		got[strings.Join(j.Images, ",")] = strings.Join(names, "+") + " untagged=" + strings.Join(j.Untagged, ",")
+	}
+	want := map[string]string{"m-A,m-C": "alice untagged=", "m-B": "alice+bob untagged=m-B"}
+	if len(got) != len(want) || got["m-A,m-C"] != want["m-A,m-C"] || got["m-B"] != want["m-B"] {
+		t.Fatalf("jobs by actors: %v, want %v", got, want)
+	}
+	for _, b := range q.sends[0].bodies {
+		if strings.Contains(b, "LTAI") || strings.Contains(b, "accessKeyId") {
+			t.Fatalf("a job carries an access key: %s", b)
+		}
+	}
 }

@@ -27,17 +27,25 @@ const (
 	pY     = "1300000000000002"
 )
 
+// grantPolicy gives the functions' role the deployment's policy (for regions beyond
+// cn-hangzhou, the sweep's REGIONS), as a deployment holds it.
+func grantPolicy(t *testing.T, c *cloudsim.Cloud, regions ...string) {
+	t.Helper()
+	doc, err := rampolicy.Render(rampolicy.Deployment{Account: pOwner, Region: "cn-hangzhou", Regions: regions, JobQueue: "imageshare-jobs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RAM().Grant(pOwner, "imageshare-fc", "imageshare-fc", string(doc)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // simDeps returns handlers whose cloud is an emulated one, reached through the SDK.
 func simDeps(t *testing.T) (*Deps, *fakeQueue, *cloudsim.Cloud, emu.Identity) {
 	t.Helper()
 	clock, keys := emu.NewClock(emu.Epoch), emu.NewKeyring()
 	c := cloudsim.New(cloudsim.Config{Clock: clock, Keys: keys, FunctionRole: "imageshare-fc"})
-	// The functions' role holds the deployment's policy.
-	if doc, err := rampolicy.Render(rampolicy.Deployment{Account: pOwner, Region: "cn-hangzhou", JobQueue: "imageshare-jobs"}); err != nil {
-		t.Fatal(err)
-	} else if err := c.RAM().Grant(pOwner, "imageshare-fc", "imageshare-fc", string(doc)); err != nil {
-		t.Fatal(err)
-	}
+	grantPolicy(t, c)
 	eps, stop, err := c.Serve()
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -38,9 +39,34 @@ type group struct {
 	recheck       int             // highest recheck attempt among the jobs (-1: none)
 	cause         string
 	reason        string // of the first job, for the jobs a run hands on
+	// actors: per image, the people whose edits the jobs naming it carry; under "" those
+	// of jobs about a whole region or an account (they concern every image).
+	actors map[string][]report.Actor
+	// confirm: per image, the earlier looks the jobs carry (SPEC R12).
+	confirm map[string][]state.Confirmation
+	// untagged: images whose event removed prefix tags (a hint for the report).
+	untagged map[string]bool
 }
 
-// reconcile runs R1–R11 for the jobs of a batch.
+// actorsOf lists the distinct actors a run names for an image ("" for a report about a
+// managed share itself: every actor of the run).
+func (g *group) actorsOf(image string) []report.Actor {
+	out := slices.Clone(g.actors[""])
+	var keys []string
+	if image == "" {
+		keys = slices.Sorted(maps.Keys(g.actors))
+	} else {
+		keys = []string{image}
+	}
+	for _, k := range keys {
+		for _, a := range g.actors[k] {
+			out = addActor(out, a)
+		}
+	}
+	return out
+}
+
+// reconcile runs R1–R12 for the jobs of a batch.
 func (d *Deps) reconcile(ctx context.Context, inv Invocation, payload []byte) ([]byte, error) {
 	evs, errs := event.Decode(payload)
 	msgs, merrs := event.QueueMessages(evs)
@@ -73,8 +99,23 @@ func (d *Deps) reconcile(ctx context.Context, inv Invocation, payload []byte) ([
 		}
 		g := groups[j.Region]
 		if g == nil {
-			g = &group{recheck: -1, cause: j.Cause, reason: j.Reason, notified: map[string]bool{}, moved: map[string]bool{}, joined: map[string]bool{}}
+			g = &group{recheck: -1, cause: j.Cause, reason: j.Reason, notified: map[string]bool{}, moved: map[string]bool{}, joined: map[string]bool{},
+				actors: map[string][]report.Actor{}, confirm: map[string][]state.Confirmation{}, untagged: map[string]bool{}}
 			groups[j.Region] = g
+		}
+		for _, a := range j.Actors {
+			if j.Kind == job.KindRegion {
+				g.actors[""] = addActor(g.actors[""], a)
+			}
+			for _, im := range j.Images {
+				g.actors[im] = addActor(g.actors[im], a)
+			}
+		}
+		for _, c := range j.Confirm {
+			g.confirm[c.Image] = append(g.confirm[c.Image], state.Confirmation{Fingerprint: c.Fingerprint, Removals: c.Removals})
+		}
+		for _, im := range j.Untagged {
+			g.untagged[im] = true
 		}
 		switch {
 		case j.Kind == job.KindRegion && j.Account != "" && j.Reason == job.ReasonMove:
@@ -158,8 +199,15 @@ const (
 // run reconciles one region: observe, plan, apply, report, schedule follow-ups.
 func (d *Deps) run(ctx context.Context, api cloud.API, inv Invocation, region string, g *group, now time.Time) (*apply.Outcome, error) {
 	a := d.applier(api)
+	if as := g.actorsOf(""); len(as) > 0 {
+		// Every line of the run names who asked (SPEC R10).
+		a.OnRetry = func(action string, attempt int, err error) {
+			d.Log.Info("cloud call retried", "action", action, "attempt", attempt, "code", cloud.Code(err), "actors", as)
+		}
+	}
 	req := observe.Request{Region: region, Owner: inv.AccountID, Now: now, Images: g.images, All: g.all,
-		Untagged: d.Settings.RedundancyScope == settings.ScopeAll, Prefix: d.Settings.TagPrefix, RetryFailed: g.retryFailed}
+		Untagged: d.Settings.RedundancyScope == settings.ScopeAll, Prefix: d.Settings.TagPrefix, RetryFailed: g.retryFailed,
+		Released: slices.Sorted(maps.Keys(g.untagged))}
 	o := observe.New(api, req, a.Call)
 	ids := slices.Clone(g.images)
 	var known []state.Image
@@ -175,7 +223,8 @@ func (d *Deps) run(ctx context.Context, api cloud.API, inv Invocation, region st
 			}
 		}
 	}
-	r := &runner{d: d, inv: inv, region: region, g: g, a: a, total: &apply.Outcome{Postpone: map[string]time.Duration{}}}
+	r := &runner{d: d, inv: inv, region: region, g: g, a: a, total: &apply.Outcome{Postpone: map[string]time.Duration{},
+		Confirm: map[string]state.Confirmation{}, Held: map[string]state.Confirmation{}}}
 	var err error
 	switch {
 	case !g.all && len(ids) == 0:
@@ -190,8 +239,12 @@ func (d *Deps) run(ctx context.Context, api cloud.API, inv Invocation, region st
 	if err := d.followUps(ctx, inv, region, g, r.total); err != nil {
 		return nil, err
 	}
-	d.Log.Info("reconciled", "region", region, "images", r.images, "changes", r.total.Changes(), "dryRun", d.Settings.DryRun,
-		"maxRSSKB", maxRSSKB())
+	attrs := []any{"region", region, "images", r.images, "changes", r.total.Changes(), "dryRun", d.Settings.DryRun,
+		"awaitingConfirmation", len(r.total.Confirm), "maxRSSKB", maxRSSKB()}
+	if as := g.actorsOf(""); len(as) > 0 {
+		attrs = append(attrs, "actors", as)
+	}
+	d.Log.Info("reconciled", attrs...)
 	return r.total, nil
 }
 
@@ -208,22 +261,103 @@ type runner struct {
 
 // apply plans st, applies the plan, reports, and adds the outcome to the run's.
 func (r *runner) apply(ctx context.Context, st *state.State) (*plan.Plan, error) {
+	st.Confirmed = map[string][]state.Confirmation{}
+	for _, im := range st.Images {
+		if cs := r.g.confirm[im.ID]; len(cs) > 0 {
+			st.Confirmed[im.ID] = cs
+		}
+	}
+	st.ConfirmAll = r.d.SkipConfirmationForTests
 	p := plan.Make(st, r.d.Settings)
 	out, err := r.a.Apply(ctx, st, p)
 	r.images += len(st.Images)
 	// Whatever was done is reported, even when the run stops on an error.
 	if out != nil {
-		r.d.publish(ctx, r.inv, out.Entries, r.g.notify, r.g.notified)
+		for i := range out.Entries {
+			out.Entries[i].Actors = r.g.actorsOf(out.Entries[i].Image)
+		}
+		out.Entries = append(out.Entries, r.released(st)...)
+		r.d.publishEntries(ctx, r.inv, out.Entries, r.g.notify, r.g.notified, r.chainGoesOn(out))
 		r.total.Entries = append(r.total.Entries, out.Entries...)
 		r.total.Recheck = append(r.total.Recheck, out.Recheck...)
 		for im, dl := range out.Postpone {
 			r.total.Postpone[im] = dl
 		}
+		maps.Copy(r.total.Confirm, out.Confirm)
+		maps.Copy(r.total.Held, out.Held)
 	}
 	if err != nil {
 		return p, fmt.Errorf("apply %s: %w", r.region, err)
 	}
 	return p, nil
+}
+
+// chainGoesOn says which refusals to hold back from NOTIFY_TOPIC (SPEC R10): one that
+// a pending association or confirmation of the same chain may still resolve is
+// published only if the chain ends with it, so only when this run schedules no re-check
+// and no confirmation for its image. The log has it at once all the same.
+func (r *runner) chainGoesOn(out *apply.Outcome) func(report.Entry) bool {
+	return func(e report.Entry) bool {
+		if e.Action != plan.ActRefuse || e.Image == "" || !report.MayResolve(e.Reason) {
+			return false
+		}
+		if _, ok := out.Confirm[e.Image]; ok {
+			return true
+		}
+		if !slices.Contains(out.Recheck, e.Image) {
+			return false
+		}
+		changed := slices.ContainsFunc(out.Entries, func(x report.Entry) bool { return x.Image == e.Image && x.Change() && !x.DryRun })
+		return recheckAttempt(r.g, changed) < job.MaxRecheck
+	}
+}
+
+// recheckAttempt is the link of the re-check chain an image's next check is: the chain
+// starts again after a change, and goes on from the run's highest link otherwise.
+func recheckAttempt(g *group, changed bool) int {
+	if changed {
+		return 0
+	}
+	return g.recheck + 1
+}
+
+// released reports images whose prefix tags an event removed while they still have
+// direct shares or sit in a managed share: they are released with those shares (SPEC
+// section 2), which a person withdrawing access should hear about.
+func (r *runner) released(st *state.State) []report.Entry {
+	prefix := r.d.Settings.TagPrefix
+	var out []report.Entry
+	for _, im := range st.Images {
+		if !r.g.untagged[im.ID] || im.Missing || im.OwnerAlias != "self" || policy.Parse(prefix, im.Tags).Managed {
+			continue
+		}
+		var parts []string
+		if len(im.Direct) > 0 {
+			parts = append(parts, "shared directly with "+strings.Join(slices.Sorted(slices.Values(im.Direct)), ", "))
+		}
+		for _, sh := range st.Shares {
+			if !plan.IsManagedName(sh.Name) || !sh.Resources[im.ID].Holding() {
+				continue
+			}
+			var ts []string
+			for t, a := range sh.Targets {
+				if a.Holding() {
+					ts = append(ts, t)
+				}
+			}
+			slices.Sort(ts)
+			parts = append(parts, fmt.Sprintf("in resource share %s (%s)", sh.Name, strings.Join(ts, ", ")))
+		}
+		if len(parts) == 0 {
+			continue
+		}
+		msg := fmt.Sprintf("its %s tags were removed while it is still %s; imageshare no longer manages it, so these stay. "+
+			"To withdraw them, tag it %s:accounts=none (and no folders), wait until the change is done (its notification, or `imageshare plan --image %s` shows nothing pending), then remove the tags",
+			prefix, strings.Join(parts, " and "), prefix, im.ID)
+		out = append(out, report.Entry{Region: st.Region, Image: im.ID, Action: report.ActRelease, Reason: "released-with-shares",
+			Message: msg, ProductCode: im.ProductCode, DryRun: r.d.Settings.DryRun, Actors: r.g.actorsOf(im.ID)})
+	}
+	return out
 }
 
 func (r *runner) targeted(ctx context.Context, o *observe.Observer, ids []string, known []state.Image) error {
@@ -386,21 +520,27 @@ func chunks(imgs []state.Image) [][]state.Image {
 	return slices.Concat(head, middle, tail)
 }
 
-// handOn enqueues jobs for images the run has no time left for.
+// handOn enqueues jobs for images the run has no time left for, with what their jobs
+// carried (earlier looks, untag marks, actors).
 func (r *runner) handOn(ctx context.Context, rest []state.Image) error {
 	ids := make([]string, len(rest))
 	for i, im := range rest {
 		ids[i] = im.ID
 	}
-	var bodies []string
-	for _, j := range job.ForImages(r.region, ids, r.g.reason) {
-		j.RetryFailed, j.Notify, j.Cause, j.Notified = r.g.retryFailed, r.g.notify, r.g.cause, r.g.fingerprints()
-		if r.g.reason == job.ReasonRecheck {
-			j.Attempt = max(r.g.recheck, 0)
-		}
-		bodies = append(bodies, j.Encode())
+	proto := job.Job{V: job.Version, Region: r.region, Reason: r.g.reason, RetryFailed: r.g.retryFailed, Notify: r.g.notify,
+		Cause: r.g.cause, Notified: r.g.fingerprints()}
+	if r.g.reason == job.ReasonRecheck {
+		proto.Attempt = max(r.g.recheck, 0)
 	}
-	r.d.Log.Warn("run handed on: the invocation's deadline is near", "region", r.region, "images", len(ids), "jobs", len(bodies))
+	confirm := map[string][]job.Confirmation{}
+	for _, id := range ids {
+		for _, c := range r.g.confirm[id] {
+			confirm[id] = append(confirm[id], jobConfirmation(id, c))
+		}
+	}
+	bodies := r.g.bodies(proto, ids, confirm, r.g.untagged)
+	r.d.Log.Warn("run handed on: the invocation's deadline is near", "region", r.region, "images", len(ids), "jobs", len(bodies),
+		"actors", r.g.actorsOf(""))
 	return r.d.send(ctx, r.inv, bodies, 0)
 }
 
@@ -430,6 +570,12 @@ func parallel(ctx context.Context, fns ...func(ctx context.Context) error) error
 // publish logs every entry and, for runs caused by events, sends changes and refusals
 // to NOTIFY_TOPIC.
 func (d *Deps) publish(ctx context.Context, inv Invocation, entries []report.Entry, notify bool, notified map[string]bool) {
+	d.publishEntries(ctx, inv, entries, notify, notified, nil)
+}
+
+// publishEntries is publish, holding back from the topic (not from the log) the
+// entries hold says to.
+func (d *Deps) publishEntries(ctx context.Context, inv Invocation, entries []report.Entry, notify bool, notified map[string]bool, hold func(report.Entry) bool) {
 	for _, e := range entries {
 		report.Log(ctx, d.Log, e)
 	}
@@ -442,7 +588,7 @@ func (d *Deps) publish(ctx context.Context, inv Invocation, entries []report.Ent
 		return
 	}
 	for _, e := range entries {
-		if e.Action == plan.ActPostpone {
+		if e.Action == plan.ActPostpone || (hold != nil && hold(e)) {
 			continue
 		}
 		if e.Action == plan.ActRefuse {
@@ -462,7 +608,9 @@ func (d *Deps) publish(ctx context.Context, inv Invocation, entries []report.Ent
 }
 
 // followUps schedules the delayed jobs a run needs: re-checks while associations are in
-// transition (30 s doubling to 8 min), and checks of images not yet Available.
+// transition (30 s doubling to 8 min), carrying confirmed removals still held back;
+// confirming jobs SETTLE_DELAY later for the removals awaiting a second look (R12); and
+// checks of images not yet Available. Each carries the actors of its images.
 func (d *Deps) followUps(ctx context.Context, inv Invocation, region string, g *group, out *apply.Outcome) error {
 	changed := map[string]bool{}
 	for _, e := range out.Entries {
@@ -472,23 +620,34 @@ func (d *Deps) followUps(ctx context.Context, inv Invocation, region string, g *
 	}
 	byAttempt := map[int][]string{}
 	for _, im := range out.Recheck {
-		attempt := g.recheck + 1
-		if changed[im] {
-			attempt = 0
-		}
+		attempt := recheckAttempt(g, changed[im])
 		if attempt >= job.MaxRecheck {
-			d.Log.Warn("association still in transition; leaving it to the sweep", "region", region, "image", im)
+			d.Log.Warn("association still in transition; leaving it to the sweep", "region", region, "image", im, "actors", g.actorsOf(im))
 			continue
 		}
 		byAttempt[attempt] = append(byAttempt[attempt], im)
 	}
+	held := map[string][]job.Confirmation{}
+	for im, c := range out.Held {
+		held[im] = []job.Confirmation{jobConfirmation(im, c)}
+	}
 	for _, attempt := range sortedInts(byAttempt) {
-		var bodies []string
-		for _, j := range job.ForImages(region, byAttempt[attempt], job.ReasonRecheck) {
-			j.Attempt, j.Notify, j.Cause, j.Notified = attempt, g.notify, g.cause, g.fingerprints()
-			bodies = append(bodies, j.Encode())
+		proto := job.Job{V: job.Version, Region: region, Reason: job.ReasonRecheck, Attempt: attempt, Notify: g.notify, Cause: g.cause, Notified: g.fingerprints()}
+		if err := d.send(ctx, inv, g.bodies(proto, byAttempt[attempt], held, nil), job.Backoff(job.RecheckBase, job.RecheckMax, attempt)); err != nil {
+			return err
 		}
-		if err := d.send(ctx, inv, bodies, job.Backoff(job.RecheckBase, job.RecheckMax, attempt)); err != nil {
+	}
+	if len(out.Confirm) > 0 {
+		confirm := map[string][]job.Confirmation{}
+		for _, im := range slices.Sorted(maps.Keys(out.Confirm)) {
+			c := jobConfirmation(im, out.Confirm[im])
+			confirm[im] = []job.Confirmation{c}
+			d.Log.Info("removals awaiting confirmation", "region", region, "image", im, "removals", c.Removals,
+				"after", d.Settings.SettleDelay.String(), "actors", g.actorsOf(im))
+		}
+		proto := job.Job{V: job.Version, Region: region, Reason: job.ReasonConfirm, RetryFailed: g.retryFailed, Notify: g.notify,
+			Cause: g.cause, Notified: g.fingerprints()}
+		if err := d.send(ctx, inv, g.bodies(proto, slices.Collect(maps.Keys(out.Confirm)), confirm, nil), d.Settings.SettleDelay); err != nil {
 			return err
 		}
 	}
@@ -502,16 +661,37 @@ func (d *Deps) followUps(ctx context.Context, inv Invocation, region string, g *
 	}
 	slices.Sort(delays)
 	for _, dl := range delays {
-		var bodies []string
-		for _, j := range job.ForImages(region, byDelay[dl], job.ReasonPostpone) {
-			j.Notify, j.RetryFailed, j.Cause, j.Notified = g.notify, g.retryFailed, g.cause, g.fingerprints()
-			bodies = append(bodies, j.Encode())
-		}
-		if err := d.send(ctx, inv, bodies, dl); err != nil {
+		proto := job.Job{V: job.Version, Region: region, Reason: job.ReasonPostpone, Notify: g.notify, RetryFailed: g.retryFailed,
+			Cause: g.cause, Notified: g.fingerprints()}
+		if err := d.send(ctx, inv, g.bodies(proto, byDelay[dl], nil, nil), dl); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// bodies encodes the jobs for images: copies of proto, one set per group of images with
+// the same actors, carrying each image's confirmations and untag mark.
+func (g *group) bodies(proto job.Job, images []string, confirm map[string][]job.Confirmation, untagged map[string]bool) []string {
+	var out []string
+	for _, grp := range byActors(images, g.actorsOf) {
+		p := proto
+		p.Actors = grp.actors
+		for _, j := range job.Pack(p, grp.images, confirm, untagged) {
+			out = append(out, j.Encode())
+		}
+	}
+	return out
+}
+
+// jobConfirmation is a look's removals as a job carries them (at most job.MaxRemovals:
+// the confirming run treats any others as a new first look).
+func jobConfirmation(image string, c state.Confirmation) job.Confirmation {
+	rm := c.Removals
+	if len(rm) > job.MaxRemovals {
+		rm = rm[:job.MaxRemovals]
+	}
+	return job.Confirmation{Image: image, Fingerprint: c.Fingerprint, Removals: slices.Clone(rm)}
 }
 
 // fingerprint identifies a refusal (image, subject, reason) in 8 hex characters.
@@ -592,7 +772,7 @@ func (d *Deps) handshake(ctx context.Context, api cloud.API, inv Invocation, j j
 		for _, r := range d.regions(inv) {
 			// The account joined: the images it can matter to (related) are looked at.
 			bodies = append(bodies, job.Job{V: job.Version, Kind: job.KindRegion, Region: r, Reason: job.ReasonHandshake,
-				Account: accountOf(found.Target), RetryFailed: true, Notify: true, Cause: j.Cause}.Encode())
+				Account: accountOf(found.Target), RetryFailed: true, Notify: true, Cause: j.Cause, Actors: j.Actors}.Encode())
 		}
 		d.Log.Info("invitation accepted", "handshake", found.ID, "account", found.Target)
 		return d.send(ctx, inv, bodies, 0)

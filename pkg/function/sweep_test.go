@@ -75,6 +75,7 @@ func newSweepWorld(t *testing.T) *sweepWorld {
 	t.Helper()
 	clock, keys := emu.NewClock(emu.Epoch), emu.NewKeyring()
 	c := cloudsim.New(cloudsim.Config{Clock: clock, Keys: keys, FunctionRole: "imageshare-fc"})
+	grantPolicy(t, c, "cn-shanghai", "cn-beijing")
 	eps, stop, err := c.Serve()
 	if err != nil {
 		t.Fatal(err)

@@ -217,8 +217,8 @@ func TestSummarize(t *testing.T) {
 		why[l.Account] = l.Why
 	}
 	want := map[string]string{
-		mDev:  "unshare (redundant)",
-		stray: "unshare (untagged)",
+		mDev:  "unshare (redundant via golden-by-hand/fd-Dev0000001)",
+		stray: "unshare (untagged) — awaiting confirmation (R12)",
 		mSub:  "kept until the organization share on its way reaches it; then revoked as redundant (R7)",
 	}
 	for a, w := range want {

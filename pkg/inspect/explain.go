@@ -60,6 +60,9 @@ type Explanation struct {
 	// After says whether the account has access once the next run is done and its
 	// associations are final.
 	After bool `json:"accessAfter"`
+	// AwaitingConfirmation: the next run's removal of the account's access waits for a
+	// second look at unchanged tags (R12).
+	AwaitingConfirmation bool `json:"awaitingConfirmation,omitempty"`
 	// Reasons is the answer in sentences, each naming the rule it applies.
 	Reasons []string `json:"reasons"`
 
@@ -169,6 +172,9 @@ func Explain(ctx context.Context, cfg Config, v *View, image, account string) (*
 			x.Next = append(x.Next, e)
 		}
 	}
+	for _, e := range x.Next {
+		x.AwaitingConfirmation = x.AwaitingConfirmation || e.AfterConfirmation
+	}
 	after := (x.Direct && !unshared) || shared
 	x.directAfter = after
 	for _, g := range x.Grants {
@@ -273,6 +279,10 @@ func (x *Explanation) reasons(cfg Config, v *View, im *state.Image, pol policy.P
 	for _, e := range x.Next {
 		say("Next run: %s", v.Sentence(e))
 	}
+	if x.AwaitingConfirmation {
+		say("Awaiting confirmation (R12): access that follows from the tags is taken away only on two looks; the run that sees this sends the removal to a second look SETTLE_DELAY (%s) later, which does it only if the image's %s tags are unchanged.",
+			cfg.Settings.SettleDelay, cfg.Settings.TagPrefix)
+	}
 	switch {
 	case x.After && len(joining) > 0 && !x.Access && !x.directAfter:
 		say("After the next run it has access, once the new association reads Associated (usually within a minute).")
@@ -313,6 +323,8 @@ func (v *View) Sentence(e report.Entry) string {
 		return fmt.Sprintf("Resource share %s: %s (%s).", e.Subject, e.Action, e.Reason)
 	case e.Action == plan.ActAssociate:
 		return fmt.Sprintf("Image %s would join resource share %s%s.", e.Image, e.Subject, targets(e.Subject))
+	case e.Action == plan.ActDisassociate && e.AfterConfirmation:
+		return fmt.Sprintf("Image %s would leave resource share %s%s, after confirmation (a second look SETTLE_DELAY later at unchanged tags) and once the share it moves to, if any, reads Associated.", e.Image, e.Subject, targets(e.Subject))
 	case e.Action == plan.ActDisassociate:
 		return fmt.Sprintf("Image %s would leave resource share %s%s, once the share it moves to reads Associated.", e.Image, e.Subject, targets(e.Subject))
 	}
@@ -477,6 +489,11 @@ func Summarize(cfg Config, v *View, image string) (*Summary, error) {
 		switch {
 		case len(reasons) > 0:
 			l.Why = strings.Join(reasons, ", ")
+			for _, e := range s.Next {
+				if e.Subject == a && e.AfterConfirmation {
+					l.Why += " — awaiting confirmation (R12)"
+				}
+			}
 		case !pol.Managed:
 			l.Why = "not managed: left as it is"
 		case s.Frozen:

@@ -110,6 +110,19 @@ func (v *View) Changes() []report.Entry {
 	return v.filter(func(e report.Entry) bool { return e.Change() })
 }
 
+// Awaiting lists the images whose plan holds an R12 removal: "awaiting confirmation"
+// means the current plan would take access away only on a second look SETTLE_DELAY
+// later at unchanged tags — not that a confirming job exists.
+func (v *View) Awaiting() []string {
+	var out []string
+	for _, ip := range v.Plan.Images {
+		if len(ip.Confirm) > 0 {
+			out = append(out, ip.Image)
+		}
+	}
+	return out
+}
+
 // Refusals are the entries that refuse something.
 func (v *View) Refusals() []report.Entry {
 	return v.filter(func(e report.Entry) bool { return e.Action == plan.ActRefuse })

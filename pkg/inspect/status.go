@@ -26,8 +26,10 @@ type Status struct {
 	DirectImages int `json:"directImages"`
 	// Shares: the owner's resource shares in the region, managed ones first.
 	Shares []ShareStatus `json:"resourceShares"`
-	// Changes the next run would make (see `imageshare plan`).
+	// Changes the next run would make (see `imageshare plan`); Awaiting of the images
+	// have removals awaiting confirmation (R12: done on a second look at unchanged tags).
 	Pending   int            `json:"pendingChanges"`
+	Awaiting  int            `json:"awaitingConfirmation"`
 	Refusals  []report.Entry `json:"refusals"`
 	Postponed []Postponed    `json:"postponed"`
 }
@@ -76,6 +78,7 @@ func StatusOf(cfg Config, v *View) Status {
 		}
 	}
 	s.Pending = len(v.Changes())
+	s.Awaiting = len(v.Awaiting())
 	for _, e := range v.Postponed() {
 		p := Postponed{Image: e.Image, Message: e.Message}
 		if im := v.Image(e.Image); im != nil {

@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"regexp"
 	"slices"
 	"time"
 
 	"imageshare/pkg/event"
+	"imageshare/pkg/report"
 )
 
 // Version is the current job format.
@@ -35,6 +37,9 @@ const (
 	ReasonRecheck   = "recheck"
 	ReasonPostpone  = "postpone"
 	ReasonHandshake = "handshake"
+	// ReasonConfirm: the second look of R12, SETTLE_DELAY after a run that found
+	// removals; it carries them (Confirm).
+	ReasonConfirm = "confirm"
 )
 
 // MaxImages bounds the images of one job (one DescribeImages call).
@@ -68,14 +73,62 @@ type Job struct {
 	Split     int    `json:"split,omitempty"`
 	SplitFrom string `json:"splitFrom,omitempty"`
 	SplitOf   int    `json:"splitOf,omitempty"`
+	// Confirm carries, per image, the R12 removals a first look found and the
+	// fingerprint of the tags it saw (a confirming job), or removals already confirmed
+	// that make-before-break still held back (a re-check of the chain).
+	Confirm []Confirmation `json:"confirm,omitempty"`
+	// Actors are the people whose edits started the chain (every distinct one).
+	Actors []report.Actor `json:"actors,omitempty"`
+	// Untagged lists images of the job whose event removed prefix tags: a hint for the
+	// report (an image released with its shares), never an input of a decision.
+	Untagged []string `json:"untagged,omitempty"`
 }
 
 // MaxSplit bounds a chain of dead-letter splits: one round to turn a region job into
 // image jobs, then halvings of at most MaxImages images down to one.
 var MaxSplit = 1 + bits.Len(uint(MaxImages-1))
 
-// MaxNotified bounds the fingerprints a job carries (8 characters each).
-const MaxNotified = 512
+// Confirmation is what a look found to take away from one image (SPEC R12): account IDs
+// (direct shares) and managed resource share names (shares to leave), and the
+// fingerprint of the image's tags at that look.
+type Confirmation struct {
+	Image       string   `json:"image"`
+	Fingerprint string   `json:"fp"`
+	Removals    []string `json:"remove"`
+}
+
+// Bounds of what a job carries.
+const (
+	// MaxNotified bounds the fingerprints a job carries (8 characters each).
+	MaxNotified = 512
+	// MaxActors bounds the actors a job names.
+	MaxActors = 16
+	// MaxRemovals bounds the removals of one image in a job.
+	MaxRemovals = 2000
+	// maxBody keeps a job well inside an MNS message (64 KiB).
+	maxBody = 48 << 10
+)
+
+var (
+	fingerprintRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	accountRE     = regexp.MustCompile(`^[0-9]{16}$`)
+	shareNameRE   = regexp.MustCompile(`^imageshare-[0-9a-f]{32}$`)
+)
+
+// validActor: identifiers only, short and printable (they come from an event).
+func validActor(a report.Actor) error {
+	for _, f := range []string{a.Type, a.AccountID, a.PrincipalID, a.UserName} {
+		if len(f) > 128 {
+			return fmt.Errorf("job actor field of %d characters is longer than 128", len(f))
+		}
+		for _, r := range f {
+			if r < 0x20 || r == 0x7f {
+				return errors.New("job actor field has a control character")
+			}
+		}
+	}
+	return nil
+}
 
 // Validate checks a job read from the queue.
 func (j Job) Validate() error {
@@ -120,6 +173,35 @@ func (j Job) Validate() error {
 	}
 	if len(j.SplitFrom) > 128 {
 		return fmt.Errorf("job splitFrom of %d characters is too long", len(j.SplitFrom))
+	}
+	if len(j.Actors) > MaxActors {
+		return fmt.Errorf("job names %d actors, more than %d", len(j.Actors), MaxActors)
+	}
+	for _, a := range j.Actors {
+		if err := validActor(a); err != nil {
+			return err
+		}
+	}
+	for _, c := range j.Confirm {
+		if !slices.Contains(j.Images, c.Image) {
+			return fmt.Errorf("job confirmation of image %q, which the job does not name", c.Image)
+		}
+		if !fingerprintRE.MatchString(c.Fingerprint) {
+			return fmt.Errorf("job confirmation of %s: fingerprint %q is not 64 hex digits", c.Image, c.Fingerprint)
+		}
+		if len(c.Removals) == 0 || len(c.Removals) > MaxRemovals {
+			return fmt.Errorf("job confirmation of %s must carry 1 to %d removals, not %d", c.Image, MaxRemovals, len(c.Removals))
+		}
+		for _, r := range c.Removals {
+			if !accountRE.MatchString(r) && !shareNameRE.MatchString(r) {
+				return fmt.Errorf("job confirmation of %s: %q is neither an account ID nor a managed share name", c.Image, r)
+			}
+		}
+	}
+	for _, im := range j.Untagged {
+		if !slices.Contains(j.Images, im) {
+			return fmt.Errorf("job marks image %q untagged, which the job does not name", im)
+		}
 	}
 	return nil
 }
@@ -179,6 +261,23 @@ func (j Job) Halves(from string) (first, second Job, ok bool) {
 	first, second = j, j
 	first.Images = slices.Clone(j.Images[:mid])
 	second.Images = slices.Clone(j.Images[mid:])
+	// Each image's confirmation and untag mark go with it (Validate refuses them in a
+	// job that does not name the image).
+	first.Confirm, second.Confirm, first.Untagged, second.Untagged = nil, nil, nil, nil
+	for _, c := range j.Confirm {
+		if slices.Contains(first.Images, c.Image) {
+			first.Confirm = append(first.Confirm, c)
+		} else {
+			second.Confirm = append(second.Confirm, c)
+		}
+	}
+	for _, im := range j.Untagged {
+		if slices.Contains(first.Images, im) {
+			first.Untagged = append(first.Untagged, im)
+		} else {
+			second.Untagged = append(second.Untagged, im)
+		}
+	}
 	return first, second, true
 }
 
@@ -190,6 +289,48 @@ const (
 	SplitDelay   = 30 * time.Second
 	SplitStagger = 5 * time.Second
 )
+
+// Pack cuts jobs for images (each job a copy of proto naming some of them), keeping each
+// image's confirmation and untag mark with it and every job within an MNS message: at
+// most MaxImages images, and fewer when the confirmations are large.
+func Pack(proto Job, images []string, confirm map[string][]Confirmation, untagged map[string]bool) []Job {
+	ids := slices.Clone(images)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	var out []Job
+	cur := proto
+	cur.V, cur.Kind, cur.Images, cur.Confirm, cur.Untagged = Version, KindImages, nil, nil, nil
+	size := len(cur.Encode())
+	flush := func() {
+		if len(cur.Images) > 0 {
+			out = append(out, cur)
+		}
+		cur.Images, cur.Confirm, cur.Untagged = nil, nil, nil
+		size = len(cur.Encode())
+	}
+	for _, id := range ids {
+		add := len(id) + 3
+		cs := confirm[id]
+		for _, c := range cs {
+			b, _ := json.Marshal(c)
+			add += len(b) + 1
+		}
+		if untagged[id] {
+			add += len(id) + 3
+		}
+		if len(cur.Images) >= MaxImages || (len(cur.Images) > 0 && size+add > maxBody) {
+			flush()
+		}
+		cur.Images = append(cur.Images, id)
+		cur.Confirm = append(cur.Confirm, cs...)
+		if untagged[id] {
+			cur.Untagged = append(cur.Untagged, id)
+		}
+		size += add
+	}
+	flush()
+	return out
+}
 
 // Chained delays of re-checks after association changes (docs/architecture.md): 30 s doubling
 // to 8 min; a chain ends after MaxRecheck links (the sweep is the safety net).

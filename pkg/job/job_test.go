@@ -3,9 +3,13 @@ package job
 import (
 	"fmt"
 	"math/bits"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"imageshare/pkg/report"
 )
 
 func TestRoundTripAndValidate(t *testing.T) {
@@ -121,6 +125,41 @@ func TestHalvesReachSingleImagesWithinLog2Rounds(t *testing.T) {
 	}
 }
 
+func TestConfirmationsActorsAndUntagMarks(t *testing.T) {
+	fp := strings.Repeat("ab", 32)
+	ok := Job{Kind: KindImages, Region: "cn-hangzhou", Images: []string{"m-A", "m-B"}, Reason: ReasonConfirm,
+		Confirm:  []Confirmation{{Image: "m-A", Fingerprint: fp, Removals: []string{"1000000000000002", "imageshare-0123456789abcdef0123456789abcdef"}}},
+		Actors:   []report.Actor{{Type: "ram-user", AccountID: "1000000000000001", PrincipalID: "28", UserName: "alice"}},
+		Untagged: []string{"m-B"}}
+	got, err := Decode(ok.Encode())
+	if err != nil || !reflect.DeepEqual(got.Confirm, ok.Confirm) || got.Actors[0].UserName != "alice" || got.Untagged[0] != "m-B" {
+		t.Fatalf("%+v %v", got, err)
+	}
+	bad := map[string]func(j *Job){
+		"confirmation of an image not named": func(j *Job) { j.Confirm[0].Image = "m-C" },
+		"short fingerprint":                  func(j *Job) { j.Confirm[0].Fingerprint = "abc" },
+		"no removals":                        func(j *Job) { j.Confirm[0].Removals = nil },
+		"a removal that is neither":          func(j *Job) { j.Confirm[0].Removals = []string{"golden"} },
+		"too many actors": func(j *Job) {
+			for i := 0; i <= MaxActors; i++ {
+				j.Actors = append(j.Actors, report.Actor{UserName: fmt.Sprint(i)})
+			}
+		},
+		"a control character in an actor":  func(j *Job) { j.Actors[0].UserName = "al\nice" },
+		"a long actor field":               func(j *Job) { j.Actors[0].PrincipalID = strings.Repeat("x", 129) },
+		"untag mark of an image not named": func(j *Job) { j.Untagged = []string{"m-Z"} },
+	}
+	for name, mutate := range bad {
+		j := ok
+		j.Confirm = []Confirmation{{Image: ok.Confirm[0].Image, Fingerprint: fp, Removals: slices.Clone(ok.Confirm[0].Removals)}}
+		j.Actors = slices.Clone(ok.Actors)
+		mutate(&j)
+		if _, err := Decode(j.Encode()); err == nil || !strings.Contains(err.Error(), "job") {
+			t.Errorf("%s: want a refusal naming the job, got %v", name, err)
+		}
+	}
+}
+
 func TestHalvesRefusesWhatCannotBeSplit(t *testing.T) {
 	one := Job{V: Version, Kind: KindImages, Region: "cn-hangzhou", Images: []string{"m-A"}, Reason: ReasonEvent}
 	region := Job{V: Version, Kind: KindRegion, Region: "cn-hangzhou", Reason: ReasonOrg}
@@ -152,5 +191,66 @@ func TestSplitFieldsValidated(t *testing.T) {
 	ok := `{"v":1,"kind":"images","region":"cn-hangzhou","images":["m-A"],"reason":"sweep","split":3,"splitFrom":"M-1","splitOf":8}`
 	if j, err := Decode(ok); err != nil || j.Split != 3 || j.SplitFrom != "M-1" || j.SplitOf != 8 {
 		t.Fatalf("%+v %v", j, err)
+	}
+}
+
+// Pack keeps each image's confirmations and untag mark with it, and every job within
+// an MNS message, however large the confirmations.
+func TestPack(t *testing.T) {
+	fp := strings.Repeat("0", 64)
+	var ids []string
+	confirm := map[string][]Confirmation{}
+	for i := 0; i < 150; i++ {
+		id := fmt.Sprintf("m-%03d", i)
+		ids = append(ids, id)
+		var rm []string
+		for k := 0; k < 60; k++ {
+			rm = append(rm, fmt.Sprintf("1%015d", i*100+k))
+		}
+		confirm[id] = []Confirmation{{Image: id, Fingerprint: fp, Removals: rm}}
+	}
+	proto := Job{Region: "cn-hangzhou", Reason: ReasonConfirm, Notify: true}
+	jobs := Pack(proto, ids, confirm, map[string]bool{"m-149": true})
+	seen := 0
+	for _, j := range jobs {
+		b := j.Encode()
+		if len(b) > 64<<10 {
+			t.Fatalf("job of %d bytes", len(b))
+		}
+		back, err := Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(back.Confirm) != len(back.Images) || !back.Notify || back.Reason != ReasonConfirm {
+			t.Fatalf("job lost its confirmations or fields: %d images, %d confirmations", len(back.Images), len(back.Confirm))
+		}
+		seen += len(back.Images)
+		if slices.Contains(back.Images, "m-149") != slices.Contains(back.Untagged, "m-149") {
+			t.Fatal("the untag mark left its image")
+		}
+	}
+	if seen != 150 || len(jobs) < 3 {
+		t.Fatalf("%d images in %d jobs", seen, len(jobs))
+	}
+}
+
+// A split keeps each image's confirmation and untag mark with the half that names it.
+func TestHalvesKeepConfirmationsWithTheirImages(t *testing.T) {
+	fp := strings.Repeat("cd", 32)
+	j := Job{V: Version, Kind: KindImages, Region: "cn-hangzhou", Images: []string{"m-A", "m-B", "m-C"}, Reason: ReasonConfirm,
+		Confirm:  []Confirmation{{Image: "m-A", Fingerprint: fp, Removals: []string{"1000000000000002"}}, {Image: "m-C", Fingerprint: fp, Removals: []string{"1000000000000003"}}},
+		Untagged: []string{"m-C"}}
+	a, b, ok := j.Halves("M-1")
+	if !ok {
+		t.Fatal("not split")
+	}
+	for _, h := range []Job{a, b} {
+		if _, err := Decode(h.Encode()); err != nil {
+			t.Fatalf("a half does not decode: %v", err)
+		}
+	}
+	if len(a.Confirm) != 1 || a.Confirm[0].Image != "m-A" || len(a.Untagged) != 0 ||
+		len(b.Confirm) != 1 || b.Confirm[0].Image != "m-C" || !slices.Equal(b.Untagged, []string{"m-C"}) {
+		t.Fatalf("halves %+v / %+v", a, b)
 	}
 }

@@ -48,6 +48,9 @@ type Request struct {
 	Targeted bool
 	// Concurrency bounds parallel reads (default 32).
 	Concurrency int
+	// Released names images whose direct shares are read even when they carry no
+	// prefix tags: a run reports an image an untag released with its shares.
+	Released []string
 }
 
 // Caller wraps every call (for retries); nil calls directly.
@@ -229,7 +232,7 @@ func (o *Observer) needsShares(im *state.Image) bool {
 	}
 	p := policy.Parse(o.req.Prefix, im.Tags)
 	if !p.Managed {
-		return o.req.Untagged
+		return o.req.Untagged || slices.Contains(o.req.Released, im.ID)
 	}
 	return len(p.Errors) == 0
 }

@@ -31,16 +31,23 @@ type simWorld struct {
 	images []string
 }
 
+// grantPolicy gives the functions' role the deployment's policy, as a deployment holds it.
+func grantPolicy(t *testing.T, c *cloudsim.Cloud) {
+	t.Helper()
+	doc, err := rampolicy.Render(rampolicy.Deployment{Account: tOwner, Region: region, JobQueue: "imageshare-jobs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RAM().Grant(tOwner, role, "imageshare-fc", string(doc)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func newSimWorld(t *testing.T, r *rand.Rand) *simWorld {
 	t.Helper()
 	clock, keys := emu.NewClock(emu.Epoch), emu.NewKeyring()
 	c := cloudsim.New(cloudsim.Config{Clock: clock, Keys: keys, FunctionRole: role, AssociationDelay: 20 * time.Second})
-	// The functions' role holds the deployment's policy.
-	if doc, err := rampolicy.Render(rampolicy.Deployment{Account: tOwner, Region: region, JobQueue: "imageshare-jobs"}); err != nil {
-		t.Fatal(err)
-	} else if err := c.RAM().Grant(tOwner, role, "imageshare-fc", string(doc)); err != nil {
-		t.Fatal(err)
-	}
+	grantPolicy(t, c)
 	eps, stop, err := c.Serve()
 	if err != nil {
 		t.Fatal(err)
@@ -184,12 +191,7 @@ func TestTargetedObservationPlansLikeAFullOne(t *testing.T) {
 func TestObservationCallCounts(t *testing.T) {
 	clock, keys := emu.NewClock(emu.Epoch), emu.NewKeyring()
 	c := cloudsim.New(cloudsim.Config{Clock: clock, Keys: keys, FunctionRole: role})
-	// The functions' role holds the deployment's policy.
-	if doc, err := rampolicy.Render(rampolicy.Deployment{Account: tOwner, Region: region, JobQueue: "imageshare-jobs"}); err != nil {
-		t.Fatal(err)
-	} else if err := c.RAM().Grant(tOwner, role, "imageshare-fc", string(doc)); err != nil {
-		t.Fatal(err)
-	}
+	grantPolicy(t, c)
 	eps, stop, err := c.Serve()
 	if err != nil {
 		t.Fatal(err)
@@ -252,12 +254,7 @@ func TestDelegatedAdministratorObserves(t *testing.T) {
 	const mgmt = "1000000000000090"
 	clock, keys := emu.NewClock(emu.Epoch), emu.NewKeyring()
 	c := cloudsim.New(cloudsim.Config{Clock: clock, Keys: keys, FunctionRole: role})
-	// The functions' role in the image factory holds the deployment's policy.
-	if doc, err := rampolicy.Render(rampolicy.Deployment{Account: tOwner, Region: region, JobQueue: "imageshare-jobs"}); err != nil {
-		t.Fatal(err)
-	} else if err := c.RAM().Grant(tOwner, role, "imageshare-fc", string(doc)); err != nil {
-		t.Fatal(err)
-	}
+	grantPolicy(t, c)
 	eps, stop, err := c.Serve()
 	if err != nil {
 		t.Fatal(err)

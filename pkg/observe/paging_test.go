@@ -21,6 +21,7 @@ import (
 func TestTaggedAccountOnTheSecondDirectoryPageIsShared(t *testing.T) {
 	clock, keys := emu.NewClock(emu.Epoch), emu.NewKeyring()
 	c := cloudsim.New(cloudsim.Config{Clock: clock, Keys: keys, FunctionRole: role})
+	grantPolicy(t, c)
 	eps, stop, err := c.Serve()
 	if err != nil {
 		t.Fatal(err)

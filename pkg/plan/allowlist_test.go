@@ -28,8 +28,9 @@ func TestDefaultEmptyAllowListRefusesOutsiders(t *testing.T) {
 	if !slices.Equal(exact.Share, []string{m2}) {
 		t.Fatalf("exact image shares %v, want only the member %s\n%s", exact.Share, m2, p)
 	}
-	if len(exact.Unshare) != 1 || exact.Unshare[0].Account != out || exact.Unshare[0].Why != WhyUntagged {
-		t.Fatalf("exact image: the outsider's direct share no tag names must go: %+v", exact.Unshare)
+	// R12: the removal waits for a second look at the same tags.
+	if len(exact.Unshare) != 0 || len(exact.Confirm) != 1 || exact.Confirm[0].Subject != out || exact.Confirm[0].Why != WhyUntagged {
+		t.Fatalf("exact image: the outsider's direct share no tag names must go (after confirmation): unshare %+v, confirm %+v", exact.Unshare, exact.Confirm)
 	}
 	if len(exact.Refusals) != 1 || exact.Refusals[0].Subject != ext || exact.Refusals[0].Reason != ReasonNotAllowed {
 		t.Fatalf("exact image: the tagged outsider must be refused as not allowed: %+v", exact.Refusals)

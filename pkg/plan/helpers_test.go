@@ -109,3 +109,25 @@ func eq[T any](t *testing.T, what string, got, want T) {
 		t.Errorf("%s = %#v, want %#v", what, got, want)
 	}
 }
+
+// confirmKeys lists the removals awaiting confirmation as subject|why.
+func confirmKeys(ip *ImagePlan) []string {
+	var out []string
+	for _, r := range ip.Confirm {
+		out = append(out, r.Subject+"|"+r.Why)
+	}
+	return out
+}
+
+// carry is what a confirming job (and a re-check of the chain) brings to the next run:
+// each image's removals awaiting confirmation, or confirmed ones still held back, with
+// the fingerprint of the look that found them.
+func carry(st *state.State, p *Plan) {
+	st.Confirmed = map[string][]state.Confirmation{}
+	for _, ip := range p.Images {
+		keys := append(Keys(ip.Confirm), ip.Held...)
+		if len(keys) > 0 {
+			st.Confirmed[ip.Image] = []state.Confirmation{{Fingerprint: ip.Fingerprint, Removals: keys}}
+		}
+	}
+}

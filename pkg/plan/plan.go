@@ -65,6 +65,40 @@ const (
 	WhyRefused   = "refused"
 )
 
+// Removal is one R12 removal: a direct share to revoke (Action unshare, Subject the
+// account, Why untagged or refused) or a managed resource share to leave (Action
+// disassociate, Subject the share's name).
+type Removal struct {
+	Action  string `json:"action"`
+	Subject string `json:"subject"`
+	Why     string `json:"why,omitempty"`
+	ShareID string `json:"shareId,omitempty"`
+}
+
+// Keys lists the subjects of removals, which is what a confirming job carries.
+func Keys(rs []Removal) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Subject
+	}
+	return out
+}
+
+// Fingerprint is SPEC R12's fingerprint of a look at an image's tags: the keys equal to
+// prefix or under "prefix:", with their values, byte-exact, as sorted key=value lines,
+// hashed with sha256 (hex) so that a job carries it in 64 characters.
+func Fingerprint(prefix string, tags map[string]string) string {
+	var lines []string
+	for k, v := range tags {
+		if k == prefix || strings.HasPrefix(k, prefix+":") {
+			lines = append(lines, k+"="+v+"\n")
+		}
+	}
+	sort.Strings(lines)
+	sum := sha256.Sum256([]byte(strings.Join(lines, "")))
+	return hex.EncodeToString(sum[:])
+}
+
 // ShareRef names a resource share.
 type ShareRef struct {
 	ID   string `json:"id,omitempty"` // empty for a share this plan creates
@@ -101,7 +135,21 @@ type ImagePlan struct {
 	Associate    []ShareRef `json:"associate,omitempty"`
 	Disassociate []ShareRef `json:"disassociate,omitempty"`
 	Retain       *Retain    `json:"retain,omitempty"`
-	Refusals     []Refusal  `json:"refusals,omitempty"`
+	// Fingerprint identifies the image's tags as this look saw them (SPEC R12): sha256
+	// of its prefix keys and values as sorted key=value lines. Set for managed images.
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// Confirm lists the R12 removals this look found and does not do: access that
+	// follows from the tags is taken away only on a second look SETTLE_DELAY later that
+	// finds the same fingerprint ("awaiting confirmation").
+	Confirm []Removal `json:"confirm,omitempty"`
+	// Confirmed lists the R12 removals this plan does (in Unshare or Disassociate)
+	// because an earlier look with the same fingerprint carried them.
+	Confirmed []string `json:"confirmed,omitempty"`
+	// Held lists confirmed leaves that make-before-break still holds back: the chain's
+	// re-checks carry them, and the first run that finds them unblocked with the same
+	// fingerprint does them.
+	Held     []string  `json:"held,omitempty"`
+	Refusals []Refusal `json:"refusals,omitempty"`
 	// Postpone > 0: the image is not Available yet; look again after this long.
 	Postpone time.Duration `json:"postpone,omitempty"`
 	// Recheck: an association of the image is in transition or changed by this plan, so
@@ -194,6 +242,15 @@ func (p *Plan) String() string {
 		for _, s := range ip.Disassociate {
 			fmt.Fprintf(&b, "%s: disassociate %s\n", ip.Image, s.Name)
 		}
+		for _, r := range ip.Confirm {
+			fmt.Fprintf(&b, "%s: %s %s awaiting confirmation (%s)\n", ip.Image, r.Action, r.Subject, orWhy(r))
+		}
+		for _, k := range ip.Confirmed {
+			fmt.Fprintf(&b, "%s: confirmed %s\n", ip.Image, k)
+		}
+		for _, k := range ip.Held {
+			fmt.Fprintf(&b, "%s: confirmed %s, held back by make before break\n", ip.Image, k)
+		}
 		if ip.Retain != nil {
 			keys := make([]string, 0, len(ip.Retain.Tags))
 			for k := range ip.Retain.Tags {
@@ -215,6 +272,13 @@ func (p *Plan) String() string {
 		}
 	}
 	return b.String()
+}
+
+func orWhy(r Removal) string {
+	if r.Why != "" {
+		return r.Why
+	}
+	return "no longer asked for by the tags"
 }
 
 func prefixed(p, s string) string {

@@ -126,6 +126,7 @@ func (p *planner) prepare(img *state.Image) *imageCtx {
 		return c
 	}
 	c.plan.Mode = c.pol.Mode
+	c.plan.Fingerprint = Fingerprint(p.set.TagPrefix, img.Tags)
 	switch img.Status {
 	case state.Available:
 	case state.Creating, state.Waiting:
@@ -145,6 +146,27 @@ func (p *planner) prepare(img *state.Image) *imageCtx {
 	}
 	p.guard(c)
 	return c
+}
+
+// confirmed reports whether an earlier look at the image, with the same fingerprint,
+// carried the R12 removal key (SPEC R12: a removal needs two looks at unchanged tags).
+func (p *planner) confirmed(c *imageCtx, key string) bool {
+	if p.st.ConfirmAll {
+		return true
+	}
+	for _, conf := range p.st.Confirmed[c.img.ID] {
+		if conf.Fingerprint == c.plan.Fingerprint && slices.Contains(conf.Removals, key) {
+			return true
+		}
+	}
+	return false
+}
+
+// awaiting adds an R12 removal to the ones awaiting confirmation (once per subject).
+func (c *imageCtx) awaiting(r Removal) {
+	if !slices.ContainsFunc(c.plan.Confirm, func(o Removal) bool { return o.Subject == r.Subject }) {
+		c.plan.Confirm = append(c.plan.Confirm, r)
+	}
 }
 
 func (c *imageCtx) refuse(subject, reason, msg string) {
@@ -363,8 +385,10 @@ func (p *planner) finish(c *imageCtx) ImagePlan {
 	if c.done {
 		return c.plan
 	}
-	leaving := p.organization(c)
-	p.direct(c, leaving, p.prospective(c, leaving))
+	leaving, out := p.organization(c)
+	gone := maps.Clone(leaving)
+	maps.Copy(gone, out)
+	p.direct(c, leaving, gone, p.prospective(c, gone))
 	if p.inTransition(c.img.ID) {
 		c.plan.Recheck = true
 	}
@@ -372,17 +396,20 @@ func (p *planner) finish(c *imageCtx) ImagePlan {
 }
 
 // organization is R4 for one image; it returns the IDs of the shares the image leaves
-// in this plan.
-func (p *planner) organization(c *imageCtx) map[string]bool {
+// in this plan (leaving), and of the managed shares whose folder set the tags no longer
+// ask for that the image is being taken out of, now, once confirmed, or once
+// make-before-break lets it (out): R5 counts neither as coverage that makes a direct
+// share redundant.
+func (p *planner) organization(c *imageCtx) (leaving, out map[string]bool) {
 	img := c.img.ID
 	var canonical *state.Share
 	ready := false // the image is Associated in its share and every wanted target is too
 	switch {
 	case c.name == "":
 	case p.limited[c.name]:
-		for _, t := range c.targets {
-			c.refuse(t, ReasonManagedShareLimit, fmt.Sprintf("the functions already own MAX_MANAGED_SHARES (%d) resource shares; raise the setting or reuse a folder set other images already use", p.set.MaxManagedShares))
-		}
+		// One refusal for the folder set that is left without a share: its IDs, sorted
+		// and joined by commas, are the subject (SPEC section 4, refusal subject).
+		c.refuse(strings.Join(c.targets, ","), ReasonManagedShareLimit, fmt.Sprintf("the functions already own MAX_MANAGED_SHARES (%d) resource shares, so this folder set gets none; raise the setting or reuse a folder set other images already use", p.set.MaxManagedShares))
 	case p.created[c.name] != nil:
 		c.plan.Associate = append(c.plan.Associate, ShareRef{Name: c.name})
 		c.plan.Recheck = true
@@ -423,7 +450,12 @@ func (p *planner) organization(c *imageCtx) map[string]bool {
 			c.plan.Recheck = true
 		}
 	}
-	leaving := map[string]bool{}
+	leaving, out = map[string]bool{}, map[string]bool{}
+	leave := func(sh *state.Share) {
+		c.plan.Disassociate = append(c.plan.Disassociate, ShareRef{ID: sh.ID, Name: sh.Name})
+		leaving[sh.ID] = true
+		c.plan.Recheck = true
+	}
 	for _, name := range slices.Sorted(maps.Keys(p.groups)) {
 		for _, sh := range p.groups[name] {
 			if sh == canonical {
@@ -437,25 +469,48 @@ func (p *planner) organization(c *imageCtx) map[string]bool {
 			// when no share is wanted at all, or when the old association grants nothing.
 			// Otherwise the old share stays; a re-check follows only if the new one is
 			// moving (its transitions set Recheck), not when it failed for good.
-			if c.name == "" || ready || a.Status == state.Failed {
-				c.plan.Disassociate = append(c.plan.Disassociate, ShareRef{ID: sh.ID, Name: sh.Name})
-				leaving[sh.ID] = true
-				c.plan.Recheck = true
+			unblocked := c.name == "" || ready || a.Status == state.Failed
+			if sh.Name == c.name || a.Status == state.Failed {
+				// Merging a duplicate of the wanted share, or leaving an association that
+				// grants nothing, takes no access away: not an R12 removal.
+				if unblocked {
+					leave(sh)
+				}
+				continue
+			}
+			if !unblocked && !c.plan.Recheck && !p.inTransition(img) {
+				continue // the new share is stuck (limit, failed for good): the old one stays
+			}
+			// R12: the tags no longer ask for this share's folder set, and leaving it takes
+			// access away; it needs a second look at unchanged tags.
+			out[sh.ID] = true
+			switch {
+			case !p.confirmed(c, sh.Name):
+				c.awaiting(Removal{Action: ActDisassociate, Subject: sh.Name, ShareID: sh.ID})
+			case unblocked:
+				leave(sh)
+				c.plan.Confirmed = append(c.plan.Confirmed, sh.Name)
+			case !slices.Contains(c.plan.Held, sh.Name):
+				c.plan.Held = append(c.plan.Held, sh.Name)
 			}
 		}
 	}
-	return leaving
+	return leaving, out
 }
 
 // direct is R6 and R7: the wanted direct shares are the allowed tag accounts (and, in
-// additive mode, the current ones) minus what the organization shares that stay cover.
-func (p *planner) direct(c *imageCtx, leaving map[string]bool, soon map[string]bool) {
+// additive mode, the current ones) minus what the organization shares that stay cover
+// (gone: the shares the image leaves now or is being taken out of, R5). A removal whose
+// account stays covered is R7's and done at once; any other is R12's and waits for a
+// confirmation.
+func (p *planner) direct(c *imageCtx, leaving, gone map[string]bool, soon map[string]bool) {
 	cov := p.st.Coverage(c.img.ID, func(shareID, target string) bool {
 		if target == "" {
-			return leaving[shareID]
+			return gone[shareID]
 		}
 		return p.removing[shareID][target]
 	})
+	covNow := p.st.Coverage(c.img.ID, nil)
 	current := append([]string(nil), c.img.Direct...)
 	sort.Strings(current)
 	isCurrent := map[string]bool{}
@@ -485,10 +540,12 @@ func (p *planner) direct(c *imageCtx, leaving map[string]bool, soon map[string]b
 		if wanted[a] {
 			continue
 		}
+		if !p.set.RevokeRedundant && len(covNow[a]) > 0 {
+			// R7 off: an account covered now by any Associated share is never removed
+			// (on a cloud that lists organization grants, the entry is the grant).
+			continue
+		}
 		if src := cov[a]; len(src) > 0 {
-			if !p.set.RevokeRedundant {
-				continue
-			}
 			c.plan.Unshare = append(c.plan.Unshare, Unshare{Account: a, Why: WhyRedundant, Via: src[0].ShareName + "/" + src[0].Target})
 			continue
 		}
@@ -502,7 +559,13 @@ func (p *planner) direct(c *imageCtx, leaving map[string]bool, soon map[string]b
 		if c.refused[a] {
 			why = WhyRefused
 		}
+		// R12: the account loses access; only on a second look at unchanged tags.
+		if !p.confirmed(c, a) {
+			c.awaiting(Removal{Action: ActUnshare, Subject: a, Why: why})
+			continue
+		}
 		c.plan.Unshare = append(c.plan.Unshare, Unshare{Account: a, Why: why})
+		c.plan.Confirmed = append(c.plan.Confirmed, a)
 	}
 	room := p.set.MaxAccountsPerImage - (len(current) - len(c.plan.Unshare))
 	var deferred []string

@@ -123,8 +123,23 @@ func TestDirectPart(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			st := testState(img("m-1", tc.tags, tc.direct...))
 			st.Shares = tc.shares
+			// The first look does at once only the removals whose account stays covered
+			// (R7); the others wait for a second look at unchanged tags (R12).
+			first := Make(st, testSettings(t, tc.env)).Image("m-1")
+			var now, later []string
+			for _, u := range tc.unshare {
+				if strings.HasSuffix(u, "|"+WhyRedundant) {
+					now = append(now, u)
+				} else {
+					later = append(later, u)
+				}
+			}
+			eq(t, "first look unshare", unshareKeys(first), now)
+			eq(t, "first look awaiting confirmation", confirmKeys(first), later)
+			carry(st, &Plan{Images: []ImagePlan{*first}})
 			p := Make(st, testSettings(t, tc.env))
 			ip := p.Image("m-1")
+			eq(t, "confirm (second look)", ip.Confirm, []Removal(nil))
 			if ip == nil {
 				t.Fatal("no plan for m-1")
 			}
@@ -283,6 +298,11 @@ func TestManagedShareLimit(t *testing.T) {
 	if len(p.Shares) != 0 {
 		t.Fatalf("no share may be created:\n%s", p)
 	}
+	// A set of several folders is refused once, its normalized IDs sorted and joined by
+	// commas as the subject (sub is under prod, so it is dropped).
+	st.Images[0].Tags["imageshare:folders"] = sub + " " + prod + " " + empty
+	ip = Make(st, set).Image("m-1")
+	eq(t, "refusals of a set", refusalKeys(ip), []string{empty + "," + prod + "|managed-share-limit"})
 }
 
 func TestMakeBeforeBreak(t *testing.T) {
@@ -300,25 +320,40 @@ func TestMakeBeforeBreak(t *testing.T) {
 	ip := p.Image("m-1")
 	eq(t, "associate", names(ip.Associate), []string{newName})
 	eq(t, "disassociate", names(ip.Disassociate), []string(nil))
-	eq(t, "share", ip.Share, []string(nil)) // m4 is still covered by the old share
+	// The old share is one the image is being taken out of: it still counts for make
+	// before break, but not as coverage that spares m4 a direct share (R5).
+	eq(t, "share", ip.Share, []string{m4})
+	eq(t, "awaiting confirmation", confirmKeys(ip), []string{oldName + "|"})
 
-	// Step 2: the new association is Associating: still no break.
+	// Step 2: the new association is Associating: still no break, even confirmed.
+	st.Images[0].Direct = []string{m4}
 	st.Shares[1].Resources["m-1"] = assoc(state.Associating)
+	carry(st, p)
 	p = Make(st, set)
 	ip = p.Image("m-1")
 	if len(ip.Associate)+len(ip.Disassociate) > 0 || !ip.Recheck || ip.Writes() {
 		t.Fatalf("while Associating: %+v", ip)
 	}
+	eq(t, "held back by make before break", ip.Held, []string{oldName})
 
-	// Step 3: Associated: leave the old share, and share m4 directly first (it loses
-	// the old coverage), all in one plan.
+	// Step 3: Associated, with the held confirmation carried by the re-check: leave the
+	// old share.
 	st.Shares[1].Resources["m-1"] = assoc(state.Associated)
+	carry(st, p)
 	p = Make(st, set)
 	ip = p.Image("m-1")
 	eq(t, "disassociate", names(ip.Disassociate), []string{oldName})
-	eq(t, "share", ip.Share, []string{m4})
+	eq(t, "confirmed", ip.Confirmed, []string{oldName})
+	eq(t, "share", ip.Share, []string(nil))
+
+	// Without a carried confirmation the same state is a first look: nothing is left.
+	st.Confirmed = nil
+	ip = Make(st, set).Image("m-1")
+	eq(t, "first look disassociate", names(ip.Disassociate), []string(nil))
+	eq(t, "first look awaiting", confirmKeys(ip), []string{oldName + "|"})
 
 	// Step 4: the new share's target not yet Associated: no break.
+	st.Confirmed = map[string][]state.Confirmation{"m-1": {{Fingerprint: ip.Fingerprint, Removals: []string{oldName}}}}
 	st.Shares[1].Targets[prod] = assoc(state.Associating)
 	if ip := Make(st, set).Image("m-1"); len(ip.Disassociate) > 0 {
 		t.Fatalf("broke before the new targets were Associated: %+v", ip)
@@ -329,9 +364,16 @@ func TestDropFolders(t *testing.T) {
 	set := testSettings(t, nil)
 	st := testState(img("m-1", map[string]string{"imageshare:accounts": m2}))
 	st.Shares = []state.Share{share("rs-old", ShareName([]string{prod}), t0, state.Associated, []string{prod}, "m-1")}
-	ip := Make(st, set).Image("m-1")
+	p := Make(st, set)
+	ip := p.Image("m-1")
+	eq(t, "first look disassociate", names(ip.Disassociate), []string(nil))
+	eq(t, "share (m2 will not stay covered)", ip.Share, []string{m2})
+	eq(t, "awaiting confirmation", confirmKeys(ip), []string{ShareName([]string{prod}) + "|"})
+	st.Images[0].Direct = []string{m2}
+	carry(st, p)
+	ip = Make(st, set).Image("m-1")
 	eq(t, "disassociate", names(ip.Disassociate), []string{ShareName([]string{prod})})
-	eq(t, "share", ip.Share, []string{m2})
+	eq(t, "reassert", ip.Reassert, []string{m2})
 }
 
 func TestHandMadeSharesNeverChanged(t *testing.T) {

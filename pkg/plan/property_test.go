@@ -265,7 +265,11 @@ func randomState(r *rand.Rand) (*state.State, settings.Settings) {
 
 // TestPlanConverges: repeatedly planning and applying reaches a fixed point whose plan
 // writes nothing, no account loses access on the way that has it at the end, and the
-// end state is what sections 2–4 say.
+// end state is what sections 2–4 say. Each round after the first is also the confirming
+// job of the one before (it carries that round's removals awaiting confirmation and the
+// confirmed ones held back, with their fingerprints): an R12 removal happens only on a
+// second look with the same fingerprint, and a carried confirmation whose fingerprint
+// no longer matches (the tags changed in between) lets none happen.
 func TestPlanConverges(t *testing.T) {
 	seeds := 3000
 	if testing.Short() {
@@ -279,10 +283,22 @@ func TestPlanConverges(t *testing.T) {
 		var history []map[string]map[string]bool
 		var trace strings.Builder
 		converged := false
-		for round := 0; round < 12; round++ {
+		for round := 0; round < 16; round++ {
+			stale := round > 0 && r.Intn(5) == 0
+			if stale {
+				// The tags changed between the looks: the carried fingerprints differ.
+				for im, cs := range m.st.Confirmed {
+					for i := range cs {
+						cs[i].Fingerprint = strings.Repeat("0", 64)
+					}
+					m.st.Confirmed[im] = cs
+				}
+			}
 			p := Make(m.st, set)
-			fmt.Fprintf(&trace, "round %d:\n%s", round, p)
-			if !p.Writes() && !anyRecheck(p) {
+			fmt.Fprintf(&trace, "round %d (stale confirmations: %t):\n%s", round, stale, p)
+			checkConfirmations(t, seed, m.st, set, p, stale, trace.String)
+			carry(m.st, p) // the confirming job of this look, and the chain's re-check
+			if !p.Writes() && !anyRecheck(p) && !anyConfirm(p) {
 				converged = true
 				break
 			}
@@ -317,6 +333,109 @@ func TestPlanConverges(t *testing.T) {
 		}
 		checkEndState(t, seed, m.st, set, "start "+start+"\n"+trace.String())
 	}
+}
+
+func anyConfirm(p *Plan) bool {
+	for _, ip := range p.Images {
+		if len(ip.Confirm)+len(ip.Held) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// checkConfirmations: every R12 removal a plan does (a direct share whose account does
+// not stay covered, leaving a managed share the tags no longer ask for) was carried by
+// the state from an earlier look with the same fingerprint; with stale carried
+// fingerprints none is done.
+func checkConfirmations(t *testing.T, seed int, st *state.State, set settings.Settings, p *Plan, stale bool, trace func() string) {
+	t.Helper()
+	for _, ip := range p.Images {
+		carried := map[string]bool{}
+		for _, c := range st.Confirmed[ip.Image] {
+			if c.Fingerprint == ip.Fingerprint {
+				for _, k := range c.Removals {
+					carried[k] = true
+				}
+			}
+		}
+		var r12 []string
+		for _, u := range ip.Unshare {
+			if u.Why != WhyRedundant {
+				r12 = append(r12, u.Account)
+			}
+		}
+		var wanted string
+		if im := imageOf(st, ip.Image); im != nil {
+			wanted = wantedShare(st, set, im)
+		}
+		for _, ref := range ip.Disassociate {
+			sh := shareOf(st, ref.ID)
+			if ref.Name != wanted && sh != nil && sh.Resources[ip.Image].Status != state.Failed {
+				r12 = append(r12, ref.Name)
+			}
+		}
+		for _, k := range r12 {
+			if stale || !carried[k] || !slices.Contains(ip.Confirmed, k) {
+				t.Fatalf("seed %d: %s: R12 removal %s done without a second look at the same tags (stale %t, carried %v)\n%s", seed, ip.Image, k, stale, carried, trace())
+			}
+		}
+	}
+}
+
+func imageOf(st *state.State, id string) *state.Image {
+	for i := range st.Images {
+		if st.Images[i].ID == id {
+			return &st.Images[i]
+		}
+	}
+	return nil
+}
+
+func shareOf(st *state.State, id string) *state.Share {
+	for i := range st.Shares {
+		if st.Shares[i].ID == id {
+			return &st.Shares[i]
+		}
+	}
+	return nil
+}
+
+// wantedShare is the name of the managed share the image's tags ask for ("" for none),
+// read independently of the planner.
+func wantedShare(st *state.State, set settings.Settings, im *state.Image) string {
+	pol := policy.Parse(set.TagPrefix, im.Tags)
+	o := normalizedFolders(st, pol.Folders)
+	if len(o) == 0 {
+		return ""
+	}
+	return ShareName(o)
+}
+
+func normalizedFolders(st *state.State, folders []string) []string {
+	var ok []string
+	for _, f := range folders {
+		if f == rdID || st.FolderExists(f) {
+			ok = append(ok, f)
+		}
+	}
+	if slices.Contains(ok, rdID) {
+		return []string{rdID}
+	}
+	var o []string
+	for _, f := range ok {
+		under := false
+		for _, g := range ok {
+			if g != f && slices.Contains(st.Ancestors(f), g) {
+				under = true
+			}
+		}
+		if !under && !slices.Contains(o, f) {
+			o = append(o, f)
+		}
+	}
+	sort.Strings(o)
+	return o
 }
 
 func anyRecheck(p *Plan) bool {

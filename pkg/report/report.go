@@ -10,6 +10,35 @@ import (
 	"strings"
 )
 
+// Actor is the person (or program) whose edit caused a run, as ActionTrail's
+// userIdentity names it. Tagging is sharing, so reports say who asked (SPEC R10). It has
+// no field for an access key ID: one is never carried, logged or published.
+type Actor struct {
+	Type        string `json:"type,omitempty"` // root-account, ram-user, assumed-role, …
+	AccountID   string `json:"accountId,omitempty"`
+	PrincipalID string `json:"principalId,omitempty"`
+	UserName    string `json:"userName,omitempty"`
+}
+
+// String names the actor for people.
+func (a Actor) String() string {
+	name := a.UserName
+	if name == "" {
+		name = a.PrincipalID
+	}
+	switch {
+	case a.Type == "root-account":
+		return "the root account " + a.AccountID
+	case a.Type == "ram-user":
+		return fmt.Sprintf("RAM user %s of account %s", name, a.AccountID)
+	case a.Type == "assumed-role":
+		return fmt.Sprintf("role session %s of account %s", name, a.AccountID)
+	case name != "":
+		return fmt.Sprintf("%s %s of account %s", strings.TrimSpace(a.Type+" "), name, a.AccountID)
+	}
+	return "account " + a.AccountID
+}
+
 // Entry is one change, refusal or postponement.
 type Entry struct {
 	Region      string   `json:"region"`
@@ -21,17 +50,41 @@ type Entry struct {
 	RequestIDs  []string `json:"requestIds,omitempty"`
 	DryRun      bool     `json:"dryRun,omitempty"`
 	ProductCode string   `json:"productCode,omitempty"` // the image is built from a Marketplace image
+	// AfterConfirmation: a dry run's removal that waits for a second look (SPEC R12).
+	AfterConfirmation bool `json:"afterConfirmation,omitempty"`
+	// Actors are the people whose edits caused the run (every distinct one of its jobs).
+	Actors []Actor `json:"actors,omitempty"`
 }
 
-// Change reports whether the entry is a change (as opposed to a refusal or postponement).
-func (e Entry) Change() bool { return e.Action != "refuse" && e.Action != "postpone" }
+// Actions that are neither changes nor refusals.
+const (
+	ActPostpone = "postpone"
+	// ActRelease warns that an image whose prefix tags were removed still has shares.
+	ActRelease = "release"
+)
+
+// Change reports whether the entry is a change (as opposed to a refusal, postponement
+// or warning).
+func (e Entry) Change() bool {
+	return e.Action != "refuse" && e.Action != ActPostpone && e.Action != ActRelease
+}
+
+// MayResolve reports whether a refusal with this reason may be resolved by what a chain
+// of runs still has under way (an association on its way, a removal awaiting
+// confirmation): room for direct shares made by a redundant share's revocation or a
+// confirmed removal, or a Failed association being tried again. Such refusals are
+// published only if the chain ends with them (SPEC R10).
+func MayResolve(reason string) bool {
+	switch reason {
+	case "share-limit", "QuotaExceed.ShareImage", "association-failed":
+		return true
+	}
+	return false
+}
 
 // Log writes the entry as one structured line.
 func Log(ctx context.Context, l *slog.Logger, e Entry) {
 	level := slog.LevelInfo
-	if e.Action == "refuse" {
-		level = slog.LevelWarn
-	}
 	attrs := []slog.Attr{
 		slog.String("region", e.Region), slog.String("image", e.Image), slog.String("action", e.Action),
 		slog.String("subject", e.Subject), slog.String("reason", e.Reason),
@@ -44,6 +97,15 @@ func Log(ctx context.Context, l *slog.Logger, e Entry) {
 	}
 	if e.DryRun {
 		attrs = append(attrs, slog.Bool("dryRun", true))
+	}
+	if e.AfterConfirmation {
+		attrs = append(attrs, slog.Bool("afterConfirmation", true))
+	}
+	if len(e.Actors) > 0 {
+		attrs = append(attrs, slog.Any("actors", e.Actors))
+	}
+	if e.Action == "refuse" || e.Action == ActRelease {
+		level = slog.LevelWarn
 	}
 	l.LogAttrs(ctx, level, "imageshare "+e.Action, attrs...)
 }
@@ -70,13 +132,25 @@ func Sentence(e Entry) string {
 		s = fmt.Sprintf("Image %s: refused %s (%s)", e.Image, subject, e.Reason)
 	case "postpone":
 		s = fmt.Sprintf("Image %s is not available yet; imageshare looks again later", e.Image)
+	case ActRelease:
+		s = fmt.Sprintf("Image %s was released with shares: %s", e.Image, strings.TrimSuffix(e.Message, "."))
 	default:
 		s = fmt.Sprintf("Image %s: %s %s", e.Image, e.Action, e.Subject)
 	}
 	if e.Message != "" && e.Action == "refuse" {
 		s += ": " + strings.TrimSuffix(e.Message, ".")
 	}
+	if e.AfterConfirmation {
+		s += ", after confirmation: a second look SETTLE_DELAY later must find the tags unchanged"
+	}
 	s += "."
+	if len(e.Actors) > 0 {
+		names := make([]string, len(e.Actors))
+		for i, a := range e.Actors {
+			names[i] = a.String()
+		}
+		s += " Asked for by " + strings.Join(names, ", ") + "."
+	}
 	if e.ProductCode != "" && (e.Action == "share" || e.Action == "associate") {
 		s += " The image is built from a Marketplace image: the recipient is billed for it when they use it."
 	}

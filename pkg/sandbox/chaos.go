@@ -57,6 +57,8 @@ func (c *chaosState) shuffle(n int, swap func(i, j int)) bool {
 type StepRecord struct {
 	// Start, End: the emulated clock when the step began and when its settle ended.
 	Start, End time.Time
+	// Wall: the wall clock when the step began (benchmarks time what follows from it).
+	Wall time.Time
 	// Timers lists the timer triggers that fired, in order.
 	Timers []TimerFiring
 	// DeadLetters lists the events whose retries ran out, in order.

@@ -97,6 +97,9 @@ type Result struct {
 	// Denials are the functions' calls RAM denied, in order, each as
 	// "mns:BatchSendMessage on acs:mns:…: ImplicitDeny (no statement allows it)".
 	Denials []string `json:"-"`
+	// Writes are the functions' cloud writes that took effect, in order, with the
+	// emulated time of each (benchmarks measure latencies with them).
+	Writes []cloudsim.CallRecord `json:"-"`
 }
 
 // Stats counts what happened.
@@ -245,7 +248,7 @@ func (sb *sandbox) run(ctx context.Context) (*Result, error) {
 		}
 		began := time.Now()
 		sb.mu.Lock()
-		sb.steps = append(sb.steps, StepRecord{Start: sb.clock.Now()})
+		sb.steps = append(sb.steps, StepRecord{Start: sb.clock.Now(), Wall: began})
 		sb.mu.Unlock()
 		err := sb.step(ctx, st, false)
 		if err == nil {
@@ -303,6 +306,9 @@ func (sb *sandbox) run(ctx context.Context) (*Result, error) {
 			calls[c.RAMAction]++
 			if c.Denial != "" {
 				res.Denials = append(res.Denials, c.Denial)
+			}
+			if c.Write && c.Code == "" {
+				res.Writes = append(res.Writes, c)
 			}
 		}
 	}

@@ -95,6 +95,20 @@ type State struct {
 	// RetryFailed: the run was caused by a change of tags or of the directory, so Failed
 	// associations are tried again (R4).
 	RetryFailed bool
+	// Confirmed holds, per image, what the run's jobs carried from earlier looks (SPEC
+	// R12): the removals a first look found, or confirmed ones still held back, each with
+	// the fingerprint of the tags that look saw.
+	Confirmed map[string][]Confirmation
+	// ConfirmAll is a test-only switch: every R12 removal counts as confirmed, so it is
+	// done on the first look. It exists to show, in the sandbox, the cut R12 prevents;
+	// nothing outside tests sets it (it is no setting).
+	ConfirmAll bool
+}
+
+// Confirmation is one earlier look's removals of one image and its tags' fingerprint.
+type Confirmation struct {
+	Fingerprint string
+	Removals    []string // account IDs and managed share names
 }
 
 // IsMember reports whether account is in the directory.

@@ -17,11 +17,14 @@ const (
 
 // roundTrips is what each kind of event needs at the least, counted in calls that must
 // follow one another: a tag change is the person's TagResources, one round of reads
-// (the image, its share list and its accounts, at once) and one
-// ModifyImageSharePermission (ten adds and ten removes fit in one); an account move is
-// the person's MoveAccount, the image list (its first page, then the others at once,
-// since any image may name the account), one round of reads and one write.
-var roundTrips = map[string]int{eventTag: 3, eventMove: 5}
+// (the image, its share list and its accounts, at once) and the
+// ModifyImageSharePermission that adds the new account, then — since the replaced
+// account loses access, which SPEC R12 does only on a second look SETTLE_DELAY later
+// at unchanged tags — the confirming run's round of reads and the write that removes
+// it; an account move is the person's MoveAccount, the image list (its first page, then
+// the others at once, since any image may name the account), one round of reads and one
+// write (a share that became redundant goes at once, R7).
+var roundTrips = map[string]int{eventTag: 5, eventMove: 5}
 
 // Events makes n events on a converged world, four tag changes for each account move;
 // moves come in pairs (into a folder an image of the account shares with, which makes

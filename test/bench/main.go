@@ -158,7 +158,15 @@ type EventResult struct {
 	Ratios   []float64                  // per event: wall / (round trips × latency)
 	Mismatch []string
 	Calls    map[string]int
+	// Add and Remove: for each tag change, from the edit to the write that gives the new
+	// account access, and to the write that takes the replaced one's away (R12: a
+	// second look SETTLE_DELAY after the first).
+	Add, Remove Latencies
 }
+
+// Latencies are the same moments measured in emulated time (SETTLE_DELAY included)
+// and in wall time (what the runs themselves take).
+type Latencies struct{ Emulated, Wall []time.Duration }
 
 func bench(ctx context.Context, o options) (*Report, error) {
 	sz := fullSize
@@ -328,11 +336,45 @@ func runEvents(ctx context.Context, sz Size, seed uint64, latency time.Duration,
 	if err != nil {
 		return nil, err
 	}
-	res, err := sandbox.Run(ctx, sc, sandbox.Options{SYAML: sy, FunctionCommand: cmd, Latency: latency, NoInvariant: true, Logs: trace, Trace: trace})
+	marks := &logMarks{}
+	var logs io.Writer = marks
+	if trace != nil {
+		logs = io.MultiWriter(marks, trace)
+	}
+	res, err := sandbox.Run(ctx, sc, sandbox.Options{SYAML: sy, FunctionCommand: cmd, Latency: latency, NoInvariant: true, Logs: logs, Trace: trace})
 	if err != nil {
 		return nil, err
 	}
 	e := &EventResult{Kinds: map[string][]time.Duration{}, Calls: res.Stats.Calls}
+	for i, st := range steps {
+		if kinds[i] != eventTag || i >= len(res.Steps) {
+			continue
+		}
+		im, rec := st.TagImage.Image, res.Steps[i]
+		var add, remove time.Time
+		for _, c := range res.Writes {
+			if c.Action != "ModifyImageSharePermission" || c.Params["ImageId"] != im || c.Time.Before(rec.Start) || c.Time.After(rec.End) {
+				continue
+			}
+			if c.Params["AddAccount.1"] != "" && add.IsZero() {
+				add = c.Time
+			}
+			if c.Params["RemoveAccount.1"] != "" && remove.IsZero() {
+				remove = c.Time
+			}
+		}
+		if add.IsZero() || remove.IsZero() {
+			continue // the replaced account had no direct share (an organization share covered it)
+		}
+		e.Add.Emulated = append(e.Add.Emulated, add.Sub(rec.Start))
+		e.Remove.Emulated = append(e.Remove.Emulated, remove.Sub(rec.Start))
+		if t, ok := marks.first("share", im, rec.Wall); ok {
+			e.Add.Wall = append(e.Add.Wall, t.Sub(rec.Wall))
+		}
+		if t, ok := marks.first("unshare", im, rec.Wall); ok {
+			e.Remove.Wall = append(e.Remove.Wall, t.Sub(rec.Wall))
+		}
+	}
 	for i, d := range res.StepWall {
 		e.Kinds[kinds[i]] = append(e.Kinds[kinds[i]], d)
 		e.Ratios = append(e.Ratios, float64(d)/float64(time.Duration(roundTrips[kinds[i]])*latency))
@@ -342,6 +384,45 @@ func runEvents(ctx context.Context, sz Size, seed uint64, latency time.Duration,
 	}
 	e.Mismatch = append(e.Mismatch, compareResult(w, res.Images)...)
 	return e, nil
+}
+
+// logMarks notes the wall time at which each share and unshare log line of the
+// functions arrives.
+type logMarks struct {
+	mu    sync.Mutex
+	marks []logMark
+}
+
+type logMark struct {
+	at            time.Time
+	action, image string
+}
+
+func (m *logMarks) Write(p []byte) (int, error) {
+	at := time.Now()
+	line := p
+	if i := bytes.IndexByte(line, '{'); i >= 0 {
+		line = line[i:]
+	}
+	var rec struct{ Msg, Image string }
+	if json.Unmarshal(bytes.TrimSpace(line), &rec) == nil && (rec.Msg == "imageshare share" || rec.Msg == "imageshare unshare") {
+		m.mu.Lock()
+		m.marks = append(m.marks, logMark{at: at, action: strings.TrimPrefix(rec.Msg, "imageshare "), image: rec.Image})
+		m.mu.Unlock()
+	}
+	return len(p), nil
+}
+
+// first is the first mark of action on image at or after since.
+func (m *logMarks) first(action, image string, since time.Time) (time.Time, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, k := range m.marks {
+		if k.action == action && k.image == image && !k.at.Before(since) {
+			return k.at, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // timerOff turns the sweep's timer trigger off in s.yaml.
@@ -432,6 +513,12 @@ func (r *Report) json() map[string]any {
 		}
 		out["events"] = ev
 		out["event_calls"] = e.Calls
+		for name, l := range map[string]Latencies{"add": e.Add, "removal": e.Remove} {
+			out[name+"_latency_emulated_p50_s"] = percentile(l.Emulated, 0.5).Seconds()
+			out[name+"_latency_emulated_p99_s"] = percentile(l.Emulated, 0.99).Seconds()
+			out[name+"_latency_wall_p50_ms"] = ms(percentile(l.Wall, 0.5))
+			out[name+"_latency_wall_p99_ms"] = ms(percentile(l.Wall, 0.99))
+		}
 		out["event_p50_over_round_trips"] = percentileF(e.Ratios, 0.5)
 		out["event_p99_over_round_trips"] = percentileF(e.Ratios, 0.99)
 	}
@@ -531,6 +618,14 @@ func (r *Report) print(f *os.File) {
 			ds := e.Kinds[k]
 			fmt.Fprintf(tw, "event %s\tp50 %.0fms p99 %.0fms\t(%d events; needs %d round trips = %.0fms)\n", k,
 				ms(percentile(ds, 0.5)), ms(percentile(ds, 0.99)), len(ds), roundTrips[k], ms(time.Duration(roundTrips[k])*r.Latency))
+		}
+		for _, l := range []struct {
+			name string
+			l    Latencies
+		}{{"tag edit → access given", e.Add}, {"tag edit → access gone", e.Remove}} {
+			fmt.Fprintf(tw, "%s\temulated p50 %.1fs p99 %.1fs\twall p50 %.0fms p99 %.0fms (%d tag changes)\n", l.name,
+				percentile(l.l.Emulated, 0.5).Seconds(), percentile(l.l.Emulated, 0.99).Seconds(),
+				ms(percentile(l.l.Wall, 0.5)), ms(percentile(l.l.Wall, 0.99)), len(l.l.Emulated))
 		}
 	}
 	if c := r.Cold; c != nil {

@@ -314,6 +314,7 @@ func (w *World) Floor() map[string]int {
 	f["resourcemanager:ListAccounts"] = ceil(len(w.Members)+1, 100) // and the management account
 	assocs, targets := 0, 0
 	joins := map[string]int{}
+	second := 0 // images whose removals take access away: SPEC R12 needs a second look
 	for _, im := range w.Images {
 		if !im.Managed {
 			continue
@@ -321,7 +322,7 @@ func (w *World) Floor() map[string]int {
 		if len(im.Start) > 0 { // IsSelfShared says there is a list to read
 			f["ecs:DescribeImageSharePermission"] += ceil(len(im.Start), 100)
 		}
-		var adds, removes int
+		var adds, redundant, removes int
 		want := im.Want()
 		for _, a := range want {
 			if !slices.Contains(im.Start, a) {
@@ -329,11 +330,19 @@ func (w *World) Floor() map[string]int {
 			}
 		}
 		for _, a := range im.Start {
-			if !slices.Contains(want, a) {
-				removes++
+			switch {
+			case slices.Contains(want, a):
+			case w.covered(a, im.Folders):
+				redundant++ // R7: the account stays covered, revoked on the first look
+			default:
+				removes++ // R12: revoked on the second look, which reads tags and list again
 			}
 		}
-		f["ecs:ModifyImageSharePermission"] += ceil(adds, 10) + ceil(removes, 10)
+		if removes > 0 {
+			second++
+			f["ecs:DescribeImageSharePermission"] += ceil(len(im.Start), 100)
+		}
+		f["ecs:ModifyImageSharePermission"] += ceil(adds, 10) + ceil(redundant, 10) + ceil(removes, 10)
 		if im.InShare {
 			assocs++
 		} else if len(im.Folders) > 0 {
@@ -343,6 +352,7 @@ func (w *World) Floor() map[string]int {
 	for _, t := range w.Shares {
 		targets += len(t)
 	}
+	f["ecs:DescribeImages"] += ceil(second, 100)
 	f["resourcesharing:ListResourceShares"] = max(1, ceil(len(w.Shares), 100))
 	f["resourcesharing:ListResourceShareAssociations"] = ceil(assocs, 100) + ceil(targets, 100)
 	for name, n := range joins {

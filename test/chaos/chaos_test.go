@@ -127,12 +127,16 @@ func runSeedWith(t *testing.T, seed uint64, concurrent int) {
 		t.Fatalf("sandbox: %v", err)
 	}
 	var problems []string
-	exp, _, err := expect(sc, res.Steps)
+	exp, nominal, err := expect(sc, res.Steps)
 	if err != nil {
 		// The run stopped early (did not settle): that is the failure to report.
 		problems = append(append(problems, res.Failures...), "oracle: "+err.Error())
 	} else {
 		count(sc, res, exp)
+		stats.add("R12 second looks (oracle)", nominal.looks)
+		stats.add("R12 removals confirmed (oracle)", nominal.confirmed)
+		stats.add("R12 removals the tags took back (oracle)", nominal.withdrawn)
+		stats.add("R12 confirming jobs sent (product)", strings.Count(trace.String(), "removals awaiting confirmation"))
 		problems = compare(sc, res, exp)
 	}
 	for _, p := range audit.Problems() {

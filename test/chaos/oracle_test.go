@@ -13,6 +13,14 @@ package chaos
 // sandbox recorded them. Points the chaos made uncertain (a sweep that died, a job that
 // ended in the dead-letter queue, a sweep in the middle of a `together`) are branched
 // on, image by image, and the product's end state must be one of the branches.
+//
+// R12: a reconcile does at once everything but the removals that take access away
+// (a direct share whose account does not stay covered, leaving a managed share the tags
+// no longer ask for); it looks again SETTLE_DELAY later (a confirming reconcile on the
+// timeline) and does them then only if the image's prefix tags are the same as at the
+// first look, and only those both looks found. So removals happen, SETTLE_DELAY later;
+// and a removal the tags took back in between (an untag-then-tag straddling a sweep)
+// does not happen at all.
 
 import (
 	"fmt"
@@ -185,6 +193,9 @@ type world struct {
 	hand       []*handShare
 	images     map[string]*image
 	imageOrder []string
+	// R12 in this simulation: second looks, removals they did, removals the tags took
+	// back in between (counted for the suite's tally).
+	looks, confirmed, withdrawn int
 }
 
 type handShare struct {
@@ -199,7 +210,9 @@ type image struct {
 	readyAt time.Time // Creating until then (zero: stays as is)
 	tags    map[string]string
 	direct  map[string]bool
-	managed []string // targets of the managed share the image is in (nil: none)
+	// shares: the target sets of the managed shares the image is in; more than one while
+	// it waits for the confirmation of leaving the ones the tags no longer ask for.
+	shares  [][]string
 	deleted bool
 	// refusals of the image's last reconcile
 	refusals []refusal
@@ -243,13 +256,15 @@ func (w *world) reach(target string) []string {
 	return out
 }
 
-// coverage is R5: accounts reached through the managed share the image is in and the
-// hand-made shares that hold it (after a settle every association is Associated).
-func (w *world) coverage(im *image) map[string]bool {
+// coverage is R5: accounts reached through the given managed target sets of the image
+// and the hand-made shares that hold it (after a settle every association is Associated).
+func (w *world) coverage(im *image, managed ...[]string) map[string]bool {
 	out := map[string]bool{}
-	for _, t := range im.managed {
-		for _, m := range w.reach(t) {
-			out[m] = true
+	for _, set := range managed {
+		for _, t := range set {
+			for _, m := range w.reach(t) {
+				out[m] = true
+			}
 		}
 	}
 	for _, h := range w.hand {
@@ -285,31 +300,68 @@ func (w *world) normalize(targets []string) []string {
 	return out
 }
 
-// reconcile is R1-R7 for one image at time now. It reports whether the image was
-// postponed (R2: not Available yet; a delayed job looks again).
-func (w *world) reconcile(im *image, now time.Time) (postponed bool) {
+// confirmation is what a look carries to its second look (R12): the fingerprint of the
+// image's prefix tags, and the removals it found (account IDs, "share:" + target set).
+type confirmation struct {
+	fp   string
+	keys map[string]bool
+}
+
+// fingerprint is R12's: the prefix keys and values as sorted key=value lines.
+func fingerprint(tags map[string]string) string {
+	var lines []string
+	for k, v := range tags {
+		if k == prefix || strings.HasPrefix(k, prefix+":") {
+			lines = append(lines, k+"="+v+"\n")
+		}
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "")
+}
+
+func shareKey(set []string) string { return "share:" + strings.Join(set, ",") }
+
+// reconcile is R1-R7 and R12 for one image at time now, with what an earlier look
+// carried (nil: none). It reports whether the image was postponed (R2: not Available
+// yet; a delayed job looks again), and the removals awaiting a second look (nil: none).
+func (w *world) reconcile(im *image, now time.Time, carried *confirmation) (postponed bool, awaiting *confirmation) {
 	if im.deleted || im.others {
-		return false // R1: gone, or not ours
+		return false, nil // R1: gone, or not ours
 	}
 	t := readTags(im.tags)
 	if !t.managed {
-		return false // never managed, or released: left as it is
+		return false, nil // never managed, or released: left as it is
 	}
 	status := im.status
 	if status == "Creating" || status == "Waiting" {
 		if im.readyAt.IsZero() || now.Before(im.readyAt) {
-			return true
+			return true, nil
 		}
 		status = "Available"
 	}
 	im.status = status
 	if status != "Available" {
 		im.refusals = []refusal{{"", "image-status"}}
-		return false
+		return false, nil
 	}
 	if len(t.errs) > 0 {
 		im.refusals = t.errs // frozen: left exactly as it is
+		return false, nil
+	}
+	fp := fingerprint(im.tags)
+	wait := &confirmation{fp: fp, keys: map[string]bool{}}
+	confirmed := func(key string) bool {
+		if carried != nil && carried.fp == fp && carried.keys[key] {
+			w.confirmed++
+			return true
+		}
 		return false
+	}
+	if carried != nil {
+		w.looks++
+		if carried.fp != fp {
+			w.withdrawn += len(carried.keys)
+		}
 	}
 	var refused []refusal
 	// R3: accounts.
@@ -342,32 +394,57 @@ func (w *world) reconcile(im *image, now time.Time) (postponed bool) {
 	if len(ok) > 0 {
 		target = w.normalize(ok)
 	}
-	// R4 with make before break, R5-R7. When the image moves into the managed share of
-	// a new target set, the run that starts the association still sees only the
-	// coverage that is Associated (the old share, if any, counts until the new one is
-	// Associated), and keeps an untagged direct share that the coming coverage will
-	// reach; the re-checks that follow see the new share Associated and leave the old.
-	if len(target) > 0 && !slices.Equal(target, im.managed) {
+	// R4 with make before break, R5-R7, R12. When the image moves into the managed share
+	// of a new target set, the run that starts the association sees only the coverage
+	// that is Associated and will remain (R5: not the shares it is being taken out of),
+	// and keeps an untagged direct share that the coming coverage will reach; the
+	// re-checks that follow see the new share Associated. Leaving the shares the tags no
+	// longer ask for is an R12 removal: done only once confirmed.
+	in := func(set []string) bool {
+		return slices.ContainsFunc(im.shares, func(s []string) bool { return slices.Equal(s, set) })
+	}
+	if len(target) > 0 && !in(target) {
 		soon := map[string]bool{}
 		for _, t := range target {
 			for _, m := range w.reach(t) {
 				soon[m] = true
 			}
 		}
-		w.direct(im, t, allowed, w.coverage(im), soon)
+		w.direct(im, t, allowed, w.coverage(im), w.coverage(im, im.shares...), soon, confirmed, wait)
+		im.shares = append(im.shares, target)
 	}
-	im.managed = target
-	im.refusals = append(refused, w.direct(im, t, allowed, w.coverage(im), nil)...)
-	return false
+	var keep [][]string
+	for _, set := range im.shares {
+		switch {
+		case slices.Equal(set, target):
+			keep = append(keep, set)
+		case confirmed(shareKey(set)):
+		default:
+			keep = append(keep, set)
+			wait.keys[shareKey(set)] = true
+		}
+	}
+	im.shares = keep
+	var remain [][]string
+	if len(target) > 0 {
+		remain = [][]string{target}
+	}
+	im.refusals = append(refused, w.direct(im, t, allowed, w.coverage(im, remain...), w.coverage(im, im.shares...), nil, confirmed, wait)...)
+	if len(wait.keys) == 0 {
+		return false, nil
+	}
+	return false, wait
 }
 
-// direct is R6 and R7 in one run: the wanted direct shares are the allowed tag
-// accounts (and in additive mode the current ones) minus coverage; soon holds the
-// accounts coverage on its way will reach: they are neither revoked nor added yet
-// (the rules are silent on adds; a direct share added seconds before the organization share
-// covers the account is the overlap Alibaba warns against, and with
-// REVOKE_REDUNDANT=false it would stay, making the end state depend on timing).
-func (w *world) direct(im *image, t tagsRead, allowed []string, cov, soon map[string]bool) []refusal {
+// direct is R6, R7 and R12 in one run: the wanted direct shares are the allowed tag
+// accounts (and in additive mode the current ones) minus the coverage that will remain
+// (cov); soon holds the accounts coverage on its way will reach: they are neither
+// revoked nor added yet (the rules are silent on adds; a direct share added seconds before the
+// organization share covers the account is the overlap Alibaba warns against, and with
+// REVOKE_REDUNDANT=false it would stay, making the end state depend on timing). A
+// covered account goes at once (R7) unless REVOKE_REDUNDANT=false, which keeps any
+// account covered now (covNow); any other removal waits for a confirmation (R12).
+func (w *world) direct(im *image, t tagsRead, allowed []string, cov, covNow, soon map[string]bool, confirmed func(string) bool, wait *confirmation) []refusal {
 	var refused []refusal
 	var want []string
 	for _, a := range allowed {
@@ -390,10 +467,17 @@ func (w *world) direct(im *image, t tagsRead, allowed []string, cov, soon map[st
 		switch {
 		case slices.Contains(want, a):
 			next[a] = true
-		case cov[a] && !w.revoke:
-			next[a] = true // R7 off: a covered account is never removed
-		case !cov[a] && soon[a]:
+		case covNow[a] && !w.revoke:
+			next[a] = true // R7 off: an account covered now is never removed
+		case cov[a]:
+			// R7: redundant, revoked at once
+		case soon[a]:
 			next[a] = true // revoked once the coverage on its way is Associated
+		case confirmed(a):
+			// R12: the second look at the same tags
+		default:
+			next[a] = true // R12: awaits a second look
+			wait.keys[a] = true
 		}
 	}
 	for _, a := range want {
@@ -496,6 +580,8 @@ type item struct {
 	step  *scenario.Step
 	join  *scenario.InviteAccount
 	recon *point
+	// carry: what an earlier look carried to this one, a confirming reconcile (R12).
+	carry *confirmation
 }
 
 // point is one reconcile: of some images, or (all) every managed image at that time.
@@ -525,7 +611,7 @@ func (w *world) affected(im *image, p *point) bool {
 		return false
 	}
 	if p.org == "move" {
-		if im.managed != nil {
+		if len(im.shares) > 0 {
 			return true
 		}
 		for _, h := range w.hand {
@@ -705,14 +791,22 @@ func simulate(sc *scenario.Scenario, items []item, skip func(w *world, p *point,
 				if skip != nil && skip(w, it.recon, im) {
 					continue
 				}
-				if w.reconcile(im, it.at) && !im.readyAt.IsZero() {
+				postponed, awaiting := w.reconcile(im, it.at, it.carry)
+				var later *item
+				switch {
+				case postponed && !im.readyAt.IsZero():
 					// The postponed job runs once the image is Available.
-					later := item{at: im.readyAt, order: 1, recon: &point{id: -1, images: []string{id}, why: "postponed"}}
+					later = &item{at: im.readyAt, order: 1, recon: &point{id: -1, images: []string{id}, why: "postponed"}}
+				case awaiting != nil:
+					// R12: the confirming job, SETTLE_DELAY later.
+					later = &item{at: it.at.Add(settleDelay), order: 1, recon: &point{id: -1, images: []string{id}, why: "confirmation"}, carry: awaiting}
+				}
+				if later != nil {
 					j := i + 1
 					for j < len(items) && (items[j].at.Before(later.at) || items[j].at.Equal(later.at) && items[j].order <= later.order) {
 						j++
 					}
-					items = slices.Insert(items, j, later)
+					items = slices.Insert(items, j, *later)
 				}
 			}
 		}
@@ -811,8 +905,10 @@ func (w *world) outcome(id string) outcome {
 	im := w.images[id]
 	o := outcome{direct: sortedSet(im.direct), tags: im.tags, refusals: im.refusals, deleted: im.deleted}
 	org := map[string]bool{}
-	for _, t := range im.managed {
-		org[t] = true
+	for _, set := range im.shares {
+		for _, t := range set {
+			org[t] = true
+		}
 	}
 	for _, h := range w.hand {
 		if h.images[id] {

@@ -115,8 +115,11 @@ func TestNotificationExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The job of the ops team's tag edit names who made it (SPEC R10), as image-events
+	// reads it from the event's userIdentity.
 	body := job.Job{V: job.Version, Kind: job.KindImages, Region: region, Images: []string{image}, Reason: job.ReasonEvent,
-		Notify: true, RetryFailed: true}.Encode()
+		Notify: true, RetryFailed: true,
+		Actors: []report.Actor{{Type: "ram-user", AccountID: owner, PrincipalID: "203456789012345678", UserName: "alice"}}}.Encode()
 	ev, _ := json.Marshal(map[string]any{"specversion": "1.0", "id": "evt-1", "source": "MNS-imageshare-reconcile-jobs",
 		"type": "mns:Queue:SendMessage", "time": clock.Now().Format(time.RFC3339), "subject": "acs:mns:cn-hangzhou:" + owner + ":queues/imageshare-jobs",
 		"data": map[string]any{"requestId": "r-1", "messageId": "m-1", "messageBody": body}})

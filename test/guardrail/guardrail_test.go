@@ -238,7 +238,7 @@ steps:
         acsRegion: cn-hangzhou
         requestParameters: {RegionId: cn-hangzhou, ResourceType: image, ResourceId.1: m-Many00000001, ResourceId.2: m-Theirs000001,
                             Tag.1.Key: "imageshare:accounts", Tag.1.Value: "CANARY-PAYLOAD-7d1f"}
-        userIdentity: {type: ram-user, accountId: "1000000000000001", accessKeyId: "LTAICANARYKEY0000000", userName: CANARY-USER-7d1f}
+        userIdentity: {type: ram-user, accountId: "1000000000000001", accessKeyId: "LTAICANARYKEY0000000", userName: alice-7d1f}
   - event:
       specversion: "1.0"
       id: canary-event-2
@@ -303,7 +303,16 @@ func TestTemptingWorldStaysInsideTheGuardrails(t *testing.T) {
 	if len(res.Notifications) == 0 {
 		t.Error("no notification was published: the leak check of notifications saw nothing")
 	}
-	for _, canary := range []string{"CANARY-PAYLOAD-7d1f", "CANARY-USER-7d1f", "LTAICANARYKEY"} {
+	// SPEC R10: reports name the person whose edit caused the run (userIdentity), never
+	// the access key, and nothing else of the payload.
+	named := false
+	for _, n := range res.Notifications {
+		named = named || strings.Contains(n, `"userName":"alice-7d1f"`)
+	}
+	if !named {
+		t.Error("no notification names the RAM user whose TagResources call caused the run")
+	}
+	for _, canary := range []string{"CANARY-PAYLOAD-7d1f", "LTAICANARYKEY"} {
 		if strings.Contains(logs, canary) {
 			t.Errorf("a log line carries %s from an event payload:\n%s", canary, grep(logs, canary))
 		}

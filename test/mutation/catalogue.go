@@ -78,7 +78,7 @@ var catalogue = []Mutant{
 		Name: "plan/break-before-make", Rule: "R4",
 		Breaks:   "an image leaves its old managed share only once the new one reads Associated",
 		File:     "pkg/plan/planner.go",
-		Original: `if c.name == "" || ready || a.Status == state.Failed {`, Replacement: `if ready || true {`,
+		Original: `unblocked := c.name == "" || ready || a.Status == state.Failed`, Replacement: `unblocked := ready || true`,
 		Tests: []Test{{Pkg: "./pkg/plan"}},
 	},
 	{
@@ -192,17 +192,31 @@ var catalogue = []Mutant{
 
 	// ---- R7 redundancy ----
 	{
+		Name: "plan/r12-confirmation-skipped", Rule: "R12",
+		Breaks:   "access that follows from the tags is taken away only on a second look with unchanged tags",
+		File:     "pkg/plan/planner.go",
+		Original: "if p.st.ConfirmAll {\n\t\treturn true", Replacement: "if true {\n\t\treturn true",
+		Tests: []Test{{Pkg: "./pkg/plan"}, {Pkg: "./test/scenarios", Run: "TestScenarios/r12-"}},
+	},
+	{
+		Name: "plan/r12-fingerprint-ignored", Rule: "R12",
+		Breaks:   "a confirming run removes only when the tags' fingerprint is the one the first look saw",
+		File:     "pkg/plan/planner.go",
+		Original: `if conf.Fingerprint == c.plan.Fingerprint && slices.Contains(conf.Removals, key) {`, Replacement: `if slices.Contains(conf.Removals, key) {`,
+		Tests: []Test{{Pkg: "./pkg/plan"}, {Pkg: "./test/scenarios", Run: "TestScenarios/r12-"}},
+	},
+	{
 		Name: "plan/revoke-redundant-false-ignored", Rule: "R7",
 		Breaks:   "with REVOKE_REDUNDANT=false no covered account is removed from the direct list",
 		File:     "pkg/plan/planner.go",
-		Original: "if !p.set.RevokeRedundant {\n\t\t\t\tcontinue", Replacement: "if false {\n\t\t\t\tcontinue",
+		Original: "if !p.set.RevokeRedundant && len(covNow[a]) > 0 {", Replacement: "if false && len(covNow[a]) > 0 {",
 		Tests: []Test{{Pkg: "./pkg/plan"}},
 	},
 	{
 		Name: "plan/no-restore-on-leave", Rule: "R7",
 		Breaks:      "an account that loses coverage because the image leaves a share is shared directly again (when tagged) before the break",
 		File:        "pkg/plan/planner.go",
-		Original:    "cov := p.st.Coverage(c.img.ID, func(shareID, target string) bool {\n\t\tif target == \"\" {\n\t\t\treturn leaving[shareID]\n\t\t}\n\t\treturn p.removing[shareID][target]\n\t})",
+		Original:    "cov := p.st.Coverage(c.img.ID, func(shareID, target string) bool {\n\t\tif target == \"\" {\n\t\t\treturn gone[shareID]\n\t\t}\n\t\treturn p.removing[shareID][target]\n\t})",
 		Replacement: "cov := p.st.Coverage(c.img.ID, nil)",
 		Tests:       []Test{{Pkg: "./pkg/plan"}},
 	},

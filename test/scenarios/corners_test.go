@@ -14,7 +14,7 @@ import (
 // order, oldest first), the oldest is the functions' share; the newer one is emptied
 // into it and deleted.
 func TestDuplicateManagedSharesMergeIntoTheOldest(t *testing.T) {
-	res := runFile(t, "r04-merge-duplicates.yaml", sandbox.Options{})
+	res := mustRunFile(t, "r04-merge-duplicates.yaml", sandbox.Options{})
 	const name = "imageshare-1df56af76402ddbbb753d5787eb77ed6"
 	var dup []int
 	for i, s := range res.Shares {

@@ -12,9 +12,9 @@ import (
 	"imageshare/pkg/scenario"
 )
 
-// runFile runs a scenario file of the library and fails the test unless every
+// mustRunFile runs a scenario file of the library and fails the test unless every
 // expectation held.
-func runFile(t *testing.T, file string, opts sandbox.Options) *sandbox.Result {
+func mustRunFile(t *testing.T, file string, opts sandbox.Options) *sandbox.Result {
 	t.Helper()
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -48,7 +48,7 @@ func TestDeadLettersSplitDownToTheImageThatKillsItsRuns(t *testing.T) {
 		{"deadletters-region-job.yaml", []int{0, 4}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			res := runFile(t, tc.file, sandbox.Options{})
+			res := mustRunFile(t, tc.file, sandbox.Options{})
 			var exhausted []string
 			for _, n := range res.Notifications {
 				var m struct{ Image, Action, Reason string }
