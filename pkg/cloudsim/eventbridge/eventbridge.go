@@ -425,7 +425,7 @@ func (e *EventBridge) deleteRule(c *emu.Call) (map[string]any, *emu.APIError) {
 		return nil, err
 	}
 	delete(e.rules, key(r.Account, r.Region, r.Bus, r.Name))
-	return ok(nil), nil
+	return ok(true), nil
 }
 
 // putTargets adds the targets, replacing those of the same Id.
