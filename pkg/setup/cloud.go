@@ -3,6 +3,7 @@ package setup
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"imageshare/pkg/cloud"
 )
@@ -45,6 +46,7 @@ type Cloud interface {
 	// Resource Manager 2020-03-31 and Resource Sharing 2020-01-10
 	GetResourceDirectory(ctx context.Context) (cloud.Directory, error)
 	SharingWithDirectoryEnabled(ctx context.Context) (bool, error)
+	EnableSharingWithDirectory(ctx context.Context) error
 }
 
 // Caller is who the credentials are (GetCallerIdentity).
@@ -128,7 +130,8 @@ func (t Target) Invokes(fn string) bool {
 	if t.Param("functionName") == fn {
 		return true
 	}
-	return len(t.Endpoint) > len("/functions/"+fn) && t.Endpoint[len(t.Endpoint)-len("/functions/"+fn):] == "/functions/"+fn
+	// …:functions/<fn> (3.0) or …/functions/<fn> (2.0).
+	return strings.HasSuffix(t.Endpoint, ":functions/"+fn) || strings.HasSuffix(t.Endpoint, "/functions/"+fn)
 }
 
 // Same reports whether two targets deliver the same way.

@@ -77,6 +77,10 @@ func Doctor(ctx context.Context, c Cloud, d Deployment) []Check {
 	out = append(out, r.checkRules(ctx)...)
 	out = append(out, Check{Status: Skip, Name: "organization events (ActionTrail LookupEvents)",
 		Detail: "not checked: this version has no organization poll; Resource Directory changes reach org-events only where EventBridge delivers them, and the 30-minute sweep notices the rest"})
+	if d.Settings.DryRun {
+		out = append(out, Check{Status: Note, Name: "DRY_RUN=true", Detail: "the functions decide and report, and change nothing",
+			Remedy: "when imageshare plan shows what you expect, deploy with IMAGESHARE_DRY_RUN=false"})
+	}
 	if d.Settings.RevokeRedundant {
 		out = append(out, Check{Status: Note, Name: "REVOKE_REDUNDANT=true",
 			Detail: "direct shares an organization share covers will be revoked", Remedy: "run imageshare probe on this account first and set IMAGESHARE_REVOKE_REDUNDANT=false if it says so (docs/deploy.md, step 5)"})
@@ -114,7 +118,7 @@ func (r *Runner) checkDirectory(ctx context.Context) []Check {
 		out = append(out, Check{Status: Pass, Name: sharing, Detail: "enabled"})
 	default:
 		out = append(out, Check{Status: Fail, Name: sharing, Detail: "not enabled: folder and directory shares are refused (NotEnableSharingWithResourceDirectory)",
-			Remedy: "in the management account, enable it: Resource Management console → Resource Sharing → Settings, or EnableSharingWithResourceDirectory"})
+			Remedy: "run imageshare setup in the management account (or: Resource Management console → Resource Sharing → Settings)"})
 	}
 	return out
 }

@@ -29,6 +29,7 @@ var ramAction = map[string]string{
 	"CreateServiceLinkedRoleForProduct":       "ram:CreateServiceLinkedRole",
 	"GetResourceDirectory":                    "resourcemanager:GetResourceDirectory",
 	"CheckSharingWithResourceDirectoryStatus": "resourcesharing:CheckSharingWithResourceDirectoryStatus",
+	"EnableSharingWithResourceDirectory":      "resourcesharing:EnableSharingWithResourceDirectory",
 }
 
 // DeniedError is RAM's denial of a call setup or doctor made: it names the API, the
@@ -103,8 +104,9 @@ func DeployerPolicy(d Deployment) rampolicy.Document {
 				Resource: []string{d.RuleARN(RulePrefix + "*")}},
 		)
 	}
-	doc.Statement = append(doc.Statement, rampolicy.Statement{Sid: "DoctorReadsTheDirectoryAllResourcesOnly", Effect: "Allow",
-		Action:   []string{"resourcemanager:GetResourceDirectory", "resourcesharing:CheckSharingWithResourceDirectoryStatus"},
+	doc.Statement = append(doc.Statement, rampolicy.Statement{Sid: "SharingWithTheDirectoryAllResourcesOnly", Effect: "Allow",
+		Action: []string{"resourcemanager:GetResourceDirectory", "resourcesharing:CheckSharingWithResourceDirectoryStatus",
+			"resourcesharing:EnableSharingWithResourceDirectory"},
 		Resource: []string{"*"}})
 	return doc
 }

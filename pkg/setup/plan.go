@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"imageshare/pkg/cloud"
 )
 
 // Change is one change setup makes: a line saying what it does, and the calls.
@@ -70,12 +72,46 @@ func attrDiff(cur, want QueueAttrs) []string {
 // Plan reads what the cloud holds and returns the changes setup would make.
 func (r *Runner) Plan(ctx context.Context) (*Plan, error) {
 	p := &Plan{}
-	for _, step := range []func(context.Context, *Plan) error{r.planQueues, r.planTopic, r.planRole, r.planRules} {
+	for _, step := range []func(context.Context, *Plan) error{r.planSharing, r.planQueues, r.planTopic, r.planRole, r.planRules} {
 		if err := step(ctx, p); err != nil {
 			return nil, err
 		}
 	}
 	return p, nil
+}
+
+// planSharing enables sharing with the Resource Directory, which the functions' folder
+// and directory shares need, when the caller is the directory's management account
+// (only it may: EnableSharingWithResourceDirectory answers ActionNotPermitted to
+// others). It never disables it.
+func (r *Runner) planSharing(ctx context.Context, p *Plan) error {
+	d, c := r.D, r.Cloud
+	var dir cloud.Directory
+	err := call(ctx, "GetResourceDirectory", []string{"*"}, func(ctx context.Context) (err error) { dir, err = c.GetResourceDirectory(ctx); return err })
+	switch {
+	case slices.Contains(noDirectoryCodes, cloud.Code(err)):
+		p.Notes = append(p.Notes, fmt.Sprintf("account %s manages no Resource Directory: tags naming folders will be refused until it does (imageshare doctor)", d.Account))
+		return nil
+	case err != nil:
+		return err
+	}
+	var on bool
+	if err := call(ctx, "CheckSharingWithResourceDirectoryStatus", []string{"*"}, func(ctx context.Context) (err error) {
+		on, err = c.SharingWithDirectoryEnabled(ctx)
+		return err
+	}); err != nil {
+		return err
+	}
+	switch {
+	case on:
+	case dir.MasterAccountID != d.Account:
+		p.Notes = append(p.Notes, fmt.Sprintf("sharing with the Resource Directory %s is not enabled, and only its management account %s may enable it", dir.ID, dir.MasterAccountID))
+	default:
+		r.add(p, fmt.Sprintf("enable sharing with the Resource Directory %s, which folder and directory shares need", dir.ID), func(ctx context.Context) error {
+			return call(ctx, "EnableSharingWithResourceDirectory", []string{"*"}, func(ctx context.Context) error { return c.EnableSharingWithDirectory(ctx) })
+		})
+	}
+	return nil
 }
 
 func (r *Runner) planQueues(ctx context.Context, p *Plan) error {

@@ -418,3 +418,12 @@ func sortedKeys(m map[string]string) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// EnableSharingWithDirectory implements setup.Cloud.
+func (c *Client) EnableSharingWithDirectory(ctx context.Context) error {
+	req := resourcesharing.CreateEnableSharingWithResourceDirectoryRequest()
+	return c.send(ctx, req.RpcRequest, "resourcesharing", "EnableSharingWithResourceDirectory", func() error {
+		_, err := c.rs.EnableSharingWithResourceDirectory(req)
+		return err
+	})
+}
