@@ -314,7 +314,9 @@ func (d Deployment) TopicARN(name string) string {
 func (d Deployment) RoleARN(name string) string { return "acs:ram:*:" + d.Account + ":role/" + name }
 
 // PolicyARN is a custom policy's ARN as RAM checks calls on it.
-func (d Deployment) PolicyARN(name string) string { return "acs:ram:*:" + d.Account + ":policy/" + name }
+func (d Deployment) PolicyARN(name string) string {
+	return "acs:ram:*:" + d.Account + ":policy/" + name
+}
 
 // RuleARN is a rule's ARN on the default bus as RAM checks calls on it.
 func (d Deployment) RuleARN(name string) string {
