@@ -530,6 +530,28 @@ func printedPolicy(t *testing.T, doc string) rampolicy.Document {
 	return p
 }
 
+// docs/deploy.md shows the deployer's policy for the defaults, as --print-deployer-policy
+// prints it.
+func TestDeployDocsHoldTheDeployerPolicy(t *testing.T) {
+	var out bytes.Buffer
+	e := &env{stdout: &out, stderr: &bytes.Buffer{}, getenv: func(string) string { return "" }}
+	if code := setupCmd("setup", []string{"--print-deployer-policy"}, e); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	b, err := os.ReadFile("../../docs/deploy.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(b), "<!-- deployer-policy -->\n```json\n")
+	doc, _, ok2 := strings.Cut(after, "```")
+	if !ok || !ok2 {
+		t.Fatal("docs/deploy.md has no <!-- deployer-policy --> JSON block")
+	}
+	if doc != out.String() {
+		t.Fatalf("docs/deploy.md's deployer policy differs from setup --print-deployer-policy:\n%s", out.String())
+	}
+}
+
 func TestSetupAndDoctorUsage(t *testing.T) {
 	for _, cmd := range []string{"setup", "doctor"} {
 		var out, errb bytes.Buffer
