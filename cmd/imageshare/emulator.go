@@ -149,7 +149,7 @@ func emulatorCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "%s\n", b)
 	} else {
-		printWorld(stdout, info, len(sc.Steps) > 0)
+		printWorld(stdout, info, len(sc.Steps) > 0, *bare)
 	}
 	<-ctx.Done()
 	fmt.Fprintln(stderr, "imageshare emulator: stopped")
@@ -182,7 +182,7 @@ func describeWorld(name string, w *sandbox.World) emulatorInfo {
 	return info
 }
 
-func printWorld(out io.Writer, info emulatorInfo, steps bool) {
+func printWorld(out io.Writer, info emulatorInfo, steps, bare bool) {
 	fmt.Fprintf(out, "imageshare emulator: the world of %s (region %s, owner %s) on loopback\n", info.Scenario, info.Region, info.AccountID)
 	if steps {
 		fmt.Fprintln(out, "  (the file's steps and expectations are not run; no functions run)")
@@ -196,6 +196,9 @@ func printWorld(out io.Writer, info emulatorInfo, steps bool) {
 		topic = "-"
 	}
 	fmt.Fprintf(out, "  %-16s %s; topic %s\n", "queues", strings.Join(info.Queues, ", "), topic)
+	if bare {
+		fmt.Fprintf(out, "  %-16s (--bare: the queues, the topic and the role %s are not made; imageshare setup makes them)\n", "", info.FunctionRole.Name)
+	}
 	fmt.Fprintln(out, "\n# The owner's root account, for the operator commands and any client:")
 	for _, k := range envOrder {
 		fmt.Fprintf(out, "export %s=%s\n", k, shellQuote(info.Env[k]))

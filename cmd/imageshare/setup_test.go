@@ -574,3 +574,35 @@ func TestSetupAndDoctorUsage(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// In a delegated administrator's account, doctor warns that directory changes are seen
+// only by the sweep, and does not fail for it.
+func TestDoctorWarnsADelegatedAdministrator(t *testing.T) {
+	sc, err := scenario.Parse("world.yaml", fmt.Appendf(nil, `region: cn-hangzhou
+owner: "%s"
+directory:
+  id: %s
+  management: "1000000000000009"
+  root: %s
+images: []
+`, owner, dirID, rootID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := sandbox.NewWorld(sc, sandbox.WorldOptions{SYAML: imageshare.SYAML, Bare: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Close)
+	d := &deployment{t: t, w: w, vars: map[string]string{}, root: w.OwnerKey().Identity}
+	for svc, u := range w.Endpoints() {
+		d.vars[endpointVar(svc)] = u
+	}
+	d.as(w.OwnerKey())
+	d.must("setup")
+	out := d.must("doctor")
+	if l := doctorLine(t, out, "warn", "resource directory"); !strings.Contains(l, "delegated administrator of "+dirID+", whose management account is 1000000000000009") ||
+		!strings.Contains(l, "only through the 30-minute sweep") {
+		t.Fatalf("doctor: %q", l)
+	}
+}
