@@ -34,8 +34,10 @@ type Cloud interface {
 	// CreatePolicyVersion adds a version and makes it the default.
 	CreatePolicyVersion(ctx context.Context, name, document string) error
 	DeletePolicyVersion(ctx context.Context, name, version string) error
-	// EventBridge 2020-04-01
+	// EventBridge 2020-04-01. ListRules shows of each target only its Id, Type and
+	// Endpoint; GetRule shows targets whole.
 	ListRules(ctx context.Context, bus string) ([]Rule, error)
+	GetRule(ctx context.Context, bus, name string) (Rule, error)
 	CreateRule(ctx context.Context, bus string, r Rule) error
 	UpdateRule(ctx context.Context, bus string, r Rule) error
 	EnableRule(ctx context.Context, bus, name string) error

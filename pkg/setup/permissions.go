@@ -23,7 +23,7 @@ var ramAction = map[string]string{
 	"ListPoliciesForRole": "ram:ListPoliciesForRole", "AttachPolicyToRole": "ram:AttachPolicyToRole",
 	"GetPolicy": "ram:GetPolicy", "CreatePolicy": "ram:CreatePolicy", "ListPolicyVersions": "ram:ListPolicyVersions",
 	"CreatePolicyVersion": "ram:CreatePolicyVersion", "DeletePolicyVersion": "ram:DeletePolicyVersion",
-	"ListRules": "eventbridge:ListRules", "CreateRule": "eventbridge:CreateRule", "UpdateRule": "eventbridge:UpdateRule",
+	"ListRules": "eventbridge:ListRules", "GetRule": "eventbridge:GetRule", "CreateRule": "eventbridge:CreateRule", "UpdateRule": "eventbridge:UpdateRule",
 	"EnableRule": "eventbridge:EnableRule", "PutTargets": "eventbridge:PutTargets", "DeleteTargets": "eventbridge:DeleteTargets",
 	"DeleteRule":                              "eventbridge:DeleteRule",
 	"CreateServiceLinkedRoleForProduct":       "ram:CreateServiceLinkedRole",
@@ -99,7 +99,7 @@ func DeployerPolicy(d Deployment) rampolicy.Document {
 			rampolicy.Statement{Sid: "ListTheRulesAllResourcesOnly", Effect: "Allow",
 				Action: []string{"eventbridge:ListRules"}, Resource: []string{"*"}},
 			rampolicy.Statement{Sid: "ManageOwnRules", Effect: "Allow",
-				Action: []string{"eventbridge:CreateRule", "eventbridge:UpdateRule", "eventbridge:EnableRule",
+				Action: []string{"eventbridge:GetRule", "eventbridge:CreateRule", "eventbridge:UpdateRule", "eventbridge:EnableRule",
 					"eventbridge:PutTargets", "eventbridge:DeleteTargets", "eventbridge:DeleteRule"},
 				Resource: []string{d.RuleARN(RulePrefix + "*")}},
 		)

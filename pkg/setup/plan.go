@@ -385,6 +385,10 @@ func (r *Runner) planRules(ctx context.Context, p *Plan) error {
 				})
 			continue
 		}
+		// ListRules shows targets in part: read setup's own rule whole.
+		if err := call(ctx, "GetRule", arn, func(ctx context.Context) (err error) { own, err = c.GetRule(ctx, Bus, name); return err }); err != nil {
+			return err
+		}
 		if !SamePattern(own.Pattern, spec.Pattern) {
 			upd := Rule{Name: name, Pattern: spec.Pattern, Description: own.Description, Enabled: own.Enabled}
 			r.add(p, fmt.Sprintf("set the pattern of rule %s to trigger %s's in s.yaml", name, trigger), func(ctx context.Context) error {

@@ -40,6 +40,25 @@ func (c *Client) ListRules(ctx context.Context, bus string) ([]setup.Rule, error
 	return out, nil
 }
 
+// GetRule implements setup.Cloud.
+func (c *Client) GetRule(ctx context.Context, bus, name string) (setup.Rule, error) {
+	req := eventbridge.CreateGetRuleRequest()
+	req.EventBusName, req.RuleName = bus, name
+	var resp *eventbridge.GetRuleResponse
+	if err := c.send(ctx, req.RpcRequest, "eventbridge", "GetRule", func() (err error) { resp, err = c.eb.GetRule(req); return err }); err != nil {
+		return setup.Rule{}, err
+	}
+	if err := bodyFailure("GetRule", resp, resp.Success, resp.Code, resp.Message, resp.RequestId); err != nil {
+		return setup.Rule{}, err
+	}
+	d := resp.Data
+	rule := setup.Rule{Name: d.RuleName, Description: d.Description, Pattern: d.FilterPattern, Enabled: d.Status == "ENABLE"}
+	for _, t := range d.Targets {
+		rule.Targets = append(rule.Targets, target(t))
+	}
+	return rule, nil
+}
+
 func target(t eventbridge.TargetsItem) setup.Target {
 	out := setup.Target{ID: t.Id, Type: t.Type, Endpoint: t.Endpoint, RetryStrategy: t.PushRetryStrategy,
 		ErrorsTolerance: t.ErrorsTolerance, DeadLetterArn: t.DeadLetterQueue.Arn}

@@ -221,10 +221,20 @@ func TestRulesAndTargets(t *testing.T) {
 	code(t, c.CreateRule(ctx, "default", setup.Rule{Name: "bad name", Pattern: pattern}), "EventRuleNameInvalid")
 	code(t, c.EnableRule(ctx, "default", "none"), "EventRuleNotExisted")
 	code(t, c.PutTargets(ctx, "default", "r1", []setup.Target{{ID: "x", Type: "acs.nothing", Endpoint: "e"}}), "EventTargetMissingAttribute")
+	// ListRules shows a target's Id, Type and Endpoint; GetRule all of it.
 	rules, err := c.ListRules(ctx, "default")
-	if err != nil || len(rules) != 1 || !rules[0].Enabled || len(rules[0].Targets) != 1 || !rules[0].Targets[0].Same(target) {
+	if err != nil || len(rules) != 1 || !rules[0].Enabled || len(rules[0].Targets) != 1 {
 		t.Fatalf("rules = %+v, %v", rules, err)
 	}
+	if lt := rules[0].Targets[0]; lt.ID != "t" || lt.Endpoint != target.Endpoint || lt.Params != nil || lt.DeadLetterArn != "" || lt.RetryStrategy != "" {
+		t.Fatalf("ListRules' target = %+v", lt)
+	}
+	full, err := c.GetRule(ctx, "default", "r1")
+	if err != nil || len(full.Targets) != 1 || !full.Targets[0].Same(target) || full.Pattern != pattern {
+		t.Fatalf("GetRule = %+v, %v", full, err)
+	}
+	_, err = c.GetRule(ctx, "default", "none")
+	code(t, err, "EventRuleNotExisted")
 	if err := c.UpdateRule(ctx, "default", setup.Rule{Name: "r1", Pattern: `{"source":["acs.resourcemanager"]}`}); err != nil {
 		t.Fatal(err)
 	}

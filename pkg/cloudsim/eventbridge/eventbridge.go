@@ -313,23 +313,44 @@ func (e *EventBridge) createRule(c *emu.Call) (map[string]any, *emu.APIError) {
 	return ok(map[string]any{"RuleARN": r.ARN()}), nil
 }
 
-func targetView(r *Rule, t Target) map[string]any {
+// How much of a target each API shows (the response fields of each API's reference):
+// ListRules Id, Type, Endpoint, ErrorsTolerance and PushSelector; ListTargets also
+// ParamList, RuleName and EventBusName; GetRule also PushRetryStrategy and
+// DeadLetterQueue.
+type detail int
+
+const (
+	inListRules detail = iota
+	inListTargets
+	inGetRule
+)
+
+func targetView(r *Rule, t Target, d detail) map[string]any {
+	out := map[string]any{"Id": t.Id, "Type": t.Type, "Endpoint": t.Endpoint, "ErrorsTolerance": t.ErrorsTolerance}
+	if d == inListRules {
+		out["PushSelector"] = ""
+		return out
+	}
 	params := []any{}
 	for _, p := range t.ParamList {
 		params = append(params, map[string]any{"ResourceKey": p.ResourceKey, "Form": p.Form, "Value": p.Value, "Template": p.Template})
 	}
-	out := map[string]any{"Id": t.Id, "Type": t.Type, "Endpoint": t.Endpoint, "PushRetryStrategy": t.PushRetryStrategy,
-		"ErrorsTolerance": t.ErrorsTolerance, "ParamList": params, "RuleName": r.Name, "EventBusName": r.Bus}
+	out["ParamList"] = params
+	if d == inListTargets {
+		out["RuleName"], out["EventBusName"] = r.Name, r.Bus
+		return out
+	}
+	out["PushRetryStrategy"] = t.PushRetryStrategy
 	if t.DeadLetterQueue != nil {
 		out["DeadLetterQueue"] = map[string]any{"Arn": t.DeadLetterQueue.Arn}
 	}
 	return out
 }
 
-func ruleView(r *Rule) map[string]any {
+func ruleView(r *Rule, d detail) map[string]any {
 	targets := []any{}
 	for _, t := range r.Targets {
-		targets = append(targets, targetView(r, t))
+		targets = append(targets, targetView(r, t, d))
 	}
 	return map[string]any{"RuleName": r.Name, "RuleARN": r.ARN(), "EventBusName": r.Bus, "Description": r.Description,
 		"Status": r.Status, "FilterPattern": r.FilterPattern, "CreatedTimestamp": r.Created.UnixMilli(), "Targets": targets}
@@ -342,7 +363,7 @@ func (e *EventBridge) getRule(c *emu.Call) (map[string]any, *emu.APIError) {
 	if err != nil {
 		return nil, err
 	}
-	return ok(ruleView(r)), nil
+	return ok(ruleView(r, inGetRule)), nil
 }
 
 // page cuts a list by Limit (default 10) and NextToken (an offset).
@@ -380,7 +401,7 @@ func (e *EventBridge) listRules(c *emu.Call) (map[string]any, *emu.APIError) {
 	pg, next := page(c, names)
 	rules := []any{}
 	for _, n := range pg {
-		rules = append(rules, ruleView(e.rules[key(c.Caller.AccountID, c.Region, bus, n)]))
+		rules = append(rules, ruleView(e.rules[key(c.Caller.AccountID, c.Region, bus, n)], inListRules))
 	}
 	return ok(map[string]any{"Rules": rules, "NextToken": next, "Total": len(names)}), nil
 }
@@ -489,7 +510,7 @@ func (e *EventBridge) listTargets(c *emu.Call) (map[string]any, *emu.APIError) {
 	pg, next := page(c, r.Targets)
 	targets := []any{}
 	for _, t := range pg {
-		targets = append(targets, targetView(r, t))
+		targets = append(targets, targetView(r, t, inListTargets))
 	}
 	return ok(map[string]any{"Targets": targets, "NextToken": next, "Total": len(r.Targets)}), nil
 }
