@@ -135,8 +135,13 @@ func setupClient(e *env, region string, data []byte, lookup func(string) (string
 		return nil, fmt.Errorf("invalid endpoint override: %w", err)
 	}
 	if region == "" {
-		// s.yaml's region, read without the account (not known before the STS call).
-		d, err := setup.Load(data, lookup, rampolicy.AccountPlaceholder, "")
+		// s.yaml's region, read before the STS call says the account: with the one the
+		// deployer names, else a placeholder.
+		account := e.getenv("IMAGESHARE_ACCOUNT_ID")
+		if account == "" {
+			account = rampolicy.AccountPlaceholder
+		}
+		d, err := setup.Load(data, lookup, account, "")
 		if err != nil {
 			return nil, err
 		}

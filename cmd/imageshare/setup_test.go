@@ -62,7 +62,8 @@ images:
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Close)
-	d := &deployment{t: t, w: w, vars: map[string]string{}, root: w.OwnerKey().Identity}
+	// The deployer's shell, as docs/deploy.md has it: the account named.
+	d := &deployment{t: t, w: w, vars: map[string]string{"IMAGESHARE_ACCOUNT_ID": owner}, root: w.OwnerKey().Identity}
 	for svc, u := range w.Endpoints() {
 		d.vars[endpointVar(svc)] = u
 	}
@@ -549,6 +550,21 @@ func TestDeployDocsHoldTheDeployerPolicy(t *testing.T) {
 	}
 	if doc != out.String() {
 		t.Fatalf("docs/deploy.md's deployer policy differs from setup --print-deployer-policy:\n%s", out.String())
+	}
+}
+
+// Credentials of another account than the deployment's are refused before any write.
+func TestSetupRefusesAnotherAccount(t *testing.T) {
+	d := newDeployment(t, true)
+	d.vars["IMAGESHARE_ACCOUNT_ID"] = "1000000000000009"
+	code, _, errOut := d.run("setup")
+	if code != 2 || !strings.Contains(errOut, "IMAGESHARE_ACCOUNT_ID is 1000000000000009, but the credentials are of account "+owner) {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, c := range d.w.Cloud().Calls() {
+		if c.Write {
+			t.Fatalf("wrote %s %s", c.Product, c.Action)
+		}
 	}
 }
 

@@ -282,6 +282,9 @@ func (r *Runner) checkRole(ctx context.Context) []Check {
 	if len(others) > 0 {
 		out = append(out, Check{Status: Note, Name: name, Detail: "also holds " + strings.Join(others, ", ") + " (not made by setup; the functions may do what they grant)"})
 	}
+	// Evaluated with the emulated RAM's evaluator (package cloudsim/ram): the
+	// repository's reading of how RAM evaluates action and resource, with its own table
+	// of each API's RAM action and resource, kept apart from the policy's generator.
 	var denied []string
 	calls := r.sampleCalls()
 	for _, sc := range calls {
