@@ -237,7 +237,14 @@ func (r *Runner) checkRole(ctx context.Context) []Check {
 		return append(out, failed(pname, err))
 	}
 	if !slices.Contains(refs, Custom(d.PolicyName)) {
-		return append(out, Check{Status: Fail, Name: pname, Detail: "is not attached to role " + d.Role, Remedy: setupRemedy})
+		// setup attaches only a policy it made to a role it made.
+		remedy := setupRemedy
+		var pol Policy
+		err := call(ctx, "GetPolicy", []string{d.PolicyARN(d.PolicyName)}, func(ctx context.Context) (err error) { pol, err = c.GetPolicy(ctx, Custom(d.PolicyName)); return err })
+		if (err == nil && !owned(pol.Description)) || !owned(role.Description) {
+			remedy = fmt.Sprintf("attach it by hand (aliyun ram AttachPolicyToRole --PolicyType Custom --PolicyName %s --RoleName %s): setup attaches only its own policy to its own role", d.PolicyName, d.Role)
+		}
+		return append(out, Check{Status: Fail, Name: pname, Detail: "is not attached to role " + d.Role, Remedy: remedy})
 	}
 	// The role's policies: this deployment's, which must equal imageshare policy's
 	// output, and the others, which only take part in the evaluation.
