@@ -17,20 +17,23 @@ import (
 	"time"
 
 	"imageshare"
-	"imageshare/pkg/cloudsim"
 	"imageshare/pkg/sandbox"
 	"imageshare/pkg/scenario"
 )
 
-const emulatorUsage = `emulator [--json] [--port-base N] [--syaml FILE] [FILE]
-serve the emulated cloud (ECS, Resource Manager, Resource Sharing, MNS) on loopback
-with the world of FILE (a scenario; without FILE, the demo's), without running the
-functions or the file's steps, and print the endpoints and credentials; runs until
+const emulatorUsage = `emulator [--json] [--port-base N] [--syaml FILE] [--bare] [FILE]
+serve the emulated cloud (ECS, Resource Manager, Resource Sharing, MNS, and for
+imageshare setup and doctor RAM, STS, EventBridge and the MNS management API) on
+loopback with the world of FILE (a scenario; without FILE, the demo's), without running
+the functions or the file's steps, and print the endpoints and credentials; runs until
 interrupted (exit 0). See docs/emulator.md.
   --json         print the endpoints and credentials as one JSON object on one line
   --port-base N  listen on 127.0.0.1:N (ecs), N+1 (resourcemanager), N+2
-                 (resourcesharing), N+3 (mns); default: free ports
-  --syaml FILE   the s.yaml whose queues, topic and function role to create (default: the embedded one)`
+                 (resourcesharing), N+3 (mns), N+4 (ram), N+5 (sts), N+6
+                 (eventbridge), N+7 (mns-open); default: free ports
+  --syaml FILE   the s.yaml whose queues, topic and function role to create (default: the embedded one)
+  --bare         without the deployment's queues, topic and the functions' role, for
+                 imageshare setup to make them`
 
 // stsLifetime is how long the functions' role credentials the emulator prints stay valid.
 const stsLifetime = 12 * time.Hour
@@ -62,7 +65,17 @@ type roleCredentials struct {
 
 // envOrder is the order of the export block.
 var envOrder = []string{"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_REGION_ID",
-	"ALIBABA_CLOUD_ACCOUNT_ID", "ECS_ENDPOINT", "RESOURCEMANAGER_ENDPOINT", "RESOURCESHARING_ENDPOINT", "MNS_ENDPOINT"}
+	"ALIBABA_CLOUD_ACCOUNT_ID", "ECS_ENDPOINT", "RESOURCEMANAGER_ENDPOINT", "RESOURCESHARING_ENDPOINT", "MNS_ENDPOINT",
+	"RAM_ENDPOINT", "STS_ENDPOINT", "EVENTBRIDGE_ENDPOINT", "MNS_OPEN_ENDPOINT"}
+
+// emulatedServices are the services in the order of --port-base: the first four as
+// before the deployment services were emulated, then those.
+var emulatedServices = []string{"ecs", "resourcemanager", "resourcesharing", "mns", "ram", "sts", "eventbridge", "mns-open"}
+
+// endpointVar is the variable that points a client at a service.
+func endpointVar(service string) string {
+	return strings.ToUpper(strings.ReplaceAll(service, "-", "_")) + "_ENDPOINT"
+}
 
 func emulatorCmd(args []string, stdout, stderr io.Writer) int {
 	for _, a := range args {
@@ -77,6 +90,7 @@ func emulatorCmd(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "")
 	portBase := fs.Int("port-base", 0, "")
 	syamlPath := fs.String("syaml", "", "")
+	bare := fs.Bool("bare", false, "")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return exitUsage
@@ -85,8 +99,8 @@ func emulatorCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "imageshare emulator: at most one scenario file")
 		return exitUsage
 	}
-	if *portBase != 0 && (*portBase < 1 || *portBase > 65535-3) {
-		fmt.Fprintf(stderr, "imageshare emulator: --port-base %d: the four ports N..N+3 must lie in 1..65535\n", *portBase)
+	if last := len(emulatedServices) - 1; *portBase != 0 && (*portBase < 1 || *portBase > 65535-last) {
+		fmt.Fprintf(stderr, "imageshare emulator: --port-base %d: the %d ports N..N+%d must lie in 1..65535\n", *portBase, last+1, last)
 		return exitUsage
 	}
 	name, data := "demo.yaml", demo
@@ -109,10 +123,10 @@ func emulatorCmd(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
-	opts := sandbox.WorldOptions{SYAML: sy}
+	opts := sandbox.WorldOptions{SYAML: sy, Bare: *bare}
 	if *portBase != 0 {
 		port := map[string]int{}
-		for i, p := range append(slices.Clone(cloudsim.Products), "mns") {
+		for i, p := range emulatedServices {
 			port[p] = *portBase + i
 		}
 		opts.Addr = func(service string) string { return "127.0.0.1:" + strconv.Itoa(port[service]) }
@@ -135,7 +149,7 @@ func emulatorCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "%s\n", b)
 	} else {
-		printWorld(stdout, info, len(sc.Steps) > 0)
+		printWorld(stdout, info, len(sc.Steps) > 0, *bare)
 	}
 	<-ctx.Done()
 	fmt.Fprintln(stderr, "imageshare emulator: stopped")
@@ -155,9 +169,10 @@ func describeWorld(name string, w *sandbox.World) emulatorInfo {
 		Env: map[string]string{
 			"ALIBABA_CLOUD_ACCESS_KEY_ID": key.AccessKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": key.AccessKeySecret,
 			"ALIBABA_CLOUD_REGION_ID": w.Region(), "ALIBABA_CLOUD_ACCOUNT_ID": w.Owner(),
-			"ECS_ENDPOINT": eps["ecs"], "RESOURCEMANAGER_ENDPOINT": eps["resourcemanager"],
-			"RESOURCESHARING_ENDPOINT": eps["resourcesharing"], "MNS_ENDPOINT": eps["mns"],
 		}}
+	for _, s := range emulatedServices {
+		info.Env[endpointVar(s)] = eps[s]
+	}
 	if info.Settings == nil {
 		info.Settings = map[string]string{}
 	}
@@ -167,12 +182,12 @@ func describeWorld(name string, w *sandbox.World) emulatorInfo {
 	return info
 }
 
-func printWorld(out io.Writer, info emulatorInfo, steps bool) {
+func printWorld(out io.Writer, info emulatorInfo, steps, bare bool) {
 	fmt.Fprintf(out, "imageshare emulator: the world of %s (region %s, owner %s) on loopback\n", info.Scenario, info.Region, info.AccountID)
 	if steps {
 		fmt.Fprintln(out, "  (the file's steps and expectations are not run; no functions run)")
 	}
-	for _, p := range append(slices.Clone(cloudsim.Products), "mns") {
+	for _, p := range emulatedServices {
 		fmt.Fprintf(out, "  %-16s %s\n", p, info.Endpoints[p])
 	}
 	fmt.Fprintf(out, "  %-16s MNS clients must send Host: %s (docs/emulator.md)\n", "", info.MNSHost)
@@ -181,6 +196,9 @@ func printWorld(out io.Writer, info emulatorInfo, steps bool) {
 		topic = "-"
 	}
 	fmt.Fprintf(out, "  %-16s %s; topic %s\n", "queues", strings.Join(info.Queues, ", "), topic)
+	if bare {
+		fmt.Fprintf(out, "  %-16s (--bare: the queues, the topic and the role %s are not made; imageshare setup makes them)\n", "", info.FunctionRole.Name)
+	}
 	fmt.Fprintln(out, "\n# The owner's root account, for the operator commands and any client:")
 	for _, k := range envOrder {
 		fmt.Fprintf(out, "export %s=%s\n", k, shellQuote(info.Env[k]))

@@ -4,6 +4,7 @@
 //	imageshare function NAME                            run a function under the FC runtime API
 //	imageshare plan | explain | status | probe          operate a deployment (see --help)
 //	imageshare policy [--account ID] [--region R] …     print the functions' RAM policy
+//	imageshare setup [--dry-run] | doctor                make and check what s deploy does not
 //
 // The operator commands find credentials through the standard Alibaba Cloud chain
 // (environment, the aliyun CLI's profile, an ECS RAM role) and read the functions'
@@ -35,7 +36,7 @@ operating a deployment (read-only except probe; credentials: environment variabl
 aliyun CLI profile, or an ECS RAM role; settings: the functions' environment variables):
 `+indent(planUsage)+indent(explainUsage)+indent(statusUsage)+indent(probeUsage)+`
 deploying:
-`+indent(policyUsage)+`
+`+indent(policyUsage)+indent(setupUsage)+indent(doctorUsage)+`
 common flags: --region R, --owner ACCOUNT, --endpoint-ecs URL, --endpoint-resourcemanager URL,
   --endpoint-resourcesharing URL (or ECS_ENDPOINT, RESOURCEMANAGER_ENDPOINT, RESOURCESHARING_ENDPOINT)
 `)
@@ -72,6 +73,8 @@ func run(args []string) int {
 		return opsCmd(args[0], args[1:], processEnv())
 	case "policy":
 		return policyCmd(args[1:], os.Stdout, os.Stderr)
+	case "setup", "doctor":
+		return setupCmd(args[0], args[1:], processEnv())
 	case "-h", "--help", "help":
 		usage()
 		return 0

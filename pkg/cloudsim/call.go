@@ -130,7 +130,7 @@ func (c *Cloud) InviteAccountAs(caller emu.Identity, acc, folder string, acceptA
 // do runs one request through QPS, RAM, faults, the action, the records and events.
 func (c *Cloud) do(r request) outcome {
 	reqID := emu.NewRequestID()
-	spec, ok := actions[r.product][r.action]
+	spec, ok := c.spec(r.product, r.action)
 	if !ok {
 		return outcome{reqID: reqID, err: emu.Errorf(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")}
 	}

@@ -26,13 +26,20 @@ type literalCode struct {
 func products(path string) []string {
 	base := filepath.Base(path)
 	switch {
+	case strings.HasSuffix(path, "/mns/open.go"):
+		return []string{"mns-open"} // the MNS management API
 	case strings.Contains(path, "/mns/"):
-		return []string{"mns"}
-	case strings.HasSuffix(path, "/emu/ram.go"):
+		// The REST API's answers, which the management API shares.
+		return []string{"mns", "mns-open"}
+	case strings.Contains(path, "/eventbridge/"):
+		return []string{"eventbridge"}
+	case strings.Contains(path, "/sts/"):
+		return []string{"sts"}
+	case strings.HasSuffix(path, "/emu/ram.go"), strings.HasSuffix(path, "/ram/api.go"):
 		return []string{"ram"} // the RAM API's answers
 	case strings.Contains(path, "/ram/"):
 		// RAM's denials, answered by every product it guards.
-		return []string{"ecs", "resourcemanager", "resourcesharing", "mns"}
+		return []string{"ecs", "resourcemanager", "resourcesharing", "mns", "ram", "eventbridge", "mns-open"}
 	case base == "ecs.go" || base == "contract_ecs.go":
 		return []string{"ecs"}
 	case base == "rm.go" || base == "contract_rm.go":
@@ -41,7 +48,7 @@ func products(path string) []string {
 		return []string{"resourcesharing"}
 	}
 	// The RPC wire, the dispatcher and the shared core answer for every RPC product.
-	return []string{"ecs", "resourcemanager", "resourcesharing"}
+	return []string{"ecs", "resourcemanager", "resourcesharing", "ram", "sts", "eventbridge", "mns-open"}
 }
 
 // scanCodes finds every error code literal in the emulator's non-test sources: the
@@ -169,7 +176,8 @@ func TestEveryCodeInTheSourceIsCatalogued(t *testing.T) {
 // TestCatalogueEntriesHaveSources: every entry names a reference URL or says why it is
 // invented, and names a product the emulator serves.
 func TestCatalogueEntriesHaveSources(t *testing.T) {
-	served := map[string]bool{"ecs": true, "resourcemanager": true, "resourcesharing": true, "mns": true, "ram": true}
+	served := map[string]bool{"ecs": true, "resourcemanager": true, "resourcesharing": true, "mns": true, "ram": true,
+		"sts": true, "eventbridge": true, "mns-open": true}
 	seen := map[string]bool{}
 	for _, e := range emu.Catalogue {
 		if !strings.HasPrefix(e.Source, "https://") && !strings.HasPrefix(e.Source, "invented: ") {

@@ -48,12 +48,16 @@ type Config struct {
 	// Status, StatusMessage and AssociateType beside FailureReason, FailureDescription
 	// and OperationType (default: only the current names).
 	DeprecatedFailureFields bool
+	// Services are further products served through the same wire and dispatcher, each
+	// on an endpoint of its own (service.go).
+	Services []emu.Service
 }
 
 // Cloud is the emulated RPC cloud. All methods are safe for concurrent use.
 type Cloud struct {
-	cfg   Config
-	clock *emu.Clock
+	cfg      Config
+	clock    *emu.Clock
+	services map[string]emu.Service // by product
 
 	mu         sync.Mutex
 	seq        int
@@ -104,9 +108,17 @@ func New(cfg Config) *Cloud {
 	if cfg.MaxSharedResources <= 0 {
 		cfg.MaxSharedResources = 1000
 	}
+	services := map[string]emu.Service{}
+	for _, s := range cfg.Services {
+		if _, builtin := versions[s.Product()]; builtin || services[s.Product()] != nil {
+			panic("cloudsim: product " + s.Product() + " is served twice") // a programming error
+		}
+		services[s.Product()] = s
+	}
 	return &Cloud{
 		cfg:      cfg,
 		clock:    cfg.Clock,
+		services: services,
 		accounts: map[string]*account{},
 		folders:  map[string]*folder{},
 		regions:  map[string]*regionState{},
@@ -632,7 +644,7 @@ func (c *Cloud) ServeAt(addr func(product string) string) (map[string]string, fu
 			_ = s.Close()
 		}
 	}
-	for _, p := range Products {
+	for _, p := range c.ServedProducts() {
 		a := ""
 		if addr != nil {
 			a = addr(p)

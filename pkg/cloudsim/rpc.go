@@ -38,10 +38,11 @@ var hosts = map[string]string{
 	"ecs": "ecs.aliyuncs.com", "resourcemanager": "resourcemanager.aliyuncs.com", "resourcesharing": "resourcesharing.aliyuncs.com",
 }
 
-// Handler serves one product ("ecs", "resourcemanager" or "resourcesharing") over
-// HTTP. It panics for an unknown product (a programming error of the caller).
+// Handler serves one product ("ecs", "resourcemanager", "resourcesharing" or a mounted
+// service's) over HTTP. It panics for an unknown product (a programming error of the
+// caller).
 func (c *Cloud) Handler(product string) http.Handler {
-	version, ok := versions[product]
+	version, ok := c.version(product)
 	if !ok {
 		panic("cloudsim: unknown product " + product)
 	}
@@ -51,7 +52,7 @@ func (c *Cloud) Handler(product string) http.Handler {
 }
 
 func (c *Cloud) serveRPC(product, version string, w http.ResponseWriter, r *http.Request) {
-	fail := func(err *emu.APIError) { writeError(w, product, emu.NewRequestID(), err) }
+	fail := func(err *emu.APIError) { writeError(w, c.host(product), product, emu.NewRequestID(), err) }
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxRPCBody+1))
 	if err != nil {
 		return // the client went away mid-request; there is nobody to answer
@@ -77,7 +78,7 @@ func (c *Cloud) serveRPC(product, version string, w http.ResponseWriter, r *http
 		fail(emu.Errorf(400, "InvalidVersion", "Specified parameter Version is not valid."))
 		return
 	}
-	if _, ok := actions[product][req.action()]; !ok {
+	if _, ok := c.spec(product, req.action()); !ok {
 		fail(emu.Errorf(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method."))
 		return
 	}
@@ -99,7 +100,7 @@ func (c *Cloud) serveRPC(product, version string, w http.ResponseWriter, r *http
 		panic(http.ErrAbortHandler) // the client sees the connection drop
 	}
 	if out.err != nil {
-		writeError(w, product, out.reqID, out.err)
+		writeError(w, c.host(product), product, out.reqID, out.err)
 		return
 	}
 	resp := map[string]any{}
@@ -239,13 +240,13 @@ func (c *Cloud) freshNonce(n string) bool {
 	return true
 }
 
-func writeError(w http.ResponseWriter, product, reqID string, err *emu.APIError) {
+func writeError(w http.ResponseWriter, host, product, reqID string, err *emu.APIError) {
 	status := err.HTTPStatus
 	if status == 0 {
 		status = http.StatusInternalServerError
 	}
 	body := map[string]any{
-		"RequestId": reqID, "HostId": hosts[product], "Code": err.Code, "Message": err.Message,
+		"RequestId": reqID, "HostId": host, "Code": err.Code, "Message": err.Message,
 		"Recommend": "https://api.aliyun.com/troubleshoot?q=" + url.QueryEscape(err.Code) + "&product=" + product,
 	}
 	if err.AccessDeniedDetail != nil {

@@ -14,6 +14,7 @@ import (
 
 	"imageshare/pkg/cloudsim"
 	"imageshare/pkg/cloudsim/emu"
+	emueventbridge "imageshare/pkg/cloudsim/eventbridge"
 	"imageshare/pkg/cloudsim/mns"
 	"imageshare/pkg/fcruntime"
 	"imageshare/pkg/scenario"
@@ -141,6 +142,7 @@ type sandbox struct {
 	cloud *cloudsim.Cloud
 	mq    *mns.MNS
 	ram   *emu.RAMStore
+	eb    *emueventbridge.EventBridge // rules and targets (events are routed by s.yaml's triggers)
 	rt    *fcruntime.Runtime
 	stops []func()          // stop the emulated endpoints
 	eps   map[string]string // service → URL

@@ -8,6 +8,7 @@ import (
 
 	"imageshare/pkg/cloudsim"
 	"imageshare/pkg/cloudsim/emu"
+	emueventbridge "imageshare/pkg/cloudsim/eventbridge"
 	"imageshare/pkg/cloudsim/mns"
 	"imageshare/pkg/scenario"
 )
@@ -18,8 +19,12 @@ type WorldOptions struct {
 	// has, as the sandbox reads it.
 	SYAML []byte
 	// Addr returns the loopback host:port a service listens on: "ecs",
-	// "resourcemanager", "resourcesharing" or "mns" ("" or a nil Addr: a free port).
+	// "resourcemanager", "resourcesharing", "ram", "sts", "eventbridge", "mns-open" or
+	// "mns" ("" or a nil Addr: a free port).
 	Addr func(service string) string
+	// Bare: without the deployment's queues, topic and the functions' role and policy,
+	// for `imageshare setup` to make them.
+	Bare bool
 }
 
 // World is a scenario's starting world — accounts, Resource Directory, images, resource
@@ -40,7 +45,7 @@ const tick = 100 * time.Millisecond
 
 // NewWorld builds and serves the world of sc. Close stops it.
 func NewWorld(sc *scenario.Scenario, opts WorldOptions) (*World, error) {
-	sb, err := newWorld(sc, Options{SYAML: opts.SYAML}, worldConfig{start: time.Now().UTC().Truncate(time.Second), addr: opts.Addr, standalone: true})
+	sb, err := newWorld(sc, Options{SYAML: opts.SYAML}, worldConfig{start: time.Now().UTC().Truncate(time.Second), addr: opts.Addr, standalone: true, bare: opts.Bare})
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +76,8 @@ func (w *World) Close() {
 }
 
 // Endpoints returns the URL of each service: "ecs", "resourcemanager",
-// "resourcesharing" and "mns" (MNS clients must send the Host <uid>.mns.<region>.aliyuncs.com).
+// "resourcesharing", "ram", "sts", "eventbridge", "mns-open" and "mns" (MNS clients
+// must send the Host <uid>.mns.<region>.aliyuncs.com).
 func (w *World) Endpoints() map[string]string { return maps.Clone(w.sb.eps) }
 
 // Region returns the scenario's region.
@@ -128,3 +134,13 @@ func (w *World) MNS() *mns.MNS { return w.sb.mq }
 
 // Clock returns the world's clock.
 func (w *World) Clock() *emu.Clock { return w.sb.clock }
+
+// RAM returns the RAM store every service evaluates calls against.
+func (w *World) RAM() *emu.RAMStore { return w.sb.ram }
+
+// EventBridge returns the emulated EventBridge's rules and targets.
+func (w *World) EventBridge() *emueventbridge.EventBridge { return w.sb.eb }
+
+// Keys returns the keyring of the credentials the world accepts (tests issue RAM
+// users' keys with it).
+func (w *World) Keys() *emu.Keyring { return w.sb.keys }

@@ -8,8 +8,10 @@ import (
 
 	"imageshare/pkg/cloudsim"
 	"imageshare/pkg/cloudsim/emu"
+	emueventbridge "imageshare/pkg/cloudsim/eventbridge"
 	"imageshare/pkg/cloudsim/mns"
 	"imageshare/pkg/cloudsim/ram"
+	"imageshare/pkg/cloudsim/sts"
 	"imageshare/pkg/cron"
 	"imageshare/pkg/eventbridge"
 	"imageshare/pkg/fcruntime"
@@ -59,6 +61,9 @@ type worldConfig struct {
 	// standalone: nobody runs functions or routes events, so the sandbox's hooks (event
 	// bus, write records, kill faults) stay off.
 	standalone bool
+	// bare: the deployment's queues, topic and the functions' role are not made, so that
+	// `imageshare setup` can make them from nothing.
+	bare bool
 }
 
 // newWorld builds the cloud of a scenario and serves it: s.yaml and the settings, the
@@ -73,11 +78,17 @@ func newWorld(sc *scenario.Scenario, opts Options, wc worldConfig) (*sandbox, er
 	}
 	faults := emu.NewFaultPlan(emu.Faults{Seed: sc.Faults.Seed, Throttle: sc.Faults.Throttle, ServerError: sc.Faults.ServerError, Kill: sc.Faults.Kill})
 	sb.ram = ram.NewStore()
+	sb.ram.SetClock(sb.clock.Now)
+	sb.mq = mns.New(mns.Config{Clock: sb.clock, Keys: sb.keys, RAM: sb.ram, Faults: faults, FunctionRole: sb.role})
+	sb.eb = emueventbridge.New(sb.ram)
+	// The services the deployment commands (imageshare setup, doctor) call, served
+	// through the same wire: RAM's API over the store every product evaluates, STS,
+	// EventBridge's rules and the MNS management API over the same queues.
+	services := []emu.Service{ram.NewService(sb.ram), sts.New(), sb.eb, sb.mq.Management()}
 	sb.cloud = cloudsim.New(cloudsim.Config{Clock: sb.clock, Keys: sb.keys, RAM: sb.ram, Faults: faults, FunctionRole: sb.role,
 		OrgGrantsListed: sc.Cloud.OrgGrantsListed, AssociationDelay: associationDelay, TrackAccess: !opts.NoInvariant && !wc.standalone,
 		Latency: opts.Latency, QPS: opts.QPS,
-		ShareQuotaPerImage: sb.shareQuota()})
-	sb.mq = mns.New(mns.Config{Clock: sb.clock, Keys: sb.keys, RAM: sb.ram, Faults: faults, FunctionRole: sb.role})
+		ShareQuotaPerImage: sb.shareQuota(), Services: services})
 	if !wc.standalone {
 		sb.cloud.OnEvent(sb.onEvent)
 		sb.cloud.OnWrite(func(w cloudsim.WriteRecord) {
@@ -117,7 +128,7 @@ func newWorld(sc *scenario.Scenario, opts Options, wc worldConfig) (*sandbox, er
 	sb.stops = append(sb.stops, func() { _ = mq.Close() })
 	eps["mns"] = mq.URL()
 	sb.eps = eps
-	if err := sb.buildWorld(); err != nil {
+	if err := sb.buildWorld(wc.bare); err != nil {
 		sb.close()
 		return nil, err
 	}
@@ -273,8 +284,9 @@ func (sb *sandbox) functionEnv() []string {
 	return append(env, sb.opts.ExtraEnv...)
 }
 
-// buildWorld puts the scenario's accounts, directory, images and shares into the cloud.
-func (sb *sandbox) buildWorld() error {
+// buildWorld puts the scenario's accounts, directory, images and shares into the cloud,
+// and unless bare the deployment's role, queues and topic.
+func (sb *sandbox) buildWorld(bare bool) error {
 	sc := sb.sc
 	c := sb.cloud
 	c.AddAccount(sc.Owner, "china")
@@ -318,8 +330,10 @@ func (sb *sandbox) buildWorld() error {
 	for _, r := range sc.Roles {
 		c.AddRole(sc.Owner, r)
 	}
-	if err := sb.grantRole(); err != nil {
-		return err
+	if !bare {
+		if err := sb.grantRole(); err != nil {
+			return err
+		}
 	}
 	created := sb.clock.Now().Add(-imageAge)
 	// An image the file says is Creating or Waiting is so at the start, and turns
@@ -340,6 +354,9 @@ func (sb *sandbox) buildWorld() error {
 	for i, rs := range sc.ResourceShares {
 		at := sb.clock.Now().Add(-time.Duration(len(sc.ResourceShares)-i) * time.Second)
 		c.PutResourceShareAt(sc.Region, sc.Owner, rs.Name, rs.Targets, rs.Images, at)
+	}
+	if bare {
+		return nil
 	}
 	queues := []string{sb.jobQueue}
 	for _, f := range sb.funcs {

@@ -71,12 +71,17 @@ var Vars = []Var{
 	{"FUNCTION_ROLE", "imageshare-fc", "RAM role of the functions; its events are dropped"},
 }
 
-// EndpointVars maps the endpoint override variables to their service.
+// EndpointVars maps the endpoint override variables to their service. The last four
+// are read only by `imageshare setup` and `imageshare doctor`.
 var EndpointVars = map[string]string{
 	"ECS_ENDPOINT":             "ecs",
 	"RESOURCEMANAGER_ENDPOINT": "resourcemanager",
 	"RESOURCESHARING_ENDPOINT": "resourcesharing",
 	"MNS_ENDPOINT":             "mns",
+	"RAM_ENDPOINT":             "ram",
+	"STS_ENDPOINT":             "sts",
+	"EVENTBRIDGE_ENDPOINT":     "eventbridge",
+	"MNS_OPEN_ENDPOINT":        "mns-open",
 }
 
 // Error names the setting that is wrong.

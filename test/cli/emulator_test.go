@@ -170,14 +170,15 @@ func TestEmulatorJSON(t *testing.T) {
 	if info.Region != "cn-hangzhou" || info.AccountID != "1000000000000001" || info.MNSHost != "1000000000000001.mns.cn-hangzhou.aliyuncs.com" {
 		t.Fatalf("world = %+v", info)
 	}
-	for _, s := range []string{"ecs", "resourcemanager", "resourcesharing", "mns"} {
+	for _, s := range []string{"ecs", "resourcemanager", "resourcesharing", "mns", "ram", "sts", "eventbridge", "mns-open"} {
 		u, err := url.Parse(info.Endpoints[s])
 		if err != nil || u.Scheme != "http" || !net.ParseIP(u.Hostname()).IsLoopback() {
 			t.Fatalf("endpoint %s = %q: not a loopback URL", s, info.Endpoints[s])
 		}
 	}
 	for _, k := range []string{"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_REGION_ID", "ALIBABA_CLOUD_ACCOUNT_ID",
-		"ECS_ENDPOINT", "RESOURCEMANAGER_ENDPOINT", "RESOURCESHARING_ENDPOINT", "MNS_ENDPOINT"} {
+		"ECS_ENDPOINT", "RESOURCEMANAGER_ENDPOINT", "RESOURCESHARING_ENDPOINT", "MNS_ENDPOINT",
+		"RAM_ENDPOINT", "STS_ENDPOINT", "EVENTBRIDGE_ENDPOINT", "MNS_OPEN_ENDPOINT"} {
 		if info.Env[k] == "" {
 			t.Errorf("env lacks %s", k)
 		}
@@ -265,13 +266,13 @@ func TestEmulatorExportBlock(t *testing.T) {
 }
 
 func TestEmulatorScenarioFileAndPorts(t *testing.T) {
-	// A free block of four ports: probe, release, then ask for them (another process
+	// A free block of eight ports: probe, release, then ask for them (another process
 	// may take one in between; the test then says so rather than failing silently).
 	base := 0
-	for p := 20000 + os.Getpid()%20000; p < 65000 && base == 0; p += 4 {
+	for p := 20000 + os.Getpid()%20000; p < 65000 && base == 0; p += 8 {
 		ok := true
 		var held []net.Listener
-		for i := range 4 {
+		for i := range 8 {
 			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+i))
 			if err != nil {
 				ok = false
@@ -298,7 +299,9 @@ images:
 		t.Fatal(err)
 	}
 	want := map[string]string{"ecs": fmt.Sprintf("http://127.0.0.1:%d", base), "resourcemanager": fmt.Sprintf("http://127.0.0.1:%d", base+1),
-		"resourcesharing": fmt.Sprintf("http://127.0.0.1:%d", base+2), "mns": fmt.Sprintf("http://127.0.0.1:%d", base+3)}
+		"resourcesharing": fmt.Sprintf("http://127.0.0.1:%d", base+2), "mns": fmt.Sprintf("http://127.0.0.1:%d", base+3),
+		"ram": fmt.Sprintf("http://127.0.0.1:%d", base+4), "sts": fmt.Sprintf("http://127.0.0.1:%d", base+5),
+		"eventbridge": fmt.Sprintf("http://127.0.0.1:%d", base+6), "mns-open": fmt.Sprintf("http://127.0.0.1:%d", base+7)}
 	for s, u := range want {
 		if info.Endpoints[s] != u {
 			t.Fatalf("--port-base %d: %s at %s, want %s", base, s, info.Endpoints[s], u)

@@ -6,7 +6,7 @@ import "slices"
 // actions, with which HTTP status, and where the code comes from — a reference URL, or
 // "invented: " and why.
 type Answer struct {
-	Products []string // ecs, resourcemanager, resourcesharing, mns
+	Products []string // ecs, resourcemanager, resourcesharing, mns, and the mounted services: ram, sts, eventbridge, mns-open
 	Actions  []string // the actions that may answer it; empty: any action
 	Code     string
 	Status   int // 0: no answer at all (a connection the emulation cuts)
@@ -47,12 +47,16 @@ func Codes(product, action string) []Answer {
 }
 
 var (
-	rpc = []string{"ecs", "resourcemanager", "resourcesharing"}
+	// rpc: every product served through the RPC wire of package cloudsim, the mounted
+	// services included.
+	rpc = []string{"ecs", "resourcemanager", "resourcesharing", "ram", "sts", "eventbridge", "mns-open"}
 	ecs = []string{"ecs"}
 	rm  = []string{"resourcemanager"}
 	rs  = []string{"resourcesharing"}
 	mq  = []string{"mns"}
 	ra  = []string{"ram"}
+	eb  = []string{"eventbridge"}
+	mo  = []string{"mns-open"}
 )
 
 func acts(a ...string) []string { return a }
@@ -68,6 +72,12 @@ const (
 	// The API error center's entry for a code, the page every RPC error answer links
 	// in its Recommend field.
 	errCenter = "https://api.aliyun.com/troubleshoot?q="
+	// EventBridge's error codes page (the gateway's codes) and the open-source
+	// EventBridge's code table, which Alibaba wrote and whose codes and statuses the
+	// cloud's rule and bus answers share.
+	ebRef   = "https://www.alibabacloud.com/help/en/eventbridge/error-codes"
+	ebCodes = "https://github.com/apache/rocketmq-eventbridge/blob/main/domain/src/main/java/org/apache/rocketmq/eventbridge/domain/common/exception/EventBridgeErrorCode.java"
+	mnsOpen = "https://www.alibabacloud.com/help/en/mns/developer-reference/api-mns-open-2022-01-19-"
 	// The RAM API's reference pages, each of which lists the action's error codes.
 	ramRef = "https://www.alibabacloud.com/help/en/ram/developer-reference/api-ram-2015-05-01-"
 	// Signature V3 (ACS3-HMAC-SHA256): the request syntax and signature method v3 page.
@@ -98,6 +108,8 @@ var Catalogue = []Answer{
 	// RAM denials (the RAM evaluation of the emulated cloud answers them).
 	{ecs, nil, "Forbidden.RAM", 403, errCenter + "Forbidden.RAM"},
 	{acts2(rm, rs), nil, "NoPermission", 403, errCenter + "NoPermission (Resource Management lists it, 403 \"You are not authorized to perform the operation.\", e.g. for GetResourceGroup)"},
+	{ra, nil, "NoPermission", 403, "https://www.alibabacloud.com/help/en/ram/support/how-to-troubleshoot-an-access-denied-error (RAM's own API answers NoPermission, naming the resource and the action)"},
+	{acts2(eb, mo), nil, "AccessDenied", 403, ebRef + " (AccessDenied, 403: \"The OwnerId that your Access Key Id associated to is forbidden for this operation.\"; MNS answers the same code)"},
 	{append(slices.Clone(rpc), "mns"), nil, "ConnectionAborted", 0, "invented: not an answer — the record of a connection a kill fault cut before any answer"},
 
 	// ---- ECS 2014-05-26 ----
@@ -290,7 +302,44 @@ var Catalogue = []Answer{
 	{rpc, nil, "IncompleteSignature", 400, v3Ref + " (the Authorization header is malformed or does not sign every x-acs-* header and host)"},
 
 	// ---- RAM (the emulated RAM's store, served by the RAM API) ----
-	{ra, acts("CreatePolicy", "CreatePolicyVersion"), "MalformedPolicyDocument", 400, ramRef + "createpolicy"},
+	{ra, acts("CreatePolicy", "CreatePolicyVersion", "CreateRole", "UpdateRole"), "MalformedPolicyDocument", 400,
+		ramRef + "createpolicy (and for a trust policy, CreateRole's AssumeRolePolicyDocument and UpdateRole's NewAssumeRolePolicyDocument)"},
+	{ra, acts("CreateRole", "GetRole", "UpdateRole", "ListPoliciesForRole", "AttachPolicyToRole", "DetachPolicyFromRole"),
+		"InvalidParameter.RoleName.InvalidChars", 400, ramRef + "createrole (RoleName: 1 to 64 letters, digits, periods and hyphens)"},
+	{ra, acts("CreatePolicy", "GetPolicy", "GetPolicyVersion", "ListPolicyVersions", "CreatePolicyVersion", "DeletePolicyVersion",
+		"SetDefaultPolicyVersion", "AttachPolicyToRole", "DetachPolicyFromRole"), "InvalidParameter.PolicyName.InvalidChars", 400,
+		ramRef + "createpolicy (PolicyName: 1 to 128 letters, digits and hyphens)"},
+	{ra, acts("GetPolicy", "GetPolicyVersion", "ListPolicyVersions", "AttachPolicyToRole", "DetachPolicyFromRole"),
+		"InvalidParameter.PolicyType.InvalidValue", 400, ramRef + "getpolicy (PolicyType: System or Custom)"},
+	{ra, acts("CreateRole", "UpdateRole", "CreatePolicy"), "InvalidParameter.Description.Length", 400, ramRef + "createrole (Description: at most 1,024 characters)"},
+	{ra, acts("CreateRole"), "InvalidParameter.MaxSessionDuration.InvalidValue", 400, ramRef + "createrole (MaxSessionDuration: 3600 to 43200)"},
+	{ra, acts("CreatePolicyVersion"), "InvalidParameter.SetAsDefault.InvalidValue", 400, ramRef + "createpolicyversion (SetAsDefault: a boolean)"},
+	{ra, acts("CreatePolicyVersion"), "InvalidParameter.RotateStrategy.InvalidValue", 400,
+		ramRef + "createpolicyversion (RotateStrategy: None or DeleteOldestNonDefaultVersionWhenLimitExceeded)"},
+
+	// ---- EventBridge 2020-04-01 (rules and targets on the default bus) ----
+	{eb, acts("CreateRule", "GetRule", "ListRules", "UpdateRule", "EnableRule", "DisableRule", "DeleteRule", "PutTargets", "DeleteTargets", "ListTargets"),
+		"EventBusNotExist", 409, ebCodes + " (EventBusNotExist, 409; the Terraform provider reads the same code from the cloud)"},
+	{eb, acts("GetRule", "UpdateRule", "EnableRule", "DisableRule", "DeleteRule", "PutTargets", "DeleteTargets", "ListTargets"),
+		"EventRuleNotExisted", 409, "https://www.alibabacloud.com/help/en/eventbridge/developer-reference/api-eventbridge-2020-04-01-listtargets (its example error message; status 409 as the open-source code table gives EventRuleNotExist)"},
+	{eb, acts("CreateRule"), "EventRuleAlreadyExist", 409, ebCodes + " (EventRuleAlreadyExist, 409)"},
+	{eb, acts("CreateRule", "GetRule", "UpdateRule", "EnableRule", "DisableRule", "DeleteRule", "PutTargets", "DeleteTargets", "ListTargets"),
+		"EventRuleNameInvalid", 409, ebCodes + " (EventRuleNameInvalid, 409)"},
+	{eb, acts("CreateRule", "PutTargets"), "EventTargetMissingAttribute", 409, ebCodes + " (EventTargetMissingAttribute, 409)"},
+	{eb, acts("CreateRule"), "EventRuleCountExceedLimit", 409,
+		ebCodes + " (EventRuleCountExceedLimit, 409; the default bus holds 10 rules for Alibaba Cloud service events, https://www.alibabacloud.com/help/en/functioncompute/fc/user-guide/configure-event-triggers-for-alibaba-cloud-services)"},
+
+	// ---- MNS management API (mns-open 2022-01-19): the REST API's codes for the same conditions ----
+	{mo, acts("GetQueueAttributes", "SetQueueAttributes"), "QueueNotExist", 404, mnsRef},
+	{mo, acts("CreateQueue"), "QueueAlreadyExist", 409, mnsRef},
+	{mo, acts("CreateQueue"), "InvalidQueueName", 400, mnsRef},
+	{mo, acts("CreateQueue"), "QueueNameLengthError", 400, mnsRef},
+	{mo, acts("CreateQueue", "SetQueueAttributes", "CreateTopic", "SetTopicAttributes"), "InvalidArgument", 400,
+		mnsRef + " (\"The value of Element should between Low and High seconds or bytes\"; ranges of " + mnsOpen + "createqueue)"},
+	{mo, acts("GetTopicAttributes", "SetTopicAttributes"), "TopicNotExist", 404, mnsRef},
+	{mo, acts("CreateTopic"), "TopicAlreadyExist", 409, mnsRef},
+	{mo, acts("CreateTopic"), "TopicNameInvalid", 400, mnsRef},
+	{mo, acts("CreateTopic"), "TopicNameLengthError", 400, mnsRef},
 	{ra, acts("CreatePolicyVersion"), "LimitExceeded.Policy.Version", 409, ramRef + "createpolicyversion"},
 	{ra, acts("DeletePolicyVersion"), "DeleteConflict.PolicyVersion.Default", 409, ramRef + "deletepolicyversion"},
 	{ra, nil, "EntityNotExist.Role", 404, ramRef + "getrole"},

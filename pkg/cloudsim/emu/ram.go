@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // RAMStore is the state of the emulated RAM service that every emulated product reads
@@ -15,8 +16,8 @@ import (
 // created, as RAM refuses a malformed one.
 //
 // It is shaped after the RAM API (CreateRole, CreatePolicy, CreatePolicyVersion,
-// SetDefaultPolicyVersion, AttachPolicyToRole, …) so that the API can be served on top
-// of it; nothing serves it yet. Safe for concurrent use.
+// SetDefaultPolicyVersion, AttachPolicyToRole, …), which package cloudsim/ram serves on
+// top of it. Safe for concurrent use.
 type RAMStore struct {
 	check func(document string) error
 
@@ -25,6 +26,8 @@ type RAMStore struct {
 	users    map[string]*RAMUser   // principalKey("user", account, name)
 	policies map[string]*RAMPolicy // policyKey(type, account, name)
 	attached map[string][]PolicyRef
+	when     map[string]time.Time // principal key + "|" + policy key → attached at
+	now      func() time.Time
 }
 
 // Policy types, as RAM names them.
@@ -40,7 +43,12 @@ const MaxPolicyVersions = 5
 type RAMRole struct {
 	Account, Name string
 	// TrustPolicy is the AssumeRolePolicyDocument (who may assume the role).
-	TrustPolicy string
+	TrustPolicy        string
+	ID, Description    string
+	MaxSessionDuration int // seconds
+	Created, Updated   time.Time
+	// ServiceLinked: a service-linked role, which its service made and manages.
+	ServiceLinked bool
 }
 
 // RAMUser is a RAM user of an account.
@@ -50,15 +58,24 @@ type RAMUser struct{ Account, Name string }
 // system policies to nobody).
 type RAMPolicy struct {
 	Type, Account, Name string
+	Description         string
 	Versions            []PolicyVersion // oldest first
 	Default             string          // the version in force
-	next                int             // number of the next version
+	Created, Updated    time.Time
+	next                int // number of the next version
 }
 
 // PolicyVersion is one version of a policy.
 type PolicyVersion struct {
 	ID       string // v1, v2, …
 	Document string
+	Created  time.Time
+}
+
+// Attachment is a policy attached to a principal, with when it was attached.
+type Attachment struct {
+	PolicyRef
+	Attached time.Time
 }
 
 // PolicyRef names an attached policy.
@@ -76,7 +93,15 @@ func NewRAMStore(check func(document string) error) *RAMStore {
 		check = func(string) error { return nil }
 	}
 	return &RAMStore{check: check, roles: map[string]*RAMRole{}, users: map[string]*RAMUser{},
-		policies: map[string]*RAMPolicy{}, attached: map[string][]PolicyRef{}}
+		policies: map[string]*RAMPolicy{}, attached: map[string][]PolicyRef{}, when: map[string]time.Time{},
+		now: func() time.Time { return time.Now().UTC() }}
+}
+
+// SetClock makes the store date what it creates with now (default: the wall clock).
+func (s *RAMStore) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = now
 }
 
 func principalKey(kind, account, name string) string { return kind + "/" + account + "/" + name }
@@ -126,13 +151,59 @@ func exists(kind, name string) *APIError {
 
 // CreateRole creates a role with its trust policy.
 func (s *RAMStore) CreateRole(account, name, trustPolicy string) *APIError {
+	_, err := s.CreateRoleWith(RAMRole{Account: account, Name: name, TrustPolicy: trustPolicy})
+	return err
+}
+
+// CreateRoleWith creates a role as r describes it (Account, Name, TrustPolicy,
+// Description, MaxSessionDuration, ServiceLinked) and returns it with its ID and dates.
+// The trust policy is the caller's to check (the RAM API checks it).
+func (s *RAMStore) CreateRoleWith(r RAMRole) (RAMRole, *APIError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := principalKey("role", r.Account, r.Name)
+	if s.roles[k] != nil {
+		return RAMRole{}, exists("Role", r.Name)
+	}
+	now := s.now()
+	r.ID = fmt.Sprintf("3%018d", len(s.roles)+1)
+	r.Created, r.Updated = now, now
+	if r.MaxSessionDuration == 0 {
+		r.MaxSessionDuration = 3600
+	}
+	s.roles[k] = &r
+	return r, nil
+}
+
+// UpdateRole replaces a role's trust policy (when trust is not "") and description
+// (when description is not nil).
+func (s *RAMStore) UpdateRole(account, name, trust string, description *string) (RAMRole, *APIError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.roles[principalKey("role", account, name)]
+	if r == nil {
+		return RAMRole{}, notExist("Role", name)
+	}
+	if trust != "" {
+		r.TrustPolicy = trust
+	}
+	if description != nil {
+		r.Description = *description
+	}
+	r.Updated = s.now()
+	return *r, nil
+}
+
+// DeleteRole removes a role and its attachments (tests use it to take a piece away).
+func (s *RAMStore) DeleteRole(account, name string) *APIError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := principalKey("role", account, name)
-	if s.roles[k] != nil {
-		return exists("Role", name)
+	if s.roles[k] == nil {
+		return notExist("Role", name)
 	}
-	s.roles[k] = &RAMRole{Account: account, Name: name, TrustPolicy: trustPolicy}
+	delete(s.roles, k)
+	delete(s.attached, k)
 	return nil
 }
 
@@ -159,18 +230,36 @@ func (s *RAMStore) CreateSystemPolicy(name, document string) *APIError {
 }
 
 func (s *RAMStore) create(typ, account, name, document string) *APIError {
+	_, err := s.createWith(typ, account, name, document, "")
+	return err
+}
+
+// CreatePolicyWith creates a custom policy with a description and returns it.
+func (s *RAMStore) CreatePolicyWith(account, name, document, description string) (RAMPolicy, *APIError) {
+	return s.createWith(PolicyCustom, account, name, document, description)
+}
+
+func (s *RAMStore) createWith(typ, account, name, document, description string) (RAMPolicy, *APIError) {
 	if err := s.check(document); err != nil {
-		return malformed(err)
+		return RAMPolicy{}, malformed(err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := policyKey(typ, account, name)
 	if s.policies[k] != nil {
-		return exists("Policy", name)
+		return RAMPolicy{}, exists("Policy", name)
 	}
-	s.policies[k] = &RAMPolicy{Type: typ, Account: account, Name: name, Default: "v1", next: 2,
-		Versions: []PolicyVersion{{ID: "v1", Document: document}}}
-	return nil
+	now := s.now()
+	p := &RAMPolicy{Type: typ, Account: account, Name: name, Description: description, Default: "v1", next: 2,
+		Created: now, Updated: now, Versions: []PolicyVersion{{ID: "v1", Document: document, Created: now}}}
+	s.policies[k] = p
+	return p.clone(), nil
+}
+
+func (p *RAMPolicy) clone() RAMPolicy {
+	cp := *p
+	cp.Versions = slices.Clone(p.Versions)
+	return cp
 }
 
 func malformed(err error) *APIError {
@@ -180,6 +269,13 @@ func malformed(err error) *APIError {
 // CreatePolicyVersion adds a version to a custom policy, made the default when
 // setDefault, and returns its ID. RAM keeps at most MaxPolicyVersions versions.
 func (s *RAMStore) CreatePolicyVersion(account, name, document string, setDefault bool) (string, *APIError) {
+	return s.CreatePolicyVersionRotating(account, name, document, setDefault, false)
+}
+
+// CreatePolicyVersionRotating is CreatePolicyVersion; with rotate, a policy at the
+// limit first loses its oldest version that is not the default (the RAM API's
+// RotateStrategy DeleteOldestNonDefaultVersionWhenLimitExceeded).
+func (s *RAMStore) CreatePolicyVersionRotating(account, name, document string, setDefault, rotate bool) (string, *APIError) {
 	if err := s.check(document); err != nil {
 		return "", malformed(err)
 	}
@@ -189,12 +285,19 @@ func (s *RAMStore) CreatePolicyVersion(account, name, document string, setDefaul
 	if p == nil {
 		return "", notExist("Policy", name)
 	}
+	if len(p.Versions) >= MaxPolicyVersions && rotate {
+		if i := slices.IndexFunc(p.Versions, func(v PolicyVersion) bool { return v.ID != p.Default }); i >= 0 {
+			p.Versions = slices.Delete(p.Versions, i, i+1)
+		}
+	}
 	if len(p.Versions) >= MaxPolicyVersions {
 		return "", Errorf(409, "LimitExceeded.Policy.Version", "Exceeded the maximum number of versions (%d) of policy %s.", MaxPolicyVersions, name)
 	}
 	id := fmt.Sprintf("v%d", p.next)
 	p.next++
-	p.Versions = append(p.Versions, PolicyVersion{ID: id, Document: document})
+	now := s.now()
+	p.Versions = append(p.Versions, PolicyVersion{ID: id, Document: document, Created: now})
+	p.Updated = now
 	if setDefault {
 		p.Default = id
 	}
@@ -263,7 +366,40 @@ func (s *RAMStore) attach(kind, entity, account, policyType, policyName, princip
 		return exists(entity+".Policy", policyName)
 	}
 	s.attached[pk] = append(s.attached[pk], ref)
+	s.when[pk+"|"+policyKey(ref.Type, ref.Account, ref.Name)] = s.now()
 	return nil
+}
+
+// PoliciesOfRole returns the policies attached to a role, in the order attached.
+func (s *RAMStore) PoliciesOfRole(account, role string) ([]Attachment, *APIError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pk := principalKey("role", account, role)
+	if s.roles[pk] == nil {
+		return nil, notExist("Role", role)
+	}
+	var out []Attachment
+	for _, ref := range s.attached[pk] {
+		out = append(out, Attachment{PolicyRef: ref, Attached: s.when[pk+"|"+policyKey(ref.Type, ref.Account, ref.Name)]})
+	}
+	return out, nil
+}
+
+// AttachmentCount counts the principals a policy is attached to.
+func (s *RAMStore) AttachmentCount(policyType, account, name string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ref := PolicyRef{Type: policyType, Account: account, Name: name}
+	if policyType == PolicySystem {
+		ref.Account = ""
+	}
+	n := 0
+	for _, refs := range s.attached {
+		if slices.Contains(refs, ref) {
+			n++
+		}
+	}
+	return n
 }
 
 // DetachPolicyFromRole detaches a policy from a role.
@@ -333,8 +469,7 @@ func (s *RAMStore) Policy(policyType, account, name string) *RAMPolicy {
 	if p == nil {
 		return nil
 	}
-	cp := *p
-	cp.Versions = slices.Clone(p.Versions)
+	cp := p.clone()
 	return &cp
 }
 

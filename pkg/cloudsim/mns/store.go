@@ -32,6 +32,7 @@ type queue struct {
 	created, modified     time.Time
 	msgs                  []*message
 	byHandle              map[string]*message // current and stale handles of live messages
+	tags                  map[string]string   // set by the management API's CreateQueue
 }
 
 type message struct {
@@ -53,6 +54,7 @@ type topic struct {
 	maxMessageSize        int
 	created, modified     time.Time
 	published             []Published
+	tags                  map[string]string
 }
 
 func invalidValue(name string, low, high int, unit string) *emu.APIError {

@@ -34,8 +34,16 @@ func (a API) Resources(r Request) []string {
 	if a.AllResources || a.Resource == "*" {
 		return []string{"*"}
 	}
+	out := expandTemplate(a.Resource, r)
+	for _, t := range a.Also {
+		out = append(out, expandTemplate(t, r)...)
+	}
+	return out
+}
+
+func expandTemplate(template string, r Request) []string {
 	out := []string{""}
-	rest := a.Resource
+	rest := template
 	for rest != "" {
 		i := strings.IndexByte(rest, '{')
 		if i < 0 {
@@ -44,7 +52,7 @@ func (a API) Resources(r Request) []string {
 		}
 		j := strings.IndexByte(rest[i:], '}')
 		if j < 0 {
-			panic(fmt.Sprintf("ram: unterminated placeholder in %q", a.Resource)) // a table typo
+			panic(fmt.Sprintf("ram: unterminated placeholder in %q", template)) // a table typo
 		}
 		out = appendAll(out, []string{rest[:i]})
 		out = appendAll(out, r.expand(rest[i+1:i+j]))

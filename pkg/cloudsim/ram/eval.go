@@ -126,6 +126,9 @@ func Authorize(store *emu.RAMStore, caller emu.Identity, product, name string, r
 	if !ok {
 		return Decision{Action: product + ":" + name, Denied: "*", Resources: []string{"*"}}, true
 	}
+	if api.NoAuth {
+		return Decision{Allowed: true, Action: api.Action, Resources: []string{"*"}}, true
+	}
 	var named []Named
 	for _, a := range attached {
 		p, err := cached(a.Document)
@@ -143,11 +146,23 @@ func Authorize(store *emu.RAMStore, caller emu.Identity, product, name string, r
 // lists NoPermission, Forbidden.RAM and NotAuthorized as the OpenAPI denials), with
 // AccessDeniedDetail beside Code (fields: https://help.aliyun.com/en/agentrun/api-agentrun-2025-09-10-accessdenieddetail;
 // read by the classic SDK's sdk/errors/server_error.go).
+//
+// EventBridge and the MNS management API answer AccessDenied, 403 (EventBridge's error
+// codes, https://www.alibabacloud.com/help/en/eventbridge/error-codes; MNS's,
+// https://www.alibabacloud.com/help/en/mns/developer-reference/syntax-of-error-responses).
+// RAM's own API answers NoPermission naming the resource and the action, "You are not
+// authorized to do this action. Resource: acs:ram:*:<account>:role/<name> Action:
+// ram:CreateRole", the message its denials carry.
 func Denied(product string, d Decision, caller emu.Identity) *emu.APIError {
 	var e *emu.APIError
-	if product == "ecs" {
+	switch product {
+	case "ecs":
 		e = emu.Errorf(403, "Forbidden.RAM", "User not authorized to operate on the specified resource, or this API doesn't support RAM.")
-	} else {
+	case "eventbridge", "mns-open":
+		e = emu.Errorf(403, "AccessDenied", "The OwnerId that your Access Key Id associated to is forbidden for this operation.")
+	case "ram":
+		e = emu.Errorf(403, "NoPermission", "You are not authorized to do this action. Resource: %s Action: %s", d.Denied, d.Action)
+	default:
 		e = emu.Errorf(403, "NoPermission", "You are not authorized to do this action. You should be authorized by RAM.")
 	}
 	e.AccessDeniedDetail = Detail(d, caller)

@@ -7,8 +7,10 @@ import (
 
 	"imageshare/pkg/cloudsim"
 	"imageshare/pkg/cloudsim/emu"
+	"imageshare/pkg/cloudsim/eventbridge"
 	"imageshare/pkg/cloudsim/mns"
 	"imageshare/pkg/cloudsim/ram"
+	"imageshare/pkg/cloudsim/sts"
 )
 
 const acct = "1000000000000001"
@@ -179,11 +181,31 @@ func TestTableCoversTheEmulatedServices(t *testing.T) {
 			t.Errorf("the emulated MNS serves %s, which has no row in the RAM table", op)
 		}
 	}
+	// The services mounted on the RPC cloud (imageshare setup's and doctor's).
+	store := ram.NewStore()
+	for _, svc := range []emu.Service{ram.NewService(store), sts.New(), eventbridge.New(store), mns.New(mns.Config{}).Management()} {
+		for name := range svc.Actions() {
+			if _, ok := ram.Lookup(svc.Product(), name); !ok {
+				t.Errorf("the emulated %s serves %s, which has no row in the RAM table", svc.Product(), name)
+			}
+		}
+	}
 	if _, ok := ram.Lookup("actiontrail", "LookupEvents"); !ok {
 		t.Error("no row for ActionTrail LookupEvents (the organization poll)")
 	}
+	// The RAM code of each product's actions: its own, except the MNS management API,
+	// whose actions are MNS's, and EventBridge's service-linked role, which is RAM's.
+	code := func(a ram.API) string {
+		switch {
+		case a.Product == "mns-open":
+			return "mns"
+		case a.Product == "eventbridge" && a.Name == "CreateServiceLinkedRoleForProduct":
+			return "ram"
+		}
+		return a.Product
+	}
 	for _, a := range ram.Table {
-		if !strings.HasPrefix(a.Source, "https://") || !strings.HasPrefix(strings.ToLower(a.Action), a.Product+":") {
+		if !strings.HasPrefix(a.Source, "https://") || !strings.HasPrefix(strings.ToLower(a.Action), code(a)+":") {
 			t.Errorf("row %s %s: action %q, source %q", a.Product, a.Name, a.Action, a.Source)
 		}
 		if a.Resource == "*" && !a.AllResources {

@@ -14,8 +14,14 @@ type API struct {
 	// AllResources: the reference lists the action as "All Resources"; only a statement
 	// whose Resource is "*" matches it.
 	AllResources bool
-	Source       string // the official page documenting Action and Resource
-	Note         string // what the page left open, or "undocumented: …"
+	// Also are further resources the call is checked on, as templates like Resource:
+	// the reference lists several resource types, and every one must be allowed.
+	Also []string
+	// NoAuth: the reference says the API needs no authorization; RAM allows it to every
+	// RAM user and role.
+	NoAuth bool
+	Source string // the official page documenting Action and Resource
+	Note   string // what the page left open, or "undocumented: …"
 }
 
 // Pages the table cites more than once.
@@ -27,6 +33,9 @@ const (
 	rmRAM  = "https://www.alibabacloud.com/help/en/resource-management/developer-reference/ram-authorization"
 	mnsRAM = "https://www.alibabacloud.com/help/en/mns/permission-policies-and-examples" // doc-detail/27447
 	mnsAPI = "https://www.alibabacloud.com/help/en/mns/developer-reference/"
+	ramAPI = "https://www.alibabacloud.com/help/en/ram/developer-reference/api-ram-2015-05-01-"
+	ebAPI  = "https://www.alibabacloud.com/help/en/eventbridge/developer-reference/api-eventbridge-2020-04-01-"
+	mnsRPC = "https://www.alibabacloud.com/help/en/mns/developer-reference/api-mns-open-2022-01-19-"
 )
 
 const (
@@ -34,6 +43,10 @@ const (
 	queue      = "acs:mns:{region}:{account}:/queues/{QueueName}"
 	topic      = "acs:mns:{region}:{account}:/topics/{TopicName}"
 	undocument = "undocumented: the stored references list no RAM resource for this API; checked on *"
+	ramRole    = "acs:ram:*:{account}:role/{RoleName}"
+	ramPolicy  = "acs:ram:*:{account}:policy/{PolicyName}"
+	ebRule     = "acs:eventbridge:{region}:{account}:eventbus/{EventBusName}/rule/{RuleName}"
+	ebRuleNote = "the rule ARN of CreateRule's page (acs:eventbridge:{#regionId}:{#accountId}:eventbus/{#EventBusName}/rule/{#RuleName})"
 )
 
 // Table lists every API the product, the sandbox's person steps and `imageshare probe`
@@ -131,6 +144,55 @@ var Table = []API{
 	{Product: "mns", Name: "SetTopicAttributes", Action: "mns:SetTopicAttributes", Resource: topic, Source: mnsRAM},
 	{Product: "mns", Name: "GetTopicAttributes", Action: "mns:GetTopicAttributes", Resource: topic, Source: mnsRAM},
 	{Product: "mns", Name: "PublishMessage", Action: "mns:PublishMessage", Resource: topic + "/messages", Source: mnsRAM},
+
+	// ---- MNS management API (mns-open 2022-01-19, RPC): the same RAM actions and
+	// resources as the REST API's operations of the same names ----
+	{Product: "mns-open", Name: "CreateQueue", Action: "mns:CreateQueue", Resource: queue, Source: mnsRPC + "createqueue"},
+	{Product: "mns-open", Name: "GetQueueAttributes", Action: "mns:GetQueueAttributes", Resource: queue, Source: mnsRPC + "getqueueattributes"},
+	{Product: "mns-open", Name: "SetQueueAttributes", Action: "mns:SetQueueAttributes", Resource: queue, Source: mnsRPC + "setqueueattributes"},
+	{Product: "mns-open", Name: "DeleteQueue", Action: "mns:DeleteQueue", Resource: queue, Source: mnsRPC + "deletequeue"},
+	{Product: "mns-open", Name: "CreateTopic", Action: "mns:CreateTopic", Resource: topic, Source: mnsRPC + "createtopic"},
+	{Product: "mns-open", Name: "GetTopicAttributes", Action: "mns:GetTopicAttributes", Resource: topic, Source: mnsRPC + "gettopicattributes"},
+	{Product: "mns-open", Name: "SetTopicAttributes", Action: "mns:SetTopicAttributes", Resource: topic, Source: mnsRPC + "settopicattributes"},
+	{Product: "mns-open", Name: "DeleteTopic", Action: "mns:DeleteTopic", Resource: topic, Source: mnsRPC + "deletetopic"},
+
+	// ---- RAM 2015-05-01 (global: ARNs carry * for the region) ----
+	{Product: "ram", Name: "CreateRole", Action: "ram:CreateRole", Resource: ramRole, Source: ramAPI + "createrole"},
+	{Product: "ram", Name: "GetRole", Action: "ram:GetRole", Resource: ramRole, Source: ramAPI + "getrole"},
+	{Product: "ram", Name: "UpdateRole", Action: "ram:UpdateRole", Resource: ramRole, Source: ramAPI + "updaterole"},
+	{Product: "ram", Name: "ListPoliciesForRole", Action: "ram:ListPoliciesForRole", Resource: ramRole, Source: ramAPI + "listpoliciesforrole"},
+	{Product: "ram", Name: "AttachPolicyToRole", Action: "ram:AttachPolicyToRole", Resource: ramRole, Also: []string{ramPolicy},
+		Source: ramAPI + "attachpolicytorole", Note: "checked on the role and on the policy, the two resource types the page lists"},
+	{Product: "ram", Name: "DetachPolicyFromRole", Action: "ram:DetachPolicyFromRole", Resource: ramRole, Also: []string{ramPolicy},
+		Source: ramAPI + "detachpolicyfromrole", Note: "checked on the role and on the policy"},
+	{Product: "ram", Name: "CreatePolicy", Action: "ram:CreatePolicy", Resource: ramPolicy, Source: ramAPI + "createpolicy"},
+	{Product: "ram", Name: "GetPolicy", Action: "ram:GetPolicy", Resource: ramPolicy, Source: ramAPI + "getpolicy"},
+	{Product: "ram", Name: "GetPolicyVersion", Action: "ram:GetPolicyVersion", Resource: ramPolicy, Source: ramAPI + "getpolicyversion"},
+	{Product: "ram", Name: "ListPolicyVersions", Action: "ram:ListPolicyVersions", Resource: ramPolicy, Source: ramAPI + "listpolicyversions"},
+	{Product: "ram", Name: "CreatePolicyVersion", Action: "ram:CreatePolicyVersion", Resource: ramPolicy, Source: ramAPI + "createpolicyversion"},
+	{Product: "ram", Name: "DeletePolicyVersion", Action: "ram:DeletePolicyVersion", Resource: ramPolicy, Source: ramAPI + "deletepolicyversion"},
+	{Product: "ram", Name: "SetDefaultPolicyVersion", Action: "ram:SetDefaultPolicyVersion", Resource: ramPolicy, Source: ramAPI + "setdefaultpolicyversion"},
+
+	// ---- STS 2015-04-01 ----
+	{Product: "sts", Name: "GetCallerIdentity", Action: "sts:GetCallerIdentity", Resource: "*", AllResources: true, NoAuth: true,
+		Source: "https://www.alibabacloud.com/help/en/ram/developer-reference/api-sts-2015-04-01-getcalleridentity",
+		Note:   "any identity may ask who it is: no permission is needed"},
+
+	// ---- EventBridge 2020-04-01 ----
+	{Product: "eventbridge", Name: "CreateRule", Action: "eventbridge:CreateRule", Resource: ebRule, Source: ebAPI + "createrule"},
+	{Product: "eventbridge", Name: "GetRule", Action: "eventbridge:GetRule", Resource: ebRule, Source: ebAPI + "getrule", Note: ebRuleNote},
+	{Product: "eventbridge", Name: "UpdateRule", Action: "eventbridge:UpdateRule", Resource: ebRule, Source: ebAPI + "updaterule", Note: ebRuleNote},
+	{Product: "eventbridge", Name: "EnableRule", Action: "eventbridge:EnableRule", Resource: ebRule, Source: ebAPI + "enablerule", Note: ebRuleNote},
+	{Product: "eventbridge", Name: "DisableRule", Action: "eventbridge:DisableRule", Resource: ebRule, Source: ebAPI + "disablerule", Note: ebRuleNote},
+	{Product: "eventbridge", Name: "DeleteRule", Action: "eventbridge:DeleteRule", Resource: ebRule, Source: ebAPI + "deleterule", Note: ebRuleNote},
+	{Product: "eventbridge", Name: "PutTargets", Action: "eventbridge:PutTargets", Resource: ebRule, Source: ebAPI + "puttargets", Note: ebRuleNote},
+	{Product: "eventbridge", Name: "DeleteTargets", Action: "eventbridge:DeleteTargets", Resource: ebRule, Source: ebAPI + "deletetargets", Note: ebRuleNote},
+	{Product: "eventbridge", Name: "ListTargets", Action: "eventbridge:ListTargets", Resource: ebRule, Source: ebAPI + "listtargets", Note: ebRuleNote},
+	{Product: "eventbridge", Name: "ListRules", Action: "eventbridge:ListRules", Resource: "*", AllResources: true, Source: ebAPI + "listrules",
+		Note: "the page's resource column is empty: All Resources"},
+	{Product: "eventbridge", Name: "CreateServiceLinkedRoleForProduct", Action: "ram:CreateServiceLinkedRole", Resource: "*", AllResources: true,
+		Source: "https://www.alibabacloud.com/help/en/ram/user-guide/service-linked-roles",
+		Note:   "EventBridge's page says \"No authorization for this operation\"; RAM documents that creating a service-linked role needs ram:CreateServiceLinkedRole, which is what the emulation checks"},
 }
 
 var byName = func() map[string]API {
