@@ -2,29 +2,19 @@ package scenarios
 
 import (
 	"encoding/json"
-	"os"
 	"regexp"
 	"slices"
 	"testing"
 
 	"imageshare/pkg/function"
 	"imageshare/pkg/sandbox"
-	"imageshare/pkg/scenario"
 )
 
 // mustRunFile runs a scenario file of the library and fails the test unless every
 // expectation held.
 func mustRunFile(t *testing.T, file string, opts sandbox.Options) *sandbox.Result {
 	t.Helper()
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc, err := scenario.Parse(file, data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := run(t, sc, opts)
+	res := runFile(t, file, opts)
 	if !res.OK() {
 		t.Fatalf("%s: %v %v", file, res.Failures, res.Violations)
 	}
