@@ -13,6 +13,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -23,13 +24,11 @@ func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
-func usage() {
-	fmt.Fprint(os.Stderr, `usage:
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage:
   imageshare sandbox [--json] [--syaml FILE] [--logs] [--trace] [FILE]
-      run scenario FILE (the format: docs/scenarios.md) on the embedded emulated cloud; without FILE, the demo.
-      exit 0: every expectation holds; 1: one fails or an invariant broke; 2: invalid file; 3: internal error
-  imageshare function NAME
-      run function NAME (image-events, org-events, reconcile, sweep, dead-letters) under FC_RUNTIME_API
+      run scenario FILE (the format: docs/scenarios.md) on the embedded emulated cloud; without FILE, the demo (--help)
+  imageshare `+functionUsage+`
   imageshare emulator [--json] [--port-base N] [FILE]   serve FILE's (or the demo's) world as an emulated cloud on loopback (--help)
 
 operating a deployment (read-only except probe; credentials: environment variables, the
@@ -41,6 +40,10 @@ common flags: --region R, --owner ACCOUNT, --endpoint-ecs URL, --endpoint-resour
   --endpoint-resourcesharing URL (or ECS_ENDPOINT, RESOURCEMANAGER_ENDPOINT, RESOURCESHARING_ENDPOINT)
 `)
 }
+
+const functionUsage = `function NAME
+      run function NAME (image-events, org-events, reconcile, sweep, dead-letters) under FC_RUNTIME_API,
+      as Function Compute runs it (the sandbox and imageshare emulator --functions start it so)`
 
 // indent formats a command's usage for the overview: the synopsis, then its text.
 func indent(usage string) string {
@@ -54,15 +57,19 @@ func indent(usage string) string {
 
 func run(args []string) int {
 	if len(args) == 0 {
-		usage()
+		usage(os.Stderr)
 		return 2
 	}
 	switch args[0] {
 	case "sandbox":
 		return sandboxCmd(args[1:])
 	case "function":
+		if wantsHelp(args[1:]) {
+			fmt.Println("usage: imageshare " + functionUsage)
+			return 0
+		}
 		if len(args) != 2 {
-			usage()
+			usage(os.Stderr)
 			return 2
 		}
 		function.Main(args[1]) // never returns
@@ -76,10 +83,10 @@ func run(args []string) int {
 	case "setup", "doctor":
 		return setupCmd(args[0], args[1:], processEnv())
 	case "-h", "--help", "help":
-		usage()
+		usage(os.Stdout)
 		return 0
 	}
 	fmt.Fprintf(os.Stderr, "imageshare: unknown command %q\n", args[0])
-	usage()
+	usage(os.Stderr)
 	return 2
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	deploy "imageshare/pkg/deployment"
 	"imageshare/pkg/inspect"
 	"imageshare/pkg/plan"
 	"imageshare/pkg/report"
@@ -28,6 +29,8 @@ type planJSON struct {
 	Changes  int          `json:"changes"`
 	Refusals int          `json:"refusals"`
 	ExitCode int          `json:"exitCode"`
+	// Settings are the functions' settings the plan was made with, and their sources.
+	Settings []deploy.Setting `json:"settings"`
 }
 
 type regionPlan struct {
@@ -67,6 +70,9 @@ func planCmd(ctx context.Context, args []string, e *env) int {
 	fs.Var(set, "set", "imagine tag KEY=VALUE on the --image images (repeatable)")
 	fs.Var(&unset, "unset", "imagine tag KEY removed from the --image images (repeatable)")
 	asJSON := fs.Bool("json", false, "print JSON")
+	if wantsHelp(args) {
+		return help(fs, e)
+	}
 	pos, err := parse(fs, args)
 	if err != nil {
 		return exitUsage
@@ -84,7 +90,7 @@ func planCmd(ctx context.Context, args []string, e *env) int {
 		return fail(e, "plan", err)
 	}
 	cfg := inspect.Config{API: s.api, Settings: s.set, Owner: s.owner, Now: e.now}
-	out := planJSON{}
+	out := planJSON{Settings: s.dep.Settings}
 	var views []*inspect.View
 	for _, region := range s.regions {
 		v, err := inspect.Look(ctx, cfg, inspect.Request{Region: region, Images: images, Set: set, Unset: unset})
@@ -176,7 +182,7 @@ func nonNil(xs []string) []string {
 }
 
 func printPlan(w io.Writer, s *session, v *inspect.View, rp regionPlan, set pairs, unset multi) {
-	fmt.Fprintf(w, "imageshare plan: %s, owner %s (%s), REVOKE_REDUNDANT=%t\n", v.Region, v.Owner, s.ownerBy, s.set.RevokeRedundant)
+	fmt.Fprintf(w, "imageshare plan: %s, owner %s (%s)\n%s\n", v.Region, v.Owner, s.ownerBy, s.dep.Line())
 	if v.Hypothetical {
 		var edits []string
 		for _, k := range slices.Sorted(maps.Keys(set)) {
@@ -189,10 +195,12 @@ func printPlan(w io.Writer, s *session, v *inspect.View, rp regionPlan, set pair
 	}
 	fmt.Fprintln(w)
 	for _, id := range rp.Missing {
-		fmt.Fprintf(w, "%s: not found among the owner's images in %s\n", id, v.Region)
+		fmt.Fprintf(w, "%s: no such image among the images account %s owns in %s (check the ID and the region; images of other accounts are never managed)\n", id, v.Owner, v.Region)
 	}
 	if len(rp.Images) == 0 && len(rp.Shares) == 0 {
-		fmt.Fprintln(w, "no image to look at (no managed image in the region)")
+		if len(rp.Missing) == 0 {
+			fmt.Fprintf(w, "no image to look at: no image of account %s in %s carries a %s:* tag\n", v.Owner, v.Region, s.set.TagPrefix)
+		}
 		return
 	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
@@ -208,7 +216,8 @@ func printPlan(w io.Writer, s *session, v *inspect.View, rp regionPlan, set pair
 			case ip.InTransition:
 				quiet = append(quiet, ip.Image+": an association is still moving; the functions look again until it is final")
 			case !ip.Managed:
-				quiet = append(quiet, ip.Image+": not managed (no tags): left as it is")
+				quiet = append(quiet, fmt.Sprintf("%s: not managed: it has no %s:* tag (%s:accounts, %s:folders, %s:mode), so the functions leave it as it is",
+					ip.Image, s.set.TagPrefix, s.set.TagPrefix, s.set.TagPrefix, s.set.TagPrefix))
 			case ip.Status != state.Available:
 				quiet = append(quiet, ip.Image+": "+ip.Status)
 			default:
