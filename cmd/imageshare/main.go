@@ -34,6 +34,8 @@ func usage(w io.Writer) {
 operating a deployment (read-only except probe; credentials: environment variables, the
 aliyun CLI profile, or an ECS RAM role; settings: the functions' environment variables):
 `+indent(planUsage)+indent(explainUsage)+indent(statusUsage)+indent(probeUsage)+`
+checking tags offline, before they are set (no credentials):
+`+indent(checkTagsUsage)+`
 deploying:
 `+indent(policyUsage)+indent(setupUsage)+indent(doctorUsage)+`
 common flags: --region R, --owner ACCOUNT, --endpoint-ecs URL, --endpoint-resourcemanager URL,
@@ -78,6 +80,8 @@ func run(args []string) int {
 		return emulatorCmd(args[1:], os.Stdout, os.Stderr)
 	case "plan", "explain", "status", "probe":
 		return opsCmd(args[0], args[1:], processEnv())
+	case "check-tags":
+		return checkTagsCmd(args[1:], processEnv())
 	case "policy":
 		return policyCmd(args[1:], os.Stdout, os.Stderr)
 	case "setup", "doctor":
