@@ -8,7 +8,7 @@
 //
 // The operator commands find credentials through the standard Alibaba Cloud chain
 // (environment, the aliyun CLI's profile, an ECS RAM role) and read the functions'
-// settings from the same environment variables the functions use.
+// settings from the deployment's s.yaml as s deploy does (the IMAGESHARE_* variables).
 package main
 
 import (
@@ -31,9 +31,10 @@ func usage(w io.Writer) {
   imageshare `+functionUsage+`
   imageshare emulator [--json] [--port-base N] [FILE]   serve FILE's (or the demo's) world as an emulated cloud on loopback (--help)
 
-operating a deployment (read-only except probe; credentials: environment variables, the
-aliyun CLI profile, or an ECS RAM role; settings: the functions' environment variables):
-`+indent(planUsage)+indent(explainUsage)+indent(statusUsage)+indent(probeUsage)+`
+operating a deployment (read-only except probe and tag; credentials: environment variables,
+the aliyun CLI profile, or an ECS RAM role; settings: the deployment's s.yaml with the
+IMAGESHARE_* variables, as s deploy reads them, or --setting NAME=VALUE):
+`+indent(planUsage)+indent(explainUsage)+indent(statusUsage)+indent(reportUsage)+indent(probeUsage)+indent(tagUsage)+`
 checking tags offline, before they are set (no credentials):
 `+indent(checkTagsUsage)+`
 deploying:
@@ -78,7 +79,7 @@ func run(args []string) int {
 		return 0
 	case "emulator":
 		return emulatorCmd(args[1:], os.Stdout, os.Stderr)
-	case "plan", "explain", "status", "probe":
+	case "plan", "explain", "status", "probe", "tag", "report":
 		return opsCmd(args[0], args[1:], processEnv())
 	case "check-tags":
 		return checkTagsCmd(args[1:], processEnv())

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"regexp"
@@ -75,6 +76,10 @@ func opsCmd(name string, args []string, e *env) int {
 		return statusCmd(ctx, args, e)
 	case "probe":
 		return probeCmd(ctx, args, e)
+	case "tag":
+		return tagCmd(ctx, args, e)
+	case "report":
+		return reportCmd(ctx, args, e)
 	}
 	fmt.Fprintf(e.stderr, "imageshare: unknown command %q\n", name)
 	return exitUsage
@@ -216,6 +221,17 @@ func (c *common) connect(ctx context.Context, e *env, multiRegion bool) (*sessio
 			return nil, fmt.Errorf("%q is not a region ID such as cn-hangzhou", r)
 		}
 	}
+	if u := e.getenv(controlVar); u != "" && len(set.Endpoints) > 0 {
+		// The emulator's clock runs on its own (it starts at 2026-01-01 with
+		// --functions, and moves ahead with imageshare emulator advance): the answers
+		// are about its time, not the machine's.
+		now, err := emulatorClock(ctx, u)
+		if err != nil {
+			return nil, fmt.Errorf("%s=%s: %w", controlVar, u, err)
+		}
+		ahead := now.Sub(time.Now())
+		e.now = func() time.Time { return time.Now().UTC().Add(ahead) }
+	}
 	cred, err := credentials.Default()
 	if err != nil {
 		return nil, err
@@ -258,6 +274,29 @@ func (c *common) connect(ctx context.Context, e *env, multiRegion bool) (*sessio
 		s.ownerBy += ", the credentials' account"
 	}
 	return s, nil
+}
+
+// emulatorClock reads a running emulator's clock.
+func emulatorClock(ctx context.Context, url string) (time.Time, error) {
+	if err := loopbackURL(url); err != nil {
+		return time.Time{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(url, "/")+"/_emulator/clock", nil)
+	if err != nil {
+		return time.Time{}, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("the emulator does not answer (is it running? unset the variable for a real cloud): %w", err)
+	}
+	defer resp.Body.Close()
+	var c clockJSON
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&c); err != nil || resp.StatusCode != http.StatusOK {
+		return time.Time{}, fmt.Errorf("not an emulator's clock (%s)", resp.Status)
+	}
+	return time.Parse(time.RFC3339, c.Now)
 }
 
 // callerOf asks STS who the credentials are (GetCallerIdentity needs no permission).

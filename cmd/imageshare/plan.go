@@ -204,12 +204,19 @@ func printPlan(w io.Writer, s *session, v *inspect.View, rp regionPlan, set pair
 		return
 	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "IMAGE\tACTION\tSUBJECT\tWHY")
+	header := false
+	row := func(format string, a ...any) {
+		if !header {
+			fmt.Fprintln(tw, "IMAGE\tACTION\tSUBJECT\tWHY")
+			header = true
+		}
+		fmt.Fprintf(tw, format, a...)
+	}
 	var quiet []string
 	for _, ip := range rp.Images {
 		rows := append(append(append([]report.Entry(nil), ip.Changes...), ip.Refusals...), ip.Postponed...)
 		for _, e := range rows {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Image, e.Action, subjectOf(e), why(v, e))
+			row("%s\t%s\t%s\t%s\n", e.Image, e.Action, subjectOf(e), why(v, e))
 		}
 		if len(rows) == 0 {
 			switch {
@@ -226,7 +233,7 @@ func printPlan(w io.Writer, s *session, v *inspect.View, rp regionPlan, set pair
 		}
 	}
 	for _, e := range rp.Shares {
-		fmt.Fprintf(tw, "(share)\t%s\t%s\t%s\n", e.Action, subjectOf(e), shareWhy(e))
+		row("(share)\t%s\t%s\t%s\n", e.Action, subjectOf(e), shareWhy(e))
 	}
 	_ = tw.Flush()
 	for _, q := range quiet {

@@ -52,20 +52,9 @@ func statusCmd(ctx context.Context, args []string, e *env) int {
 		return fail(e, "status", err)
 	}
 	show := *progress == "always" || (*progress == "auto" && e.terminal())
-	out := statusJSON{Owner: s.owner, Settings: s.dep.Settings}
-	for _, region := range s.regions {
-		counter := inspect.NewCounter(s.api)
-		stop := func() {}
-		if show {
-			stop = progressLine(e.stderr, region, counter, 250*time.Millisecond)
-		}
-		cfg := inspect.Config{API: counter, Settings: s.set, Owner: s.owner, Now: e.now}
-		v, err := inspect.Look(ctx, cfg, inspect.Request{Region: region})
-		stop()
-		if err != nil {
-			return fail(e, "status", err)
-		}
-		out.Regions = append(out.Regions, inspect.StatusOf(cfg, v))
+	out, err := collectStatus(ctx, s, e, show)
+	if err != nil {
+		return fail(e, "status", err)
 	}
 	if *asJSON {
 		if err := writeJSON(e.stdout, out); err != nil {
@@ -77,6 +66,26 @@ func statusCmd(ctx context.Context, args []string, e *env) int {
 		printStatus(e.stdout, s, st)
 	}
 	return exitOK
+}
+
+// collectStatus looks at every region of the session: what status (and report) show.
+func collectStatus(ctx context.Context, s *session, e *env, show bool) (statusJSON, error) {
+	out := statusJSON{Owner: s.owner, Settings: s.dep.Settings}
+	for _, region := range s.regions {
+		counter := inspect.NewCounter(s.api)
+		stop := func() {}
+		if show {
+			stop = progressLine(e.stderr, region, counter, 250*time.Millisecond)
+		}
+		cfg := inspect.Config{API: counter, Settings: s.set, Owner: s.owner, Now: e.now}
+		v, err := inspect.Look(ctx, cfg, inspect.Request{Region: region})
+		stop()
+		if err != nil {
+			return out, err
+		}
+		out.Regions = append(out.Regions, inspect.StatusOf(cfg, v))
+	}
+	return out, nil
 }
 
 // progressLine rewrites one line on w with the counts until stopped, then ends it with

@@ -180,6 +180,7 @@ type sandbox struct {
 	writes      []cloudsim.WriteRecord
 	refusals    []Refusal
 	reports     []Report
+	onReport    func(Report)
 	violations  []string
 	invocations map[string]int
 	trace       io.Writer
@@ -422,12 +423,19 @@ func (sb *sandbox) onLog(function string, instance int, line []byte) {
 		return
 	}
 	sb.mu.Lock()
-	defer sb.mu.Unlock()
-	sb.reports = append(sb.reports, Report{At: now, Step: len(sb.steps) - 1, Function: function, Entry: report.Entry{
+	r := Report{At: now, Step: len(sb.steps) - 1, Function: function, Entry: report.Entry{
 		Region: rec.Region, Image: rec.Image, Action: rec.Action, Subject: rec.Subject, Reason: rec.Reason, Message: rec.Detail,
-		DryRun: rec.DryRun, AfterConfirmation: rec.AfterConfirmation, RequestIDs: rec.RequestIDs, Actors: rec.Actors}})
-	if rec.Action == "refuse" {
+		DryRun: rec.DryRun, AfterConfirmation: rec.AfterConfirmation, RequestIDs: rec.RequestIDs, Actors: rec.Actors}}
+	if sb.onReport == nil {
+		// A scenario keeps them for its story; a live world hands them on instead.
+		sb.reports = append(sb.reports, r)
+	}
+	if rec.Action == "refuse" && sb.onReport == nil {
 		sb.refusals = append(sb.refusals, Refusal{Image: rec.Image, Subject: rec.Subject, Reason: rec.Reason})
+	}
+	sb.mu.Unlock()
+	if sb.onReport != nil {
+		sb.onReport(r)
 	}
 }
 
