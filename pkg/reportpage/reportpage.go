@@ -177,8 +177,8 @@ footer { margin-top: 24px; font-size: 0.85rem; }
 <li>{{plural (len .Refusals) "refusal" "refusals"}}</li>
 <li>{{plural .Pending "pending change" "pending changes"}}{{if .Awaiting}}, {{plural .Awaiting "image" "images"}} awaiting confirmation{{end}}</li>
 </ul>
-{{range .Images}}
-<article class="card" data-image="{{.Image}}">
+{{range $im := .Images}}
+<article class="card" data-image="{{$im.Image}}">
 <header>
 <h3 class="id">{{.Image}}</h3>
 <span class="badge{{if ne .Status "Available"}} wait{{end}}">{{.Status}}</span>
@@ -188,11 +188,11 @@ footer { margin-top: 24px; font-size: 0.85rem; }
 <div class="cols">
 <div>
 <h4>Shared directly with</h4>
-{{if .Direct}}<ul class="plain">{{range $a := .Direct}}<li class="id" data-fact="{{fact "direct" $.Image $a}}">{{$a}}</li>{{end}}</ul>{{else}}<p class="muted">no account</p>{{end}}
+{{if .Direct}}<ul class="plain">{{range $a := .Direct}}<li class="id" data-fact="{{fact "direct" $im.Image $a}}">{{$a}}</li>{{end}}</ul>{{else}}<p class="muted">no account</p>{{end}}
 </div>
 <div>
 <h4>Through resource sharing</h4>
-{{if .Organization}}{{range $g := .Organization}}<div class="grant" data-fact="{{fact "org" $.Image $g.Target $g.Share}}">
+{{if .Organization}}{{range $g := .Organization}}<div class="grant" data-fact="{{fact "org" $im.Image $g.Target $g.Share}}">
 <div><span class="id">{{$g.Target}}</span> <span class="muted">({{$g.Kind}}{{if $g.Path}} at <span class="id">{{$g.Path}}</span>{{end}})</span></div>
 <div class="muted">via {{if $g.Managed}}managed share{{else}}resource share made by a person{{end}} <span class="id">{{$g.Share}}</span></div>
 {{if $g.Accounts}}<details><summary>{{plural (len $g.Accounts) "member" "members"}} reached</summary><ul class="plain">{{range $g.Accounts}}<li class="id">{{.}}</li>{{end}}</ul></details>{{end}}
@@ -200,7 +200,7 @@ footer { margin-top: 24px; font-size: 0.85rem; }
 </div>
 </div>
 {{range .Refusals}}<div class="refusal" data-fact="{{fact "refusal" .Image .Subject .Reason}}"><strong>Refused <span class="id">{{subject .Subject}}</span></strong> ({{.Reason}}): {{.Message}}</div>{{end}}
-{{range $r := .Awaiting}}<div class="awaiting" data-fact="{{fact "awaiting" $.Image $r}}"><strong>Awaiting confirmation:</strong> <span class="id">{{$r}}</span> — done on a second look SETTLE_DELAY later that finds the tags unchanged.</div>{{end}}
+{{range $r := .Awaiting}}<div class="awaiting" data-fact="{{fact "awaiting" $im.Image $r}}"><strong>Awaiting confirmation:</strong> <span class="id">{{$r}}</span> — done on a second look SETTLE_DELAY later that finds the tags unchanged.</div>{{end}}
 {{if .Pending}}<p class="muted">{{plural .Pending "change" "changes"}} pending: <code>imageshare plan --image {{.Image}}</code> lists them.</p>{{end}}
 </article>
 {{end}}
