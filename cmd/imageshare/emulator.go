@@ -191,19 +191,18 @@ func emulatorCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "%s  %-12s %s\n", r.At.UTC().Format("15:04:05"), r.Function+":", sentence(r.Entry))
 		}
 	}
-	// The control endpoint first: the world's ports are then all that can be taken.
-	ln, err := net.Listen("tcp", controlAddr)
-	if err != nil {
-		fmt.Fprintf(stderr, "imageshare emulator: the control endpoint: %v\n", err)
-		return exitError
-	}
-	defer ln.Close()
 	w, err := sandbox.NewWorld(sc, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "imageshare emulator: %v\n", err)
 		return exitError
 	}
 	defer w.Close()
+	ln, err := net.Listen("tcp", controlAddr)
+	if err != nil {
+		fmt.Fprintf(stderr, "imageshare emulator: the control endpoint: %v\n", err)
+		return exitError
+	}
+	defer ln.Close()
 	srv := &http.Server{Handler: controlHandler(w), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
