@@ -50,7 +50,7 @@ walkthrough.
 emulator advance D [--emulator URL]
   move the running emulator's clock D (e.g. 2m, 1h) ahead at once, doing everything that
   falls due on the way in time order (with --functions: delayed jobs, the second look
-  of a removal, timers), and print the emulated time; URL: IMAGESHARE_EMULATOR, which
+  of a removal, timers), and print the emulated time; URL: EMULATOR_ENDPOINT, which
   the emulator prints`
 
 // stsLifetime is how long the functions' role credentials the emulator prints stay valid.
@@ -98,7 +98,7 @@ var envOrder = []string{"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY
 var emulatedServices = []string{"ecs", "resourcemanager", "resourcesharing", "mns", "ram", "sts", "eventbridge", "mns-open"}
 
 // controlVar is the variable that names the emulator's control endpoint.
-const controlVar = "IMAGESHARE_EMULATOR"
+const controlVar = "EMULATOR_ENDPOINT"
 
 // endpointVar is the variable that points a client at a service.
 func endpointVar(service string) string {
