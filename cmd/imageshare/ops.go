@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -130,17 +131,28 @@ type session struct {
 // loadDeployment reads the settings of the deployment: s.yaml (--syaml, ./s.yaml, or the
 // built-in one) resolved as s deploy resolves it, with --setting on top.
 func (c *common) loadDeployment(e *env, account, region string) (*deploy.Resolved, error) {
-	data, file := imageshare.SYAML, "the built-in s.yaml"
+	data, file, dir := imageshare.SYAML, "the built-in s.yaml", ""
 	switch {
 	case c.syaml != "":
 		b, err := os.ReadFile(c.syaml)
 		if err != nil {
 			return nil, fmt.Errorf("--syaml: %w", err)
 		}
-		data, file = b, c.syaml
+		data, file, dir = b, c.syaml, filepath.Dir(c.syaml)
 	default:
 		if b, err := os.ReadFile("s.yaml"); err == nil {
-			data, file = b, "./s.yaml"
+			data, file, dir = b, "./s.yaml", "."
+		}
+	}
+	// Serverless Devs reads the .env beside s.yaml too; exported variables win.
+	var dotenv map[string]string
+	dotenvFile := ""
+	if dir != "" {
+		dotenvFile = filepath.Join(dir, ".env")
+		if b, err := os.ReadFile(dotenvFile); err == nil {
+			if dotenv, err = deploy.ParseDotenv(b); err != nil {
+				return nil, fmt.Errorf("%s: %w", dotenvFile, err)
+			}
 		}
 	}
 	if account == "" {
@@ -151,7 +163,7 @@ func (c *common) loadDeployment(e *env, account, region string) (*deploy.Resolve
 	if region != "" {
 		vars["region"] = region
 	}
-	return deploy.Resolve(deploy.Options{Data: data, File: file, Vars: vars, Overrides: c.settings,
+	return deploy.Resolve(deploy.Options{Data: data, File: file, Vars: vars, Overrides: c.settings, Dotenv: dotenv, DotenvFile: dotenvFile,
 		Lookup: func(k string) (string, bool) { v := e.getenv(k); return v, v != "" }})
 }
 

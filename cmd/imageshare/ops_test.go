@@ -580,6 +580,13 @@ func TestSettingsComeFromTheDeployment(t *testing.T) {
 	if code != exitChanges || !found {
 		t.Errorf("--syaml with a written default: exit %d %+v\n%s", code, p.Settings, errOut)
 	}
+	// The .env beside that s.yaml counts too, as s deploy reads it.
+	if err := os.WriteFile(filepath.Join(filepath.Dir(file), ".env"), []byte("IMAGESHARE_MAX_ACCOUNTS_PER_IMAGE=7\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, out, errOut := w.run("", "plan", "--image", other, "--syaml", file); !strings.Contains(out, "MAX_ACCOUNTS_PER_IMAGE=7 (IMAGESHARE_MAX_ACCOUNTS_PER_IMAGE in "+filepath.Join(filepath.Dir(file), ".env")+")") {
+		t.Errorf(".env beside s.yaml:\n%s%s", out, errOut)
+	}
 	if code, _, errOut := w.run("", "plan", "--setting", "NOPE=1"); code != exitError || !strings.Contains(errOut, "--setting NOPE: not a setting") {
 		t.Errorf("an unknown setting: exit %d %s", code, errOut)
 	}

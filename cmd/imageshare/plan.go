@@ -20,7 +20,8 @@ import (
 const planUsage = `plan [--region R] [--image ID]... [--set KEY=VALUE]... [--unset KEY]... [--json]
   What the functions would do now, per image: the changes and the refusals. Read-only.
   --set/--unset imagine tag edits on the --image images first: what a tag would do
-  before anyone sets it. Settings are the functions' environment variables.
+  before anyone sets it. Settings: the deployment's s.yaml with the IMAGESHARE_*
+  variables (and .env), as s deploy reads them, or --setting NAME=VALUE.
   exit 0: nothing would change; 3: changes are pending; 4: only refusals remain; 1: error`
 
 // planJSON is the JSON answer of plan.

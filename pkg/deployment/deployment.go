@@ -29,7 +29,7 @@ const (
 type Setting struct {
 	Name   string `json:"name"`
 	Value  string `json:"value"`
-	Source string `json:"source"` // FromBuiltin, FromSYAML, FromFlag, or "environment variable IMAGESHARE_X"
+	Source string `json:"source"` // FromBuiltin, FromSYAML, FromFlag, "environment variable IMAGESHARE_X", or "IMAGESHARE_X in ./.env"
 	// Var is the operator's environment variable that sets it through s.yaml ("" none).
 	Var string `json:"var,omitempty"`
 }
@@ -59,6 +59,10 @@ type Options struct {
 	File string
 	// Lookup reads the operator's environment (os.LookupEnv in the CLI).
 	Lookup func(string) (string, bool)
+	// Dotenv holds the variables of the .env file beside s.yaml, which Serverless Devs
+	// reads too; the environment wins over it. DotenvFile names it.
+	Dotenv     map[string]string
+	DotenvFile string
 	// Vars override s.yaml's vars (e.g. accountId, region), as pkg/syaml's Options.Vars.
 	Vars map[string]string
 	// Overrides set settings by name (flags), over everything else.
@@ -76,11 +80,25 @@ func Resolve(o Options) (*Resolved, error) {
 			return nil, fmt.Errorf("--setting %s: not a setting (settings: %s)", k, strings.Join(names(), ", "))
 		}
 	}
-	lookup := o.Lookup
-	if lookup == nil {
-		lookup = func(string) (string, bool) { return "", false }
+	env := o.Lookup
+	if env == nil {
+		env = func(string) (string, bool) { return "", false }
 	}
-	env, region, err := functionEnv(o.Data, o.Vars, syaml.HostEnv(lookup))
+	// where says where a variable's value comes from: the environment, then .env.
+	where := func(name string) (string, string) {
+		if v, ok := env(name); ok && v != "" {
+			return v, FromEnv + " " + name
+		}
+		if v := o.Dotenv[name]; v != "" {
+			return v, name + " in " + o.DotenvFile
+		}
+		return "", ""
+	}
+	lookup := func(name string) (string, bool) {
+		v, from := where(name)
+		return v, from != ""
+	}
+	fenv, region, err := functionEnv(o.Data, o.Vars, syaml.HostEnv(lookup))
 	if err != nil {
 		return nil, err
 	}
@@ -96,18 +114,18 @@ func Resolve(o Options) (*Resolved, error) {
 	}
 	for _, v := range settings.Vars {
 		s := Setting{Name: v.Name, Value: v.Default, Source: FromBuiltin, Var: vars[v.Name]}
-		if val, ok := env[v.Name]; ok {
+		if val, ok := fenv[v.Name]; ok {
 			s.Value, s.Source = val, FromSYAML
 			if s.Var != "" {
-				if ev, ok := lookup(s.Var); ok && ev != "" {
-					s.Source = FromEnv + " " + s.Var
+				if _, from := where(s.Var); from != "" {
+					s.Source = from
 				}
 			}
 		}
 		if val, ok := o.Overrides[v.Name]; ok {
 			s.Value, s.Source = val, FromFlag
 		}
-		if plain, ok := lookup(v.Name); ok && plain != "" && strings.TrimSpace(plain) != strings.TrimSpace(s.Value) {
+		if plain, ok := env(v.Name); ok && plain != "" && strings.TrimSpace(plain) != strings.TrimSpace(s.Value) {
 			how := "--setting " + v.Name + "=…"
 			if s.Var != "" {
 				how = s.Var + " (what s deploy reads) or " + how
@@ -260,4 +278,29 @@ func names() []string {
 		out[i] = v.Name
 	}
 	return out
+}
+
+// ParseDotenv reads a .env file as Serverless Devs does for the common cases: KEY=VALUE
+// lines, optionally after "export ", the value optionally in single or double quotes;
+// blank lines and lines starting with # are skipped.
+func ParseDotenv(data []byte) (map[string]string, error) {
+	out := map[string]string{}
+	for n, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		line = strings.TrimPrefix(line, "export ")
+		k, v, ok := strings.Cut(line, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" || strings.ContainsAny(k, " \t") {
+			return nil, fmt.Errorf("line %d: not KEY=VALUE", n+1)
+		}
+		v = strings.TrimSpace(v)
+		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+			v = v[1 : len(v)-1]
+		}
+		out[k] = v
+	}
+	return out, nil
 }

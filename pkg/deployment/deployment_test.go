@@ -111,3 +111,29 @@ func TestExportsRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestDotenv: the .env beside s.yaml gives variables as Serverless Devs reads them, and
+// the environment wins over it; each setting names which it came from.
+func TestDotenv(t *testing.T) {
+	dot, err := ParseDotenv([]byte("# the deployment\nexport IMAGESHARE_ALLOWED_EXTERNAL_ACCOUNTS=\"2000000000000001\"\n\nIMAGESHARE_RETRY_BASE='5ms'\nIMAGESHARE_RETRY_MAX=1s\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"IMAGESHARE_RETRY_MAX": "2s"}
+	r, err := Resolve(Options{Data: project(t), Lookup: lookupIn(env), Vars: account, Dotenv: dot, DotenvFile: "./.env"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]Setting{
+		"ALLOWED_EXTERNAL_ACCOUNTS": {Value: "2000000000000001", Source: "IMAGESHARE_ALLOWED_EXTERNAL_ACCOUNTS in ./.env"},
+		"RETRY_BASE":                {Value: "5ms", Source: "IMAGESHARE_RETRY_BASE in ./.env"},
+		"RETRY_MAX":                 {Value: "2s", Source: "environment variable IMAGESHARE_RETRY_MAX"},
+	} {
+		if got := setting(t, r, name); got.Value != want.Value || got.Source != want.Source {
+			t.Errorf("%s = %q (%s), want %q (%s)", name, got.Value, got.Source, want.Value, want.Source)
+		}
+	}
+	if _, err := ParseDotenv([]byte("NOT A LINE\n")); err == nil || !strings.Contains(err.Error(), "line 1") {
+		t.Errorf("a bad line: %v", err)
+	}
+}
