@@ -852,3 +852,46 @@ func operatorPolicy(t *testing.T) string {
 	}
 	return doc
 }
+
+// TestTagWritesWhatTheCheckAllows: imageshare tag sets and removes tags with
+// TagResources and UntagResources as a person's call, after checking the image's tags
+// as they would be: a tag error or the owner's own account is refused, nothing written
+// (unless --force); an image the owner does not have is named.
+func TestTagWritesWhatTheCheckAllows(t *testing.T) {
+	w := newWorld(t, cloudsim.Config{})
+	tags := func(id string) map[string]string {
+		for _, im := range w.cloud.Images(region) {
+			if im.ID == id {
+				return im.Tags
+			}
+		}
+		t.Fatalf("no image %s", id)
+		return nil
+	}
+	code, out, errOut := w.run("", "tag", test, "imageshare:accounts="+m2, "team=web")
+	if code != exitOK || !strings.Contains(out, "imageshare tag: "+test+" in cn-hangzhou: set imageshare:accounts="+m2+", team=web (request ") {
+		t.Fatalf("tag: exit %d\n%s%s", code, out, errOut)
+	}
+	if got := tags(test); got["imageshare:accounts"] != m2 || got["team"] != "web" {
+		t.Fatalf("tags after: %v", got)
+	}
+	code, out, _ = w.run("", "tag", test, "imageshare:accounts="+m2+" 12345")
+	if code != exitRefusals || !strings.Contains(out, "12345 (tag-error)") || !strings.Contains(out, "nothing written") || tags(test)["imageshare:accounts"] != m2 {
+		t.Errorf("a tag error: exit %d\n%s", code, out)
+	}
+	code, out, _ = w.run("", "tag", test, "imageshare:accounts:2="+owner)
+	if code != exitRefusals || !strings.Contains(out, owner+" (owner)") || tags(test)["imageshare:accounts:2"] != "" {
+		t.Errorf("the owner's own account: exit %d\n%s", code, out)
+	}
+	if code, out, errOut := w.run("", "tag", test, "--remove", "team", "--remove", "imageshare:accounts"); code != exitOK || len(tags(test)) != 0 {
+		t.Errorf("--remove: exit %d %v\n%s%s", code, tags(test), out, errOut)
+	}
+	if code, _, errOut := w.run("", "tag", "m-Nope00000001", "a=b"); code != exitError || !strings.Contains(errOut, "m-Nope00000001: no such image among the images account "+owner+" owns") {
+		t.Errorf("an unknown image: exit %d %s", code, errOut)
+	}
+	for _, args := range [][]string{{"tag"}, {"tag", test}, {"tag", test, "novalue"}, {"tag", test, "a=b", "--remove", "a"}} {
+		if code, _, errOut := w.run("", args...); code != exitUsage || errOut == "" {
+			t.Errorf("%v: exit %d %q", args, code, errOut)
+		}
+	}
+}
