@@ -29,7 +29,11 @@ func usage(w io.Writer) {
   imageshare sandbox [--json] [--syaml FILE] [--logs] [--trace] [FILE]
       run scenario FILE (the format: docs/scenarios.md) on the embedded emulated cloud; without FILE, the demo (--help)
   imageshare `+functionUsage+`
-  imageshare emulator [--json] [--port-base N] [FILE]   serve FILE's (or the demo's) world as an emulated cloud on loopback (--help)
+  imageshare emulator [--functions] [--json] [--port-base N] [FILE]
+      serve FILE's (or the demo's) world as an emulated cloud on loopback, with --functions the functions
+      running in it (--help; docs/try-it.md walks through it)
+  imageshare emulator advance D
+      move the running emulator's clock D ahead, doing what falls due on the way
 
 operating a deployment (read-only except probe and tag; credentials: environment variables,
 the aliyun CLI profile, or an ECS RAM role; settings: the deployment's s.yaml with the
