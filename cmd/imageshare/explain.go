@@ -23,6 +23,9 @@ func explainCmd(ctx context.Context, args []string, e *env) int {
 	c.register(fs)
 	account := fs.String("account", "", "the account to explain (16 digits)")
 	asJSON := fs.Bool("json", false, "print JSON")
+	if wantsHelp(args) {
+		return help(fs, e)
+	}
 	pos, err := parse(fs, args)
 	if err != nil {
 		return exitUsage
@@ -52,7 +55,7 @@ func explainCmd(ctx context.Context, args []string, e *env) int {
 			}
 			return exitOK
 		}
-		printSummary(e, v, sum)
+		printSummary(e, v, sum, s.dep.Line())
 		return exitOK
 	}
 	x, err := inspect.Explain(ctx, cfg, v, image, *account)
@@ -65,14 +68,14 @@ func explainCmd(ctx context.Context, args []string, e *env) int {
 		}
 		return exitOK
 	}
-	fmt.Fprintf(e.stdout, "imageshare explain: image %s, account %s (%s)\n\n", image, *account, v.Region)
+	fmt.Fprintf(e.stdout, "imageshare explain: image %s, account %s (%s)\n%s\n\n", image, *account, v.Region, s.dep.Line())
 	for _, r := range x.Reasons {
 		fmt.Fprintln(e.stdout, r)
 	}
 	return exitOK
 }
 
-func printSummary(e *env, v *inspect.View, s *inspect.Summary) {
+func printSummary(e *env, v *inspect.View, s *inspect.Summary, settingsLine string) {
 	w := e.stdout
 	state := "not managed (no tags)"
 	switch {
@@ -81,7 +84,7 @@ func printSummary(e *env, v *inspect.View, s *inspect.Summary) {
 	case s.Managed:
 		state = "managed, mode " + string(s.Mode)
 	}
-	fmt.Fprintf(w, "imageshare explain: image %s (%s), %s, %s\n\n", s.Image, v.Region, s.Status, state)
+	fmt.Fprintf(w, "imageshare explain: image %s (%s), %s, %s\n%s\n\n", s.Image, v.Region, s.Status, state, settingsLine)
 	if len(s.Accounts) == 0 {
 		fmt.Fprintln(w, "no direct share, and no account named by the tags")
 	} else {

@@ -8,11 +8,12 @@
 //
 // The operator commands find credentials through the standard Alibaba Cloud chain
 // (environment, the aliyun CLI's profile, an ECS RAM role) and read the functions'
-// settings from the same environment variables the functions use.
+// settings from the deployment's s.yaml as s deploy does (the IMAGESHARE_* variables).
 package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -23,24 +24,33 @@ func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
-func usage() {
-	fmt.Fprint(os.Stderr, `usage:
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage:
   imageshare sandbox [--json] [--syaml FILE] [--logs] [--trace] [FILE]
-      run scenario FILE (the format: docs/scenarios.md) on the embedded emulated cloud; without FILE, the demo.
-      exit 0: every expectation holds; 1: one fails or an invariant broke; 2: invalid file; 3: internal error
-  imageshare function NAME
-      run function NAME (image-events, org-events, reconcile, sweep, dead-letters) under FC_RUNTIME_API
-  imageshare emulator [--json] [--port-base N] [FILE]   serve FILE's (or the demo's) world as an emulated cloud on loopback (--help)
+      run scenario FILE (the format: docs/scenarios.md) on the embedded emulated cloud; without FILE, the demo (--help)
+  imageshare `+functionUsage+`
+  imageshare emulator [--functions] [--json] [--port-base N] [FILE]
+      serve FILE's (or the demo's) world as an emulated cloud on loopback, with --functions the functions
+      running in it (--help; docs/try-it.md walks through it)
+  imageshare emulator advance D
+      move the running emulator's clock D ahead, doing what falls due on the way
 
-operating a deployment (read-only except probe; credentials: environment variables, the
-aliyun CLI profile, or an ECS RAM role; settings: the functions' environment variables):
-`+indent(planUsage)+indent(explainUsage)+indent(statusUsage)+indent(probeUsage)+`
+operating a deployment (read-only except probe and tag; credentials: environment variables,
+the aliyun CLI profile, or an ECS RAM role; settings: the deployment's s.yaml with the
+IMAGESHARE_* variables, as s deploy reads them, or --setting NAME=VALUE):
+`+indent(planUsage)+indent(explainUsage)+indent(statusUsage)+indent(reportUsage)+indent(probeUsage)+indent(tagUsage)+`
+checking tags offline, before they are set (no credentials):
+`+indent(checkTagsUsage)+`
 deploying:
 `+indent(policyUsage)+indent(setupUsage)+indent(doctorUsage)+`
 common flags: --region R, --owner ACCOUNT, --endpoint-ecs URL, --endpoint-resourcemanager URL,
   --endpoint-resourcesharing URL (or ECS_ENDPOINT, RESOURCEMANAGER_ENDPOINT, RESOURCESHARING_ENDPOINT)
 `)
 }
+
+const functionUsage = `function NAME
+      run function NAME (image-events, org-events, reconcile, sweep, dead-letters) under FC_RUNTIME_API,
+      as Function Compute runs it (the sandbox and imageshare emulator --functions start it so)`
 
 // indent formats a command's usage for the overview: the synopsis, then its text.
 func indent(usage string) string {
@@ -54,32 +64,38 @@ func indent(usage string) string {
 
 func run(args []string) int {
 	if len(args) == 0 {
-		usage()
+		usage(os.Stderr)
 		return 2
 	}
 	switch args[0] {
 	case "sandbox":
 		return sandboxCmd(args[1:])
 	case "function":
+		if wantsHelp(args[1:]) {
+			fmt.Println("usage: imageshare " + functionUsage)
+			return 0
+		}
 		if len(args) != 2 {
-			usage()
+			usage(os.Stderr)
 			return 2
 		}
 		function.Main(args[1]) // never returns
 		return 0
 	case "emulator":
 		return emulatorCmd(args[1:], os.Stdout, os.Stderr)
-	case "plan", "explain", "status", "probe":
+	case "plan", "explain", "status", "probe", "tag", "report":
 		return opsCmd(args[0], args[1:], processEnv())
+	case "check-tags":
+		return checkTagsCmd(args[1:], processEnv())
 	case "policy":
 		return policyCmd(args[1:], os.Stdout, os.Stderr)
 	case "setup", "doctor":
 		return setupCmd(args[0], args[1:], processEnv())
 	case "-h", "--help", "help":
-		usage()
+		usage(os.Stdout)
 		return 0
 	}
 	fmt.Fprintf(os.Stderr, "imageshare: unknown command %q\n", args[0])
-	usage()
+	usage(os.Stderr)
 	return 2
 }

@@ -8,17 +8,24 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
 
+	"imageshare"
 	"imageshare/pkg/aliyun"
 	"imageshare/pkg/cloud"
 	"imageshare/pkg/credentials"
+	deploy "imageshare/pkg/deployment"
 	"imageshare/pkg/policy"
+	"imageshare/pkg/rampolicy"
 	"imageshare/pkg/settings"
+	"imageshare/pkg/setup"
+	"imageshare/pkg/setupcloud"
 )
 
 // Exit codes of the operator commands.
@@ -70,6 +77,10 @@ func opsCmd(name string, args []string, e *env) int {
 		return statusCmd(ctx, args, e)
 	case "probe":
 		return probeCmd(ctx, args, e)
+	case "tag":
+		return tagCmd(ctx, args, e)
+	case "report":
+		return reportCmd(ctx, args, e)
 	}
 	fmt.Fprintf(e.stderr, "imageshare: unknown command %q\n", name)
 	return exitUsage
@@ -80,6 +91,8 @@ type common struct {
 	regions   multi
 	owner     string
 	endpoints map[string]*string // environment variable → flag value
+	syaml     string
+	settings  pairs
 }
 
 // endpointFlags maps each --endpoint-* flag to the variable the functions read.
@@ -90,12 +103,15 @@ var endpointFlags = map[string]string{
 }
 
 func (c *common) register(fs *flag.FlagSet) {
-	fs.Var(&c.regions, "region", "region (repeatable or comma-separated; default ALIBABA_CLOUD_REGION_ID, then the REGIONS setting)")
-	fs.StringVar(&c.owner, "owner", "", "the account that owns the images (default ALIBABA_CLOUD_ACCOUNT_ID, else the directory's management account)")
+	fs.Var(&c.regions, "region", "region (repeatable or comma-separated; default ALIBABA_CLOUD_REGION_ID, then s.yaml's region, then the REGIONS setting)")
+	fs.StringVar(&c.owner, "owner", "", "the account that owns the images (default ALIBABA_CLOUD_ACCOUNT_ID, else the credentials' account); checked against the credentials' account")
 	c.endpoints = map[string]*string{}
 	for f, v := range endpointFlags {
 		c.endpoints[v] = fs.String(f, "", "endpoint override, as "+v+" (loopback or *.aliyuncs.com only)")
 	}
+	fs.StringVar(&c.syaml, "syaml", "", "the deployment's s.yaml, read as s deploy reads it, with the IMAGESHARE_* variables (default ./s.yaml when there is one, else the built-in one)")
+	c.settings = pairs{}
+	fs.Var(c.settings, "setting", "set one of the functions' settings, NAME=VALUE, over s.yaml (repeatable)")
 }
 
 var regionRE = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)
@@ -104,33 +120,102 @@ var regionRE = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)
 type session struct {
 	api     cloud.API
 	set     settings.Settings
+	dep     *deploy.Resolved
 	owner   string
 	ownerBy string // where the owner ID came from
 	regions []string
+	// regionBy says where the first region came from.
+	regionBy string
 }
 
-// connect reads the settings (the functions' environment variables, with the flags'
-// endpoints), the credentials chain, the regions and the owner.
-func (c *common) connect(ctx context.Context, e *env, multiRegion bool) (*session, error) {
-	getenv := func(k string) string {
-		if p := c.endpoints[k]; p != nil && *p != "" {
-			return *p
+// loadDeployment reads the settings of the deployment: s.yaml (--syaml, ./s.yaml, or the
+// built-in one) resolved as s deploy resolves it, with --setting on top.
+func (c *common) loadDeployment(e *env, account, region string) (*deploy.Resolved, error) {
+	data, file, dir := imageshare.SYAML, "the built-in s.yaml", ""
+	switch {
+	case c.syaml != "":
+		b, err := os.ReadFile(c.syaml)
+		if err != nil {
+			return nil, fmt.Errorf("--syaml: %w", err)
 		}
-		return e.getenv(k)
+		data, file, dir = b, c.syaml, filepath.Dir(c.syaml)
+	default:
+		if b, err := os.ReadFile("s.yaml"); err == nil {
+			data, file, dir = b, "./s.yaml", "."
+		}
+	}
+	// Serverless Devs reads the .env beside s.yaml too; exported variables win.
+	var dotenv map[string]string
+	dotenvFile := ""
+	if dir != "" {
+		dotenvFile = filepath.Join(dir, ".env")
+		if b, err := os.ReadFile(dotenvFile); err == nil {
+			if dotenv, err = deploy.ParseDotenv(b); err != nil {
+				return nil, fmt.Errorf("%s: %w", dotenvFile, err)
+			}
+		}
+	}
+	if account == "" {
+		// s.yaml's account only names ARNs; the settings do not depend on it.
+		account = rampolicy.AccountPlaceholder
+	}
+	vars := map[string]string{"accountId": account}
+	if region != "" {
+		vars["region"] = region
+	}
+	return deploy.Resolve(deploy.Options{Data: data, File: file, Vars: vars, Overrides: c.settings, Dotenv: dotenv, DotenvFile: dotenvFile,
+		Lookup: func(k string) (string, bool) { v := e.getenv(k); return v, v != "" }})
+}
+
+// connect reads the settings (the deployment's s.yaml with the operator's IMAGESHARE_*
+// variables and --setting, the endpoints of the environment and the flags), the
+// credentials chain, the regions and the owner, and checks the owner against the
+// credentials' account.
+func (c *common) connect(ctx context.Context, e *env, multiRegion bool) (*session, error) {
+	s := &session{}
+	s.regions = append(s.regions, c.regions...)
+	if len(s.regions) > 0 {
+		s.regionBy = "--region"
+	} else if r := strings.TrimSpace(e.getenv("ALIBABA_CLOUD_REGION_ID")); r != "" {
+		s.regions, s.regionBy = []string{r}, "ALIBABA_CLOUD_REGION_ID"
+	}
+	claimed := c.owner
+	if claimed == "" {
+		claimed = strings.TrimSpace(e.getenv("ALIBABA_CLOUD_ACCOUNT_ID"))
+	}
+	first := ""
+	if len(s.regions) > 0 {
+		first = s.regions[0]
+	}
+	dep, err := c.loadDeployment(e, claimed, first)
+	if err != nil {
+		return nil, err
+	}
+	s.dep = dep
+	for _, n := range dep.Ignored {
+		fmt.Fprintf(e.stderr, "note: %s\n", n)
+	}
+	getenv := func(k string) string {
+		if _, ok := settings.EndpointVars[k]; ok {
+			if p := c.endpoints[k]; p != nil && *p != "" {
+				return *p
+			}
+			return e.getenv(k)
+		}
+		return dep.Lookup(k)
 	}
 	set, err := settings.Load(getenv)
 	if err != nil {
-		return nil, fmt.Errorf("invalid setting (the same environment variables as the functions): %w", err)
+		return nil, fmt.Errorf("invalid setting (%s): %w", dep.File, err)
 	}
-	s := &session{set: set}
-	s.regions = append(s.regions, c.regions...)
-	if len(s.regions) == 0 {
-		if r := strings.TrimSpace(e.getenv("ALIBABA_CLOUD_REGION_ID")); r != "" {
-			s.regions = []string{r}
-		}
+	s.set = set
+	if len(s.regions) == 0 && dep.RegionVar != "" {
+		// The deployment's region, when the deployer named it for s deploy (a written
+		// default is no one's choice of region).
+		s.regions, s.regionBy = []string{dep.Region}, dep.RegionVar
 	}
 	if len(s.regions) == 0 {
-		return nil, errors.New("no region: give --region or set ALIBABA_CLOUD_REGION_ID")
+		return nil, errors.New("no region: give --region, or set ALIBABA_CLOUD_REGION_ID or IMAGESHARE_REGION")
 	}
 	if multiRegion && len(c.regions) == 0 {
 		for _, r := range set.Regions {
@@ -148,6 +233,17 @@ func (c *common) connect(ctx context.Context, e *env, multiRegion bool) (*sessio
 			return nil, fmt.Errorf("%q is not a region ID such as cn-hangzhou", r)
 		}
 	}
+	if u := e.getenv(controlVar); u != "" && len(set.Endpoints) > 0 {
+		// The emulator's clock runs on its own (it starts at 2026-01-01 with
+		// --functions, and moves ahead with imageshare emulator advance): the answers
+		// are about its time, not the machine's.
+		now, err := emulatorClock(ctx, u)
+		if err != nil {
+			return nil, fmt.Errorf("%s=%s: %w", controlVar, u, err)
+		}
+		ahead := now.Sub(time.Now())
+		e.now = func() time.Time { return time.Now().UTC().Add(ahead) }
+	}
 	cred, err := credentials.Default()
 	if err != nil {
 		return nil, err
@@ -157,11 +253,17 @@ func (c *common) connect(ctx context.Context, e *env, multiRegion bool) (*sessio
 		return nil, fmt.Errorf("cloud clients: %w", err)
 	}
 	s.api = client
+	caller, err := callerOf(ctx, s.regions[0], cred, set.Endpoints)
+	if err != nil {
+		return nil, err
+	}
 	switch {
 	case c.owner != "":
 		s.owner, s.ownerBy = c.owner, "--owner"
 	case e.getenv("ALIBABA_CLOUD_ACCOUNT_ID") != "":
 		s.owner, s.ownerBy = strings.TrimSpace(e.getenv("ALIBABA_CLOUD_ACCOUNT_ID")), "ALIBABA_CLOUD_ACCOUNT_ID"
+	case caller != nil:
+		s.owner, s.ownerBy = caller.AccountID, "the credentials' account"
 	default:
 		// The functions run in the management account, so its ID is the owner's; a
 		// caller outside a directory must say who it is.
@@ -174,7 +276,58 @@ func (c *common) connect(ctx context.Context, e *env, multiRegion bool) (*sessio
 	if !policy.IsAccount(s.owner) {
 		return nil, fmt.Errorf("owner %q (from %s) is not an account ID (16 digits)", s.owner, s.ownerBy)
 	}
+	if caller != nil && caller.AccountID != s.owner {
+		// The images listed are the caller's own (ImageOwnerAlias=self): another
+		// owner would make every answer about the wrong account.
+		return nil, fmt.Errorf("%s is %s, but the credentials are of account %s (%s): the owner is the account whose images these are, the credentials' own; give the credentials of %s, or unset %s",
+			s.ownerBy, s.owner, caller.AccountID, caller.Arn, s.owner, s.ownerBy)
+	}
+	if caller != nil && s.ownerBy != "the credentials' account" {
+		s.ownerBy += ", the credentials' account"
+	}
 	return s, nil
+}
+
+// emulatorClock reads a running emulator's clock.
+func emulatorClock(ctx context.Context, url string) (time.Time, error) {
+	if err := loopbackURL(url); err != nil {
+		return time.Time{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(url, "/")+"/_emulator/clock", nil)
+	if err != nil {
+		return time.Time{}, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("the emulator does not answer (is it running? unset the variable for a real cloud): %w", err)
+	}
+	defer resp.Body.Close()
+	var c clockJSON
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&c); err != nil || resp.StatusCode != http.StatusOK {
+		return time.Time{}, fmt.Errorf("not an emulator's clock (%s)", resp.Status)
+	}
+	return time.Parse(time.RFC3339, c.Now)
+}
+
+// callerOf asks STS who the credentials are (GetCallerIdentity needs no permission).
+// It asks only a cloud it may: the real one (no endpoint override), or the one
+// STS_ENDPOINT names; with other endpoints overridden and STS not, it cannot tell, and
+// returns nil.
+func callerOf(ctx context.Context, region string, cred credentials.Resolved, eps map[string]string) (*setup.Caller, error) {
+	if eps["sts"] == "" && (eps["ecs"] != "" || eps["resourcemanager"] != "" || eps["resourcesharing"] != "") {
+		return nil, nil
+	}
+	c, err := setupcloud.New(setupcloud.Config{Region: region, Credentials: cred.Credentials, Endpoints: eps})
+	if err != nil {
+		return nil, fmt.Errorf("sts client: %w", err)
+	}
+	caller, err := c.CallerIdentity(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("who the credentials are (sts GetCallerIdentity): %w", err)
+	}
+	return &caller, nil
 }
 
 // multi is a repeatable flag that also splits on commas and white space.
@@ -220,11 +373,33 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// wantsHelp reports whether the arguments ask for help (-h, -help, --help) before any
+// "--".
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help", "--h":
+			return true
+		}
+	}
+	return false
+}
+
+// help prints a command's usage on stdout: asked-for help is the command's output, and
+// exits 0.
+func help(fs *flag.FlagSet, e *env) int {
+	fs.SetOutput(e.stdout)
+	fs.Usage()
+	return exitOK
+}
+
 func newFlags(name string, e *env, usage string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "usage: imageshare %s\n\nflags:\n", usage)
+		fmt.Fprintf(fs.Output(), "usage: imageshare %s\n\nflags:\n", usage)
 		fs.PrintDefaults()
 	}
 	return fs

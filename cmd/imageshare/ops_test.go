@@ -17,6 +17,8 @@ import (
 	"imageshare/pkg/cloud"
 	"imageshare/pkg/cloudsim"
 	"imageshare/pkg/cloudsim/emu"
+	"imageshare/pkg/cloudsim/sts"
+	deploy "imageshare/pkg/deployment"
 	"imageshare/pkg/inspect"
 	"imageshare/pkg/observe"
 	"imageshare/pkg/plan"
@@ -114,16 +116,23 @@ func newWorld(t *testing.T, cfg cloudsim.Config) *world {
 
 	w.key = w.keys.AccessKey(owner)
 	home := t.TempDir()
+	// The settings come from s.yaml with the IMAGESHARE_* variables, as s deploy gives
+	// them to the functions; the functions' own names in the shell are not read.
 	for _, v := range settings.Vars {
 		t.Setenv(v.Name, "")
+		t.Setenv("IMAGESHARE_"+v.Name, "")
 	}
+	t.Setenv("IMAGESHARE_REGION", "")
+	t.Setenv("IMAGESHARE_ACCOUNT_ID", "")
+	t.Setenv("STS_ENDPOINT", "")
 	for k, v := range map[string]string{
 		"HOME": home, "ALIBABA_CLOUD_ACCESS_KEY_ID": w.key.AccessKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": w.key.AccessKeySecret,
 		"ALIBABA_CLOUD_SECURITY_TOKEN": "", "ALIBABA_CLOUD_PROFILE": "", "ALIBABA_CLOUD_ECS_METADATA": "",
 		"ALIBABA_CLOUD_ROLE_ARN": "", "ALIBABA_CLOUD_OIDC_PROVIDER_ARN": "", "ALIBABA_CLOUD_OIDC_TOKEN_FILE": "",
 		"ALIBABA_CLOUD_CREDENTIALS_FILE": "", "ALIBABA_CLOUD_REGION_ID": region, "ALIBABA_CLOUD_ACCOUNT_ID": owner,
-		"ALLOWED_EXTERNAL_ACCOUNTS": ext, "RETRY_BASE": "1ms", "RETRY_MAX": "20ms",
-		"ECS_ENDPOINT": w.eps["ecs"], "RESOURCEMANAGER_ENDPOINT": w.eps["resourcemanager"], "RESOURCESHARING_ENDPOINT": w.eps["resourcesharing"],
+		"IMAGESHARE_ALLOWED_EXTERNAL_ACCOUNTS": ext, "IMAGESHARE_RETRY_BASE": "1ms", "IMAGESHARE_RETRY_MAX": "20ms",
+		"IMAGESHARE_DRY_RUN": "false",
+		"ECS_ENDPOINT":       w.eps["ecs"], "RESOURCEMANAGER_ENDPOINT": w.eps["resourcemanager"], "RESOURCESHARING_ENDPOINT": w.eps["resourcesharing"],
 		"IMAGESHARE_PROBE_ACCESS_KEY_ID": "", "IMAGESHARE_PROBE_ACCESS_KEY_SECRET": "", "IMAGESHARE_PROBE_SECURITY_TOKEN": "",
 	} {
 		t.Setenv(k, v)
@@ -165,7 +174,8 @@ func (w *world) writes() int {
 // re-checks would.
 func (w *world) functions() *apply.Outcome {
 	w.t.Helper()
-	set, err := settings.Load(os.Getenv)
+	// The functions' environment: what s.yaml gives them from the IMAGESHARE_* variables.
+	set, err := settings.Load(func(k string) string { return os.Getenv("IMAGESHARE_" + k) })
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -227,9 +237,10 @@ type planOut struct {
 			Postponed    []report.Entry `json:"postponed"`
 		} `json:"images"`
 	} `json:"regions"`
-	Changes  int `json:"changes"`
-	Refusals int `json:"refusals"`
-	ExitCode int `json:"exitCode"`
+	Changes  int              `json:"changes"`
+	Refusals int              `json:"refusals"`
+	ExitCode int              `json:"exitCode"`
+	Settings []deploy.Setting `json:"settings"`
 }
 
 func decode[T any](t *testing.T, s string) T {
@@ -366,8 +377,8 @@ func TestPlanIsWhatTheFunctionsDo(t *testing.T) {
 			t.Errorf("converged plan lacks %q:\n%s", want, out)
 		}
 	}
-	// An image that does not exist is said so.
-	if code, out, _ := w.run("", "plan", "--image", "m-Nothing00001"); code != exitOK || !strings.Contains(out, "m-Nothing00001: not found among the owner's images in cn-hangzhou") {
+	// An image that does not exist is said so (TestPlanNamesAnUnknownOrUnmanagedImage).
+	if code, out, _ := w.run("", "plan", "--image", "m-Nothing00001"); code != exitOK || !strings.Contains(out, "m-Nothing00001: no such image among the images account "+owner+" owns in cn-hangzhou") {
 		t.Errorf("plan of a missing image: exit %d\n%s", code, out)
 	}
 	// An image in line: exit 0.
@@ -492,6 +503,117 @@ func TestExplain(t *testing.T) {
 	}
 	if code, _, errOut := w.run("", "explain", "m-Nothing00001"); code != exitError || !strings.Contains(errOut, "not found") {
 		t.Errorf("unknown image: exit %d %s", code, errOut)
+	}
+}
+
+// TestPlanNamesAnUnknownOrUnmanagedImage (issue 14): `plan --image` of an image the
+// owner does not have says so, and of an image without tags says it is not managed —
+// never "no managed image in the region", which the region's other images belie.
+func TestPlanNamesAnUnknownOrUnmanagedImage(t *testing.T) {
+	w := newWorld(t, cloudsim.Config{})
+	code, out, errOut := w.run("", "plan", "--image", "m-Nope00000001")
+	if code != exitOK || !strings.Contains(out, "m-Nope00000001: no such image among the images account "+owner+" owns in cn-hangzhou (check the ID and the region") ||
+		strings.Contains(out, "no managed image") || strings.Contains(out, "no image to look at") {
+		t.Errorf("an unknown image: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = w.run("", "plan", "--image", test)
+	if code != exitOK || !strings.Contains(out, test+": not managed: it has no imageshare:* tag") || strings.Contains(out, "no managed image") {
+		t.Errorf("an unmanaged image: exit %d\n%s%s", code, out, errOut)
+	}
+	// With another TAG_PREFIX, the message names it.
+	t.Setenv("IMAGESHARE_TAG_PREFIX", "acme")
+	if _, out, _ := w.run("", "plan", "--image", golden); !strings.Contains(out, golden+": not managed: it has no acme:* tag") {
+		t.Errorf("TAG_PREFIX=acme:\n%s", out)
+	}
+	// Without images named, an empty region says what it looked for.
+	if _, out, _ := w.run("", "plan", "--region", "cn-beijing"); !strings.Contains(out, "no image to look at: no image of account "+owner+" in cn-beijing carries a acme:* tag") {
+		t.Errorf("empty region:\n%s", out)
+	}
+}
+
+// TestSettingsComeFromTheDeployment (issue 14): plan reads the functions' settings from
+// s.yaml with the IMAGESHARE_* variables, as s deploy gives them to the functions: an
+// outside account allowed through IMAGESHARE_ALLOWED_EXTERNAL_ACCOUNTS is shared, not
+// refused; the functions' own variable name in the shell is not read (and said so); a
+// --setting wins; the header names each non-default setting's source.
+func TestSettingsComeFromTheDeployment(t *testing.T) {
+	w := newWorld(t, cloudsim.Config{})
+	const other = "m-Other0000001"
+	w.cloud.PutImage(region, cloudsim.ImageSpec{ID: other, Owner: owner, Status: "Available",
+		Tags: map[string]string{"imageshare:accounts": ext}, Created: w.clock.Now().Add(-time.Hour)})
+	code, out, errOut := w.run("", "plan", "--image", other)
+	if code != exitChanges || !hasRow(out, other, "share", ext) || hasRow(out, other, "refuse", ext) ||
+		!strings.Contains(out, "ALLOWED_EXTERNAL_ACCOUNTS="+ext+" (environment variable IMAGESHARE_ALLOWED_EXTERNAL_ACCOUNTS)") ||
+		strings.Contains(out, "DRY_RUN=true") {
+		t.Errorf("IMAGESHARE_ALLOWED_EXTERNAL_ACCOUNTS: exit %d\n%s%s", code, out, errOut)
+	}
+	// The functions' own name in the shell, as before: not what s deploy reads.
+	t.Setenv("IMAGESHARE_ALLOWED_EXTERNAL_ACCOUNTS", "")
+	t.Setenv("ALLOWED_EXTERNAL_ACCOUNTS", ext)
+	code, out, errOut = w.run("", "plan", "--image", other)
+	if code != exitRefusals || !hasRow(out, other, "refuse", ext, "not-allowed") ||
+		!strings.Contains(errOut, "note: ALLOWED_EXTERNAL_ACCOUNTS="+ext+" in the environment is not read") ||
+		!strings.Contains(errOut, "set IMAGESHARE_ALLOWED_EXTERNAL_ACCOUNTS") {
+		t.Errorf("ALLOWED_EXTERNAL_ACCOUNTS alone: exit %d\n%s%s", code, out, errOut)
+	}
+	// A flag wins, and says so.
+	code, out, errOut = w.run("", "plan", "--image", other, "--setting", "ALLOWED_EXTERNAL_ACCOUNTS="+ext)
+	if code != exitChanges || !hasRow(out, other, "share", ext) || !strings.Contains(out, "ALLOWED_EXTERNAL_ACCOUNTS="+ext+" (--setting)") {
+		t.Errorf("--setting: exit %d\n%s%s", code, out, errOut)
+	}
+	// The s.yaml read is --syaml's: its written default counts.
+	sy, err := os.ReadFile("../../s.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "s.yaml")
+	changed := strings.Replace(string(sy), "${env('IMAGESHARE_ALLOWED_EXTERNAL_ACCOUNTS', '')}", "${env('IMAGESHARE_ALLOWED_EXTERNAL_ACCOUNTS', '"+ext+"')}", 1)
+	if err := os.WriteFile(file, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = w.run("", "plan", "--image", other, "--syaml", file, "--json")
+	p := decode[planOut](t, out)
+	found := false
+	for _, st := range p.Settings {
+		found = found || st.Name == "ALLOWED_EXTERNAL_ACCOUNTS" && st.Value == ext && st.Source == deploy.FromSYAML
+	}
+	if code != exitChanges || !found {
+		t.Errorf("--syaml with a written default: exit %d %+v\n%s", code, p.Settings, errOut)
+	}
+	// The .env beside that s.yaml counts too, as s deploy reads it.
+	if err := os.WriteFile(filepath.Join(filepath.Dir(file), ".env"), []byte("IMAGESHARE_MAX_ACCOUNTS_PER_IMAGE=7\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, out, errOut := w.run("", "plan", "--image", other, "--syaml", file); !strings.Contains(out, "MAX_ACCOUNTS_PER_IMAGE=7 (IMAGESHARE_MAX_ACCOUNTS_PER_IMAGE in "+filepath.Join(filepath.Dir(file), ".env")+")") {
+		t.Errorf(".env beside s.yaml:\n%s%s", out, errOut)
+	}
+	if code, _, errOut := w.run("", "plan", "--setting", "NOPE=1"); code != exitError || !strings.Contains(errOut, "--setting NOPE: not a setting") {
+		t.Errorf("an unknown setting: exit %d %s", code, errOut)
+	}
+}
+
+// TestWrongAccountIDIsCaught (issue 14): an ALIBABA_CLOUD_ACCOUNT_ID (or --owner) that is
+// not the credentials' account, as STS GetCallerIdentity says, is an error naming both,
+// not an owner shown without a check; without one, the owner is the credentials' account.
+func TestWrongAccountIDIsCaught(t *testing.T) {
+	w := newWorld(t, cloudsim.Config{Services: []emu.Service{sts.New()}})
+	t.Setenv("STS_ENDPOINT", w.eps["sts"])
+	t.Setenv("ALIBABA_CLOUD_ACCOUNT_ID", m2)
+	code, out, errOut := w.run("", "status")
+	if code != exitError || !strings.Contains(errOut, "ALIBABA_CLOUD_ACCOUNT_ID is "+m2+", but the credentials are of account "+owner+" (acs:ram::"+owner+":root)") {
+		t.Errorf("a wrong ALIBABA_CLOUD_ACCOUNT_ID: exit %d\n%s%s", code, out, errOut)
+	}
+	t.Setenv("ALIBABA_CLOUD_ACCOUNT_ID", "")
+	if code, _, errOut := w.run("", "plan", "--owner", m3); code != exitError || !strings.Contains(errOut, "--owner is "+m3+", but the credentials are of account "+owner) {
+		t.Errorf("a wrong --owner: exit %d %s", code, errOut)
+	}
+	code, out, errOut = w.run("", "status")
+	if code != exitOK || !strings.Contains(out, "owner "+owner+" (the credentials' account)") {
+		t.Errorf("the owner from the credentials: exit %d\n%s%s", code, out, errOut)
+	}
+	t.Setenv("ALIBABA_CLOUD_ACCOUNT_ID", owner)
+	if code, out, errOut := w.run("", "status"); code != exitOK || !strings.Contains(out, "owner "+owner+" (ALIBABA_CLOUD_ACCOUNT_ID, the credentials' account)") {
+		t.Errorf("a right ALIBABA_CLOUD_ACCOUNT_ID: exit %d\n%s%s", code, out, errOut)
 	}
 }
 
@@ -729,4 +851,47 @@ func operatorPolicy(t *testing.T) string {
 		t.Fatal("docs/deploy.md has no JSON policy under \"Permissions of the `imageshare` tool\"")
 	}
 	return doc
+}
+
+// TestTagWritesWhatTheCheckAllows: imageshare tag sets and removes tags with
+// TagResources and UntagResources as a person's call, after checking the image's tags
+// as they would be: a tag error or the owner's own account is refused, nothing written
+// (unless --force); an image the owner does not have is named.
+func TestTagWritesWhatTheCheckAllows(t *testing.T) {
+	w := newWorld(t, cloudsim.Config{})
+	tags := func(id string) map[string]string {
+		for _, im := range w.cloud.Images(region) {
+			if im.ID == id {
+				return im.Tags
+			}
+		}
+		t.Fatalf("no image %s", id)
+		return nil
+	}
+	code, out, errOut := w.run("", "tag", test, "imageshare:accounts="+m2, "team=web")
+	if code != exitOK || !strings.Contains(out, "imageshare tag: "+test+" in cn-hangzhou: set imageshare:accounts="+m2+", team=web (request ") {
+		t.Fatalf("tag: exit %d\n%s%s", code, out, errOut)
+	}
+	if got := tags(test); got["imageshare:accounts"] != m2 || got["team"] != "web" {
+		t.Fatalf("tags after: %v", got)
+	}
+	code, out, _ = w.run("", "tag", test, "imageshare:accounts="+m2+" 12345")
+	if code != exitRefusals || !strings.Contains(out, "12345 (tag-error)") || !strings.Contains(out, "nothing written") || tags(test)["imageshare:accounts"] != m2 {
+		t.Errorf("a tag error: exit %d\n%s", code, out)
+	}
+	code, out, _ = w.run("", "tag", test, "imageshare:accounts:2="+owner)
+	if code != exitRefusals || !strings.Contains(out, owner+" (owner)") || tags(test)["imageshare:accounts:2"] != "" {
+		t.Errorf("the owner's own account: exit %d\n%s", code, out)
+	}
+	if code, out, errOut := w.run("", "tag", test, "--remove", "team", "--remove", "imageshare:accounts"); code != exitOK || len(tags(test)) != 0 {
+		t.Errorf("--remove: exit %d %v\n%s%s", code, tags(test), out, errOut)
+	}
+	if code, _, errOut := w.run("", "tag", "m-Nope00000001", "a=b"); code != exitError || !strings.Contains(errOut, "m-Nope00000001: no such image among the images account "+owner+" owns") {
+		t.Errorf("an unknown image: exit %d %s", code, errOut)
+	}
+	for _, args := range [][]string{{"tag"}, {"tag", test}, {"tag", test, "novalue"}, {"tag", test, "a=b", "--remove", "a"}} {
+		if code, _, errOut := w.run("", args...); code != exitUsage || errOut == "" {
+			t.Errorf("%v: exit %d %q", args, code, errOut)
+		}
+	}
 }

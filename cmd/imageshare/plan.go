@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	deploy "imageshare/pkg/deployment"
 	"imageshare/pkg/inspect"
 	"imageshare/pkg/plan"
 	"imageshare/pkg/report"
@@ -19,7 +20,8 @@ import (
 const planUsage = `plan [--region R] [--image ID]... [--set KEY=VALUE]... [--unset KEY]... [--json]
   What the functions would do now, per image: the changes and the refusals. Read-only.
   --set/--unset imagine tag edits on the --image images first: what a tag would do
-  before anyone sets it. Settings are the functions' environment variables.
+  before anyone sets it. Settings: the deployment's s.yaml with the IMAGESHARE_*
+  variables (and .env), as s deploy reads them, or --setting NAME=VALUE.
   exit 0: nothing would change; 3: changes are pending; 4: only refusals remain; 1: error`
 
 // planJSON is the JSON answer of plan.
@@ -28,6 +30,8 @@ type planJSON struct {
 	Changes  int          `json:"changes"`
 	Refusals int          `json:"refusals"`
 	ExitCode int          `json:"exitCode"`
+	// Settings are the functions' settings the plan was made with, and their sources.
+	Settings []deploy.Setting `json:"settings"`
 }
 
 type regionPlan struct {
@@ -67,6 +71,9 @@ func planCmd(ctx context.Context, args []string, e *env) int {
 	fs.Var(set, "set", "imagine tag KEY=VALUE on the --image images (repeatable)")
 	fs.Var(&unset, "unset", "imagine tag KEY removed from the --image images (repeatable)")
 	asJSON := fs.Bool("json", false, "print JSON")
+	if wantsHelp(args) {
+		return help(fs, e)
+	}
 	pos, err := parse(fs, args)
 	if err != nil {
 		return exitUsage
@@ -84,7 +91,7 @@ func planCmd(ctx context.Context, args []string, e *env) int {
 		return fail(e, "plan", err)
 	}
 	cfg := inspect.Config{API: s.api, Settings: s.set, Owner: s.owner, Now: e.now}
-	out := planJSON{}
+	out := planJSON{Settings: s.dep.Settings}
 	var views []*inspect.View
 	for _, region := range s.regions {
 		v, err := inspect.Look(ctx, cfg, inspect.Request{Region: region, Images: images, Set: set, Unset: unset})
@@ -176,7 +183,7 @@ func nonNil(xs []string) []string {
 }
 
 func printPlan(w io.Writer, s *session, v *inspect.View, rp regionPlan, set pairs, unset multi) {
-	fmt.Fprintf(w, "imageshare plan: %s, owner %s (%s), REVOKE_REDUNDANT=%t\n", v.Region, v.Owner, s.ownerBy, s.set.RevokeRedundant)
+	fmt.Fprintf(w, "imageshare plan: %s, owner %s (%s)\n%s\n", v.Region, v.Owner, s.ownerBy, s.dep.Line())
 	if v.Hypothetical {
 		var edits []string
 		for _, k := range slices.Sorted(maps.Keys(set)) {
@@ -189,26 +196,36 @@ func printPlan(w io.Writer, s *session, v *inspect.View, rp regionPlan, set pair
 	}
 	fmt.Fprintln(w)
 	for _, id := range rp.Missing {
-		fmt.Fprintf(w, "%s: not found among the owner's images in %s\n", id, v.Region)
+		fmt.Fprintf(w, "%s: no such image among the images account %s owns in %s (check the ID and the region; images of other accounts are never managed)\n", id, v.Owner, v.Region)
 	}
 	if len(rp.Images) == 0 && len(rp.Shares) == 0 {
-		fmt.Fprintln(w, "no image to look at (no managed image in the region)")
+		if len(rp.Missing) == 0 {
+			fmt.Fprintf(w, "no image to look at: no image of account %s in %s carries a %s:* tag\n", v.Owner, v.Region, s.set.TagPrefix)
+		}
 		return
 	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "IMAGE\tACTION\tSUBJECT\tWHY")
+	header := false
+	row := func(format string, a ...any) {
+		if !header {
+			fmt.Fprintln(tw, "IMAGE\tACTION\tSUBJECT\tWHY")
+			header = true
+		}
+		fmt.Fprintf(tw, format, a...)
+	}
 	var quiet []string
 	for _, ip := range rp.Images {
 		rows := append(append(append([]report.Entry(nil), ip.Changes...), ip.Refusals...), ip.Postponed...)
 		for _, e := range rows {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Image, e.Action, subjectOf(e), why(v, e))
+			row("%s\t%s\t%s\t%s\n", e.Image, e.Action, subjectOf(e), why(v, e))
 		}
 		if len(rows) == 0 {
 			switch {
 			case ip.InTransition:
 				quiet = append(quiet, ip.Image+": an association is still moving; the functions look again until it is final")
 			case !ip.Managed:
-				quiet = append(quiet, ip.Image+": not managed (no tags): left as it is")
+				quiet = append(quiet, fmt.Sprintf("%s: not managed: it has no %s:* tag (%s:accounts, %s:folders, %s:mode), so the functions leave it as it is",
+					ip.Image, s.set.TagPrefix, s.set.TagPrefix, s.set.TagPrefix, s.set.TagPrefix))
 			case ip.Status != state.Available:
 				quiet = append(quiet, ip.Image+": "+ip.Status)
 			default:
@@ -217,7 +234,7 @@ func printPlan(w io.Writer, s *session, v *inspect.View, rp regionPlan, set pair
 		}
 	}
 	for _, e := range rp.Shares {
-		fmt.Fprintf(tw, "(share)\t%s\t%s\t%s\n", e.Action, subjectOf(e), shareWhy(e))
+		row("(share)\t%s\t%s\t%s\n", e.Action, subjectOf(e), shareWhy(e))
 	}
 	_ = tw.Flush()
 	for _, q := range quiet {

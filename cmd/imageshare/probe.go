@@ -36,6 +36,9 @@ func probeCmd(ctx context.Context, args []string, e *env) int {
 	wait := fs.Duration("wait", 5*time.Minute, "longest wait for an association to settle")
 	poll := fs.Duration("poll", 5*time.Second, "how often to look while waiting")
 	asJSON := fs.Bool("json", false, "print the result as JSON after the transcript")
+	if wantsHelp(args) {
+		return help(fs, e)
+	}
 	pos, err := parse(fs, args)
 	if err != nil {
 		return exitUsage

@@ -4,7 +4,6 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -22,36 +21,48 @@ import (
 //go:embed demo.yaml
 var demo []byte
 
+const sandboxUsage = `sandbox [--json] [--logs] [--trace] [--syaml FILE] [FILE]
+  Run scenario FILE on the embedded emulated cloud and check its expectations: the five
+  functions run as processes speaking the FC runtime API, fed by the events the
+  emulated cloud emits and routed by s.yaml's triggers, on an emulated clock that starts
+  at 2026-01-01 00:00 UTC and moves only when nothing is left to do now. It tells what
+  happened step by step (the emulated time, who did what, what the functions changed or
+  refused and the remedy), then each image's shares before and after. Without FILE,
+  the built-in demo (cmd/imageshare/demo.yaml). The format of FILE, its timing rules,
+  expectations and invariant: docs/scenarios.md; examples: test/scenarios/*.yaml.
+  --json         print the final state as JSON instead: {"images": {ID: {"direct",
+                 "organization", "tags"}}, "refusals": [{"image", "subject", "reason"}],
+                 "violations": [...]}
+  --logs         print the functions' log lines on stderr as "[function#instance] {json}";
+                 "time" is the emulated time of the invocation, "wallTime" the machine's
+  --trace        print what the sandbox does on stderr (deliveries, retries, timers)
+  --syaml FILE   route events and configure the functions from FILE, not the built-in s.yaml
+  exit 0: every expectation holds; 1: one fails, an invariant broke or a step did not
+  settle; 2: invalid file or command line; 3: internal error
+  examples: imageshare sandbox
+            imageshare sandbox --logs test/scenarios/r12-sweep-straddle.yaml`
+
 func sandboxCmd(args []string) int {
+	if wantsHelp(args) {
+		fmt.Println("usage: imageshare " + sandboxUsage)
+		return 0
+	}
 	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print the final state as JSON")
 	syamlPath := fs.String("syaml", "", "s.yaml to route events with (default: the embedded one)")
 	logs := fs.Bool("logs", false, "print every line the function processes log")
 	trace := fs.Bool("trace", false, "print what the sandbox does")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `usage: imageshare sandbox [--json] [--syaml FILE] [--logs] [--trace] [FILE]
-
-Runs scenario FILE (without FILE, the built-in demo) on the embedded emulated cloud.
-The scenario format, the timing rules, the expectations and the invariant:
-docs/scenarios.md. Exit 0: every expectation holds; 1: one fails, an invariant broke
-or a step did not settle; 2: invalid file or command line; 3: internal error.
-
-`)
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() { fmt.Fprintln(fs.Output(), "usage: imageshare "+sandboxUsage) }
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
 		return 2
 	}
 	if fs.NArg() > 1 {
 		fmt.Fprintln(os.Stderr, "imageshare sandbox: at most one scenario file")
 		return 2
 	}
-	name, data := "demo.yaml", demo
+	name, data, title := "demo.yaml", demo, "the built-in demo, cmd/imageshare/demo.yaml"
 	if fs.NArg() == 1 {
-		name = fs.Arg(0)
+		name, title = fs.Arg(0), "scenario file "+fs.Arg(0)
 		b, err := os.ReadFile(name)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "imageshare sandbox: %v\n", err)
@@ -97,6 +108,8 @@ or a step did not settle; 2: invalid file or command line; 3: internal error.
 			return 3
 		}
 	} else {
+		fmt.Fprintf(os.Stdout, "imageshare sandbox: %s (region %s, owner %s)\n\n", title, sc.Region, sc.Owner)
+		printStory(os.Stdout, sc, res)
 		printTable(os.Stdout, name, res)
 	}
 	if !res.OK() {
@@ -113,7 +126,6 @@ or a step did not settle; 2: invalid file or command line; 3: internal error.
 
 // printTable shows each image's direct and organization shares before and after.
 func printTable(w io.Writer, name string, res *sandbox.Result) {
-	fmt.Fprintf(w, "imageshare sandbox: %s\n\n", name)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "IMAGE\tDIRECT (before → after)\tORGANIZATION (before → after)")
 	ids := make([]string, 0, len(res.Images))
@@ -132,19 +144,23 @@ func printTable(w io.Writer, name string, res *sandbox.Result) {
 	}
 	_ = tw.Flush()
 	if len(res.Refusals) > 0 {
-		fmt.Fprintln(w, "\nrefused:")
+		fmt.Fprintln(w, "\nrefused, with what to do:")
 		for _, r := range res.Refusals {
 			subject := r.Subject
 			if subject == "" {
 				subject = "(the image)"
 			}
-			fmt.Fprintf(w, "  %s  %s  %s\n", r.Image, subject, r.Reason)
+			fmt.Fprintf(w, "  %s  %s  %s", r.Image, subject, r.Reason)
+			if m := remedyOf(res, r); m != "" {
+				fmt.Fprintf(w, ": %s", m)
+			}
+			fmt.Fprintln(w)
 		}
 	}
 	fmt.Fprintf(w, "\n%d function invocations, %d cloud calls by the functions, emulated time %s\n",
 		sum(res.Stats.Invocations), sum(res.Stats.Calls), res.Stats.EmulatedEnd.Format("2006-01-02 15:04"))
 	if res.OK() {
-		fmt.Fprintln(w, "every expectation holds; no account lost access on the way")
+		fmt.Fprintf(w, "every expectation holds: the expect block of %s (each image's direct shares and organization targets at the end, and the refusals that must be reported) is met, and no account lost access on the way\n", name)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	deploy "imageshare/pkg/deployment"
 	"imageshare/pkg/inspect"
 )
 
@@ -21,6 +22,8 @@ const statusUsage = `status [--region R] [--json] [--progress auto|always|never]
 type statusJSON struct {
 	Owner   string           `json:"owner"`
 	Regions []inspect.Status `json:"regions"`
+	// Settings are the functions' settings the answer was made with, and their sources.
+	Settings []deploy.Setting `json:"settings"`
 }
 
 func statusCmd(ctx context.Context, args []string, e *env) int {
@@ -29,12 +32,19 @@ func statusCmd(ctx context.Context, args []string, e *env) int {
 	c.register(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	progress := fs.String("progress", "auto", "progress on stderr: auto (when it is a terminal), always, never")
+	if wantsHelp(args) {
+		return help(fs, e)
+	}
 	pos, err := parse(fs, args)
 	if err != nil {
 		return exitUsage
 	}
-	if len(pos) > 0 || (*progress != "auto" && *progress != "always" && *progress != "never") {
-		fs.Usage()
+	if len(pos) > 0 {
+		fmt.Fprintf(e.stderr, "imageshare status: unexpected argument %q\n", pos[0])
+		return exitUsage
+	}
+	if *progress != "auto" && *progress != "always" && *progress != "never" {
+		fmt.Fprintf(e.stderr, "imageshare status: --progress %q: must be auto, always or never\n", *progress)
 		return exitUsage
 	}
 	s, err := c.connect(ctx, e, true)
@@ -42,20 +52,9 @@ func statusCmd(ctx context.Context, args []string, e *env) int {
 		return fail(e, "status", err)
 	}
 	show := *progress == "always" || (*progress == "auto" && e.terminal())
-	out := statusJSON{Owner: s.owner}
-	for _, region := range s.regions {
-		counter := inspect.NewCounter(s.api)
-		stop := func() {}
-		if show {
-			stop = progressLine(e.stderr, region, counter, 250*time.Millisecond)
-		}
-		cfg := inspect.Config{API: counter, Settings: s.set, Owner: s.owner, Now: e.now}
-		v, err := inspect.Look(ctx, cfg, inspect.Request{Region: region})
-		stop()
-		if err != nil {
-			return fail(e, "status", err)
-		}
-		out.Regions = append(out.Regions, inspect.StatusOf(cfg, v))
+	out, err := collectStatus(ctx, s, e, show)
+	if err != nil {
+		return fail(e, "status", err)
 	}
 	if *asJSON {
 		if err := writeJSON(e.stdout, out); err != nil {
@@ -67,6 +66,26 @@ func statusCmd(ctx context.Context, args []string, e *env) int {
 		printStatus(e.stdout, s, st)
 	}
 	return exitOK
+}
+
+// collectStatus looks at every region of the session: what status (and report) show.
+func collectStatus(ctx context.Context, s *session, e *env, show bool) (statusJSON, error) {
+	out := statusJSON{Owner: s.owner, Settings: s.dep.Settings}
+	for _, region := range s.regions {
+		counter := inspect.NewCounter(s.api)
+		stop := func() {}
+		if show {
+			stop = progressLine(e.stderr, region, counter, 250*time.Millisecond)
+		}
+		cfg := inspect.Config{API: counter, Settings: s.set, Owner: s.owner, Now: e.now}
+		v, err := inspect.Look(ctx, cfg, inspect.Request{Region: region})
+		stop()
+		if err != nil {
+			return out, err
+		}
+		out.Regions = append(out.Regions, inspect.StatusOf(cfg, v))
+	}
+	return out, nil
 }
 
 // progressLine rewrites one line on w with the counts until stopped, then ends it with
@@ -101,7 +120,7 @@ func progressLine(w io.Writer, region string, c *inspect.Counter, every time.Dur
 }
 
 func printStatus(w io.Writer, s *session, st inspect.Status) {
-	fmt.Fprintf(w, "imageshare status: %s, owner %s\n\n", st.Region, s.owner)
+	fmt.Fprintf(w, "imageshare status: %s, owner %s (%s)\n%s\n\n", st.Region, s.owner, s.ownerBy, s.dep.Line())
 	var by []string
 	for _, k := range sortedCounts(st.ByStatus) {
 		by = append(by, fmt.Sprintf("%s %d", k, st.ByStatus[k]))

@@ -110,3 +110,23 @@ func (c *Client) TagResources(ctx context.Context, region string, images []strin
 	}
 	return cloud.Result{RequestID: resp.RequestId}, nil
 }
+
+// UntagResources removes tag keys from images (ECS UntagResources,
+// https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-untagresources:
+// TagKey.N at most 20). Not part of cloud.API: the functions never untag; `imageshare
+// tag --remove` does, as a person would.
+func (c *Client) UntagResources(ctx context.Context, region string, images, keys []string) (cloud.Result, error) {
+	req := ecs.CreateUntagResourcesRequest()
+	req.RegionId = region
+	req.ResourceType = "image"
+	req.ResourceId = orEmpty(images)
+	req.TagKey = orEmpty(keys)
+	var resp *ecs.UntagResourcesResponse
+	if err := c.send(ctx, req.RpcRequest, "ecs", region, "UntagResources", func() (err error) {
+		resp, err = c.ecs.UntagResources(req)
+		return err
+	}); err != nil {
+		return cloud.Result{}, err
+	}
+	return cloud.Result{RequestID: resp.RequestId}, nil
+}

@@ -59,6 +59,50 @@ func TestNoCredentials(t *testing.T) {
 	}
 }
 
+// TestNoCredentialsIsOneSentenceNamingTheSources (issue 14): a missing credential is one
+// sentence naming every source of the chain and why it gave nothing, with the remedy —
+// not the chain's run-on of SDK texts ("enviroment", "Can not open fileopen").
+func TestNoCredentialsIsOneSentenceNamingTheSources(t *testing.T) {
+	home := clean(t)
+	_, err := Default()
+	if err == nil {
+		t.Fatal("no error without credentials")
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		"the variables ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET (not set)",
+		"OIDC (ALIBABA_CLOUD_ROLE_ARN not set)",
+		"the aliyun CLI's profile " + filepath.Join(home, ".aliyun", "config.json") + " (no such file)",
+		"the credentials file " + filepath.Join(home, ".alibabacloud", "credentials") + " (no such file)",
+		"the ECS instance's RAM role (ALIBABA_CLOUD_ECS_METADATA not set)",
+		"; set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or run aliyun configure",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the error lacks %q:\n%s", want, msg)
+		}
+	}
+	for _, sdk := range []string{"enviroment", "Can not open", "fileopen", "unable to get credentials", "\n"} {
+		if strings.Contains(msg, sdk) {
+			t.Errorf("the error carries the SDK's text %q:\n%s", sdk, msg)
+		}
+	}
+	if n := strings.Count(msg, ". "); n > 0 {
+		t.Errorf("more than one sentence:\n%s", msg)
+	}
+	// Each source's state is what can be seen: a secret without its key ID, a CLI
+	// profile that is not there, a credentials file elsewhere.
+	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "s")
+	writeConfig(t, home, `{"current":"a","profiles":[{"name":"a","mode":"AK"}]}`)
+	t.Setenv("ALIBABA_CLOUD_PROFILE", "b")
+	t.Setenv("ALIBABA_CLOUD_CREDENTIALS_FILE", filepath.Join(home, "creds"))
+	_, err = Default()
+	for _, want := range []string{"(the key ID is not set)", `(no profile named "b")`, filepath.Join(home, "creds") + " (no such file)"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("the error lacks %q: %v", want, err)
+		}
+	}
+}
+
 // A malformed CLI config is quoted whole by credentials-go; its secrets must not reach
 // the error.
 func TestMalformedConfigDoesNotLeak(t *testing.T) {

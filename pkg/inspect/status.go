@@ -2,7 +2,9 @@ package inspect
 
 import (
 	"context"
+	"slices"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -32,6 +34,43 @@ type Status struct {
 	Awaiting  int            `json:"awaitingConfirmation"`
 	Refusals  []report.Entry `json:"refusals"`
 	Postponed []Postponed    `json:"postponed"`
+	// Access says, per image the sweep covers, who can boot it now and how: the page
+	// of `imageshare report --html` is made of it.
+	Access []ImageAccess `json:"access"`
+}
+
+// ImageAccess is who can boot one image now.
+type ImageAccess struct {
+	Image       string `json:"image"`
+	Status      string `json:"status"`
+	Managed     bool   `json:"managed"`
+	Frozen      bool   `json:"frozen,omitempty"`
+	Mode        string `json:"mode,omitempty"`
+	ProductCode string `json:"productCode,omitempty"`
+	// Direct lists the accounts the image is shared with directly.
+	Direct []string `json:"direct"`
+	// Organization lists the targets through which resource shares reach accounts now
+	// (R5: the image and the target both Associated), each with the share.
+	Organization []OrgGrant `json:"organization"`
+	// Pending counts the changes the next run would make; Awaiting lists the removals
+	// that wait for a second look at unchanged tags (R12), as "unshare ACCOUNT" or
+	// "disassociate SHARE".
+	Pending  int      `json:"pendingChanges"`
+	Awaiting []string `json:"awaitingConfirmation"`
+}
+
+// OrgGrant is one target of a resource share that gives access to an image.
+type OrgGrant struct {
+	Target  string `json:"target"`
+	Kind    string `json:"kind"` // "directory", "folder" or "account"
+	Share   string `json:"share"`
+	ShareID string `json:"shareId"`
+	Managed bool   `json:"managed"`
+	// Path is the target's place in the Resource Directory: rd-…/r-…/fd-…/… ("" unknown).
+	Path string `json:"path,omitempty"`
+	// Accounts are the members the target reaches (the owner excluded), as far as the
+	// directory was read.
+	Accounts []string `json:"accounts"`
 }
 
 // ShareStatus is one resource share of the owner.
@@ -89,6 +128,7 @@ func StatusOf(cfg Config, v *View) Status {
 		}
 		s.Postponed = append(s.Postponed, p)
 	}
+	s.Access = accessOf(cfg, v)
 	for _, sh := range v.State.Shares {
 		ss := ShareStatus{Name: sh.Name, ID: sh.ID, Managed: plan.IsManagedName(sh.Name), Targets: []string{}}
 		for t, a := range sh.Targets {
@@ -117,6 +157,88 @@ func StatusOf(cfg Config, v *View) Status {
 		s.Shares = []ShareStatus{}
 	}
 	return s
+}
+
+// accessOf lists who can boot each image of the view now.
+func accessOf(cfg Config, v *View) []ImageAccess {
+	out := []ImageAccess{}
+	st := v.State
+	for _, im := range v.State.Images {
+		if im.Missing {
+			continue
+		}
+		pol := policy.Parse(cfg.Settings.TagPrefix, im.Tags)
+		a := ImageAccess{Image: im.ID, Status: im.Status, Managed: pol.Managed, Frozen: len(pol.Errors) > 0, ProductCode: im.ProductCode,
+			Direct: append([]string{}, im.Direct...), Organization: []OrgGrant{}, Awaiting: []string{}}
+		sort.Strings(a.Direct)
+		if pol.Managed {
+			a.Mode = string(pol.Mode)
+		}
+		for _, sh := range st.Shares {
+			if !sh.Resources[im.ID].Active() {
+				continue
+			}
+			for t, ta := range sh.Targets {
+				if !ta.Active() {
+					continue
+				}
+				g := OrgGrant{Target: t, Share: sh.Name, ShareID: sh.ID, Managed: plan.IsManagedName(sh.Name), Accounts: []string{}}
+				switch {
+				case policy.IsAccount(t):
+					g.Kind = "account"
+				case policy.IsDirectory(t):
+					g.Kind = "directory"
+				default:
+					g.Kind = "folder"
+				}
+				g.Path = pathOf(st, t)
+				for _, acct := range st.Reaches(t, sh.AllowExternal) {
+					if acct != st.Owner {
+						g.Accounts = append(g.Accounts, acct)
+					}
+				}
+				a.Organization = append(a.Organization, g)
+			}
+		}
+		sort.Slice(a.Organization, func(i, j int) bool {
+			x, y := a.Organization[i], a.Organization[j]
+			return x.Target+"\x00"+x.Share < y.Target+"\x00"+y.Share
+		})
+		if p := v.Plan.Image(im.ID); p != nil {
+			for _, r := range p.Confirm {
+				a.Awaiting = append(a.Awaiting, r.Action+" "+r.Subject)
+			}
+		}
+		for _, e := range v.ImageEntries(im.ID) {
+			if e.Change() {
+				a.Pending++
+			}
+		}
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Image < out[j].Image })
+	return out
+}
+
+// pathOf is a target's place in the directory, as ResourceDirectoryPath writes it.
+func pathOf(st *state.State, target string) string {
+	d := st.Directory
+	if d == nil {
+		return ""
+	}
+	switch {
+	case target == d.ID:
+		return d.ID
+	case policy.IsAccount(target):
+		if m, ok := d.Members[target]; ok {
+			return strings.Join(append(slices.Clone(m.Path), target), "/")
+		}
+	default:
+		if anc, ok := d.Folders[target]; ok {
+			return strings.Join(append(append([]string{d.ID}, anc...), target), "/")
+		}
+	}
+	return ""
 }
 
 // ManagedShares counts the shares imageshare created.

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	emueventbridge "imageshare/pkg/cloudsim/eventbridge"
 	"imageshare/pkg/cloudsim/mns"
 	"imageshare/pkg/fcruntime"
+	"imageshare/pkg/report"
 	"imageshare/pkg/scenario"
 	"imageshare/pkg/syaml"
 )
@@ -101,6 +103,19 @@ type Result struct {
 	// Writes are the functions' cloud writes that took effect, in order, with the
 	// emulated time of each (benchmarks measure latencies with them).
 	Writes []cloudsim.CallRecord `json:"-"`
+	// Reports are the functions' R10 report lines (changes, refusals, postponements),
+	// in the order logged, with the emulated time and the step during which each came.
+	Reports []Report `json:"-"`
+}
+
+// Report is one R10 line a function logged: what it changed, refused or postponed.
+type Report struct {
+	// At is the emulated time of the invocation; Step the index of the top-level step
+	// whose settle it belongs to (-1: before the first step).
+	At       time.Time
+	Step     int
+	Function string
+	report.Entry
 }
 
 // Stats counts what happened.
@@ -164,6 +179,8 @@ type sandbox struct {
 	timers      []*timer
 	writes      []cloudsim.WriteRecord
 	refusals    []Refusal
+	reports     []Report
+	onReport    func(Report)
 	violations  []string
 	invocations map[string]int
 	trace       io.Writer
@@ -281,6 +298,7 @@ func (sb *sandbox) run(ctx context.Context) (*Result, error) {
 	sb.mu.Lock()
 	res.Steps = append([]StepRecord(nil), sb.steps...)
 	res.Refusals = append([]Refusal(nil), sb.refusals...)
+	res.Reports = append([]Report(nil), sb.reports...)
 	res.Violations = append([]string(nil), sb.violations...)
 	res.Violations = append(res.Violations, sb.audit.leaks()...)
 	// Every answer the emulated cloud gave must be in its error catalogue.
@@ -376,26 +394,64 @@ func nonNil(s []string) []string {
 	return append([]string{}, s...)
 }
 
-// onLog reads one line a function printed: R10 refusals are collected.
+// onLog reads one line a function printed: R10 reports (and so refusals) are collected.
+// Lines reach it before the invocation's result, and the clock moves only between
+// invocations, so the clock is the invocation's emulated time.
 func (sb *sandbox) onLog(function string, instance int, line []byte) {
+	now := sb.clock.Now()
 	if sb.opts.Logs != nil {
-		fmt.Fprintf(sb.opts.Logs, "[%s#%d] %s\n", function, instance, line)
+		fmt.Fprintf(sb.opts.Logs, "[%s#%d] %s\n", function, instance, EmulatedTime(line, now))
 	}
 	sb.audit.line(function, line)
 	if len(line) == 0 || line[0] != '{' {
 		return
 	}
 	var rec struct {
-		Msg     string `json:"msg"`
-		Action  string `json:"action"`
-		Image   string `json:"image"`
-		Subject string `json:"subject"`
-		Reason  string `json:"reason"`
+		Msg               string         `json:"msg"`
+		Region            string         `json:"region"`
+		Action            string         `json:"action"`
+		Image             string         `json:"image"`
+		Subject           string         `json:"subject"`
+		Reason            string         `json:"reason"`
+		Detail            string         `json:"detail"`
+		DryRun            bool           `json:"dryRun"`
+		AfterConfirmation bool           `json:"afterConfirmation"`
+		RequestIDs        []string       `json:"requestIds"`
+		Actors            []report.Actor `json:"actors"`
 	}
-	if json.Unmarshal(line, &rec) != nil || rec.Action != "refuse" || !strings.HasPrefix(rec.Msg, "imageshare ") {
+	if json.Unmarshal(line, &rec) != nil || rec.Action == "" || rec.Msg != "imageshare "+rec.Action {
 		return
 	}
 	sb.mu.Lock()
-	sb.refusals = append(sb.refusals, Refusal{Image: rec.Image, Subject: rec.Subject, Reason: rec.Reason})
+	r := Report{At: now, Step: len(sb.steps) - 1, Function: function, Entry: report.Entry{
+		Region: rec.Region, Image: rec.Image, Action: rec.Action, Subject: rec.Subject, Reason: rec.Reason, Message: rec.Detail,
+		DryRun: rec.DryRun, AfterConfirmation: rec.AfterConfirmation, RequestIDs: rec.RequestIDs, Actors: rec.Actors}}
+	if sb.onReport == nil {
+		// A scenario keeps them for its story; a live world hands them on instead.
+		sb.reports = append(sb.reports, r)
+	}
+	if rec.Action == "refuse" && sb.onReport == nil {
+		sb.refusals = append(sb.refusals, Refusal{Image: rec.Image, Subject: rec.Subject, Reason: rec.Reason})
+	}
 	sb.mu.Unlock()
+	if sb.onReport != nil {
+		sb.onReport(r)
+	}
+}
+
+// EmulatedTime rewrites the "time" of a function's JSON log line (log/slog's first
+// field) to the emulated time at, keeping the process's own clock in "wallTime": the
+// functions stamp lines with the wall clock, while a run's story happens on the
+// emulated clock. Other lines are returned as they are.
+func EmulatedTime(line []byte, at time.Time) []byte {
+	const head = `{"time":"`
+	if !bytes.HasPrefix(line, []byte(head)) {
+		return line
+	}
+	end := bytes.IndexByte(line[len(head):], '"')
+	if end < 0 {
+		return line
+	}
+	wall, rest := line[len(head):len(head)+end], line[len(head)+end+1:]
+	return fmt.Appendf(nil, `{"time":"%s","wallTime":"%s"%s`, at.UTC().Format(time.RFC3339Nano), wall, rest)
 }

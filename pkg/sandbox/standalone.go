@@ -1,6 +1,9 @@
 package sandbox
 
 import (
+	"context"
+	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"sync"
@@ -25,6 +28,17 @@ type WorldOptions struct {
 	// Bare: without the deployment's queues, topic and the functions' role and policy,
 	// for `imageshare setup` to make them.
 	Bare bool
+	// FunctionCommand, when set, runs the functions as the sandbox does (processes
+	// speaking the FC runtime API, events routed by s.yaml's triggers, timers firing),
+	// in real time: see live.go. Not with Bare (the functions need their role).
+	FunctionCommand func(name string) []string
+	// Logs receives the function processes' lines (their "time" the emulated time);
+	// OnReport each R10 report as it is logged. Only with FunctionCommand.
+	Logs     io.Writer
+	OnReport func(Report)
+	// Start is the emulated time when the world starts (zero: the wall clock); the
+	// clock then moves with the wall clock.
+	Start time.Time
 }
 
 // World is a scenario's starting world — accounts, Resource Directory, images, resource
@@ -37,6 +51,16 @@ type World struct {
 	sb   *sandbox
 	stop chan struct{}
 	done sync.WaitGroup
+	// mu orders the clock's moves: the ticker's and Advance's.
+	mu sync.Mutex
+	// ahead is how far Advance moved the emulated clock beyond the wall clock's pace;
+	// origin is the emulated time when the wall clock read wallOrigin.
+	ahead              time.Duration
+	origin, wallOrigin time.Time
+	// live: the functions run (live.go).
+	live bool
+	ctx  context.Context
+	quit context.CancelFunc
 }
 
 // tick is how often a World's clock catches up with the wall clock and applies the
@@ -45,11 +69,34 @@ const tick = 100 * time.Millisecond
 
 // NewWorld builds and serves the world of sc. Close stops it.
 func NewWorld(sc *scenario.Scenario, opts WorldOptions) (*World, error) {
-	sb, err := newWorld(sc, Options{SYAML: opts.SYAML}, worldConfig{start: time.Now().UTC().Truncate(time.Second), addr: opts.Addr, standalone: true, bare: opts.Bare})
+	if opts.FunctionCommand != nil {
+		return newLiveWorld(sc, opts)
+	}
+	start := startOf(opts)
+	sb, err := newWorld(sc, Options{SYAML: opts.SYAML}, worldConfig{start: start, addr: opts.Addr, standalone: true, bare: opts.Bare})
 	if err != nil {
 		return nil, err
 	}
-	w := &World{sb: sb, stop: make(chan struct{})}
+	w := &World{sb: sb, stop: make(chan struct{}), origin: start, wallOrigin: time.Now()}
+	w.ctx, w.quit = context.WithCancel(context.Background())
+	w.run(func(now time.Time) {
+		sb.clock.Set(now)
+		sb.cloud.RunDue()
+	})
+	return w, nil
+}
+
+// startOf is the emulated time a world starts at.
+func startOf(opts WorldOptions) time.Time {
+	if !opts.Start.IsZero() {
+		return opts.Start.UTC()
+	}
+	return time.Now().UTC().Truncate(time.Second)
+}
+
+// run moves the clock with the wall clock (plus what Advance added) every tick, with
+// step doing what falls due.
+func (w *World) run(step func(now time.Time)) {
 	w.done.Add(1)
 	go func() {
 		defer w.done.Done()
@@ -60,17 +107,55 @@ func NewWorld(sc *scenario.Scenario, opts WorldOptions) (*World, error) {
 			case <-w.stop:
 				return
 			case now := <-t.C:
-				sb.clock.Set(now)
-				sb.cloud.RunDue()
+				w.mu.Lock()
+				step(w.origin.Add(now.Sub(w.wallOrigin) + w.ahead))
+				w.mu.Unlock()
 			}
 		}
 	}()
-	return w, nil
 }
 
-// Close stops the clock and the endpoints.
+// Now returns the world's emulated time.
+func (w *World) Now() time.Time { return w.sb.clock.Now() }
+
+// Ahead returns how far Advance moved the emulated clock beyond the wall clock's pace.
+func (w *World) Ahead() time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.ahead
+}
+
+// Live reports whether the functions run in the world.
+func (w *World) Live() bool { return w.live }
+
+// Advance moves the emulated clock d ahead at once, doing in time order everything that
+// falls due on the way — associations settle, images turn Available, and with the
+// functions delayed jobs run and timers fire — so that a person need not wait for
+// SETTLE_DELAY or a sweep. The clock then keeps following the wall clock, d ahead of
+// it. It returns the emulated time before and after.
+func (w *World) Advance(d time.Duration) (from, to time.Time, err error) {
+	if d < 0 {
+		return time.Time{}, time.Time{}, fmt.Errorf("cannot go back in time (%s)", d)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	from = w.sb.clock.Now()
+	w.ahead += d
+	target := from.Add(d)
+	if w.live {
+		err = w.sb.runUntil(w.ctx, target)
+		w.sb.forget()
+	} else {
+		w.sb.clock.Set(target)
+		w.sb.cloud.RunDue()
+	}
+	return from, w.sb.clock.Now(), err
+}
+
+// Close stops the clock, the functions and the endpoints.
 func (w *World) Close() {
 	close(w.stop)
+	w.quit()
 	w.done.Wait()
 	w.sb.close()
 }
@@ -121,6 +206,10 @@ func (w *World) Queues() []string {
 	}
 	return out
 }
+
+// FunctionEnv returns the functions' settings as s.yaml and the file's settings give
+// them (the environment the functions run with, without endpoints).
+func (w *World) FunctionEnv() map[string]string { return maps.Clone(w.sb.env) }
 
 // Topic returns NOTIFY_TOPIC ("" none).
 func (w *World) Topic() string { return w.sb.env["NOTIFY_TOPIC"] }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"imageshare/test/testcache"
 )
@@ -78,6 +79,131 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
 	}
+}
+
+// TestDemoNarrates (issue 14): before its table the demo tells each step with its
+// emulated time and who did it, and what the functions did about it; it names its
+// scenario file, says what "every expectation holds" refers to, and gives each
+// refusal's remedy.
+func TestDemoNarrates(t *testing.T) {
+	code, out, errOut := run(t, "sandbox")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	story, table, ok := strings.Cut(out, "IMAGE  ")
+	if !ok {
+		t.Fatalf("no table:\n%s", out)
+	}
+	for _, want := range []string{
+		"the built-in demo, cmd/imageshare/demo.yaml",
+		"What happened (emulated time; the clock starts at 2026-01-01 00:00 UTC)",
+		"00:00–00:31  31m pass",
+		"00:31  the root account 1000000000000001 tags m-Golden000001: imageshare:accounts=1000000000000004 2000000000000001 2000000000000002",
+		"the root account 1000000000000001 moves account 1000000000000004 to fd-Prod000001",
+		"Image m-Golden000001 is now shared directly with account 2000000000000001.",
+		"Image m-Golden000001 is no longer shared directly with account 1000000000000004 (redundant via",
+		"Image m-Golden000001: refused 2000000000000002 (not-allowed): the account is neither a member of the Resource Directory nor listed in ALLOWED_EXTERNAL_ACCOUNTS; invite it",
+		"Asked for by the root account 1000000000000001.",
+		"Image m-New000000001 is being shared with fd-Prod000001 through resource sharing.",
+	} {
+		if !strings.Contains(story, want) {
+			t.Errorf("the story lacks %q:\n%s", want, story)
+		}
+	}
+	// The steps come in order, each function line after its step.
+	if i, j := strings.Index(story, "tags m-Golden000001"), strings.Index(story, "refused 2000000000000002"); i < 0 || j < i {
+		t.Errorf("the refusal is not told after the tag edit that caused it:\n%s", story)
+	}
+	for _, want := range []string{
+		"refused, with what to do:",
+		"m-Typo00000001  100000000000000  tag-error: tag imageshare:accounts: not an account ID (16 digits); the image is left exactly as it is until the tag is fixed",
+		"every expectation holds: the expect block of demo.yaml (each image's direct shares and organization targets at the end, and the refusals that must be reported) is met",
+	} {
+		if !strings.Contains(table, want) {
+			t.Errorf("after the table, %q is missing:\n%s", want, table)
+		}
+	}
+	// A scenario file is named by its path.
+	p := write(t, "ok.yaml", fmt.Sprintf(small, `"1000000000000002"`))
+	if _, out, _ := run(t, "sandbox", p); !strings.Contains(out, "imageshare sandbox: scenario file "+p) {
+		t.Errorf("the file is not named:\n%s", out)
+	}
+}
+
+// TestLogsCarryEmulatedTime (issue 14): --logs shows each function line with the
+// invocation's emulated time in "time" (the run's clock, from 2026-01-01), the
+// machine's in "wallTime".
+func TestLogsCarryEmulatedTime(t *testing.T) {
+	code, _, errOut := run(t, "sandbox", "--logs")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	start, end := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 1, 1, 0, 0, 0, time.UTC)
+	n := 0
+	times := map[string]bool{}
+	for _, line := range strings.Split(errOut, "\n") {
+		_, body, ok := strings.Cut(line, "] {")
+		if !ok {
+			continue
+		}
+		var rec struct {
+			Time     time.Time `json:"time"`
+			WallTime time.Time `json:"wallTime"`
+		}
+		if err := json.Unmarshal([]byte("{"+body), &rec); err != nil {
+			t.Fatalf("a log line is not JSON: %v\n%s", err, line)
+		}
+		if rec.Time.Before(start) || !rec.Time.Before(end) || rec.WallTime.IsZero() || !strings.HasPrefix(body, `"time":"2026-01-01T`) {
+			t.Errorf("line not on the emulated clock: %s", line)
+		}
+		times[rec.Time.Format("15:04")] = true
+		n++
+	}
+	// The demo runs at 00:30 (the sweep), 00:32, 00:33 and 00:37 at least.
+	if n < 10 || !times["00:30"] || !times["00:37"] {
+		t.Fatalf("%d log lines, at %v:\n%s", n, times, errOut)
+	}
+}
+
+// TestEveryHelpExitsZero (issue 14): --help and -h of every subcommand print its usage
+// on stdout and exit 0, with nothing on stderr.
+func TestEveryHelpExitsZero(t *testing.T) {
+	for _, cmd := range []string{"sandbox", "function", "emulator", "plan", "explain", "status", "probe", "policy", "setup", "doctor",
+		"check-tags", "report", "tag"} {
+		for _, flag := range []string{"--help", "-h"} {
+			code, out, errOut := run(t, cmd, flag)
+			if code != 0 || !strings.HasPrefix(out, "usage: imageshare "+cmd) || errOut != "" {
+				t.Errorf("imageshare %s %s: exit %d, stdout %q, stderr %q", cmd, flag, code, clip(out), errOut)
+			}
+		}
+	}
+	if code, out, errOut := run(t, "--help"); code != 0 || !strings.HasPrefix(out, "usage:") || errOut != "" {
+		t.Errorf("imageshare --help: exit %d, stdout %q, stderr %q", code, clip(out), errOut)
+	}
+	// sandbox --help says what the command does, not only its flags.
+	if _, out, _ := run(t, "sandbox", "--help"); !strings.Contains(out, "docs/scenarios.md") || !strings.Contains(out, "exit 0: every expectation holds") ||
+		!strings.Contains(out, "emulated time") {
+		t.Errorf("sandbox --help:\n%s", out)
+	}
+	// Without it, a bad flag is still a usage error on stderr.
+	if code, _, errOut := run(t, "plan", "--nope"); code != 2 || !strings.Contains(errOut, "-nope") {
+		t.Errorf("plan --nope: exit %d %s", code, errOut)
+	}
+}
+
+// TestBadValuesNameThemselves (issue 14): a bad flag value is named with what it may be.
+func TestBadValuesNameThemselves(t *testing.T) {
+	code, out, errOut := run(t, "status", "--progress", "sometimes")
+	if code != 2 || !strings.Contains(errOut, `--progress "sometimes": must be auto, always or never`) || out != "" {
+		t.Errorf("status --progress sometimes: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
 }
 
 func TestJSON(t *testing.T) {

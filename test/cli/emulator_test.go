@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -135,9 +137,11 @@ type emulatorJSON struct {
 		AccessKeySecret string `json:"access_key_secret"`
 		SecurityToken   string `json:"security_token"`
 	} `json:"function_role"`
-	Queues   []string          `json:"queues"`
-	Settings map[string]string `json:"settings"`
-	Env      map[string]string `json:"env"`
+	Queues    []string          `json:"queues"`
+	Settings  map[string]string `json:"settings"`
+	Env       map[string]string `json:"env"`
+	Control   string            `json:"control"`
+	Functions bool              `json:"functions"`
 }
 
 func ecsClient(t *testing.T, endpoint, ak, secret, token string) *ecs.Client {
@@ -266,13 +270,14 @@ func TestEmulatorExportBlock(t *testing.T) {
 }
 
 func TestEmulatorScenarioFileAndPorts(t *testing.T) {
-	// A free block of eight ports: probe, release, then ask for them (another process
-	// may take one in between; the test then says so rather than failing silently).
+	// A free block of nine ports (eight services and the control endpoint): probe,
+	// release, then ask for them (another process may take one in between; the test
+	// then says so rather than failing silently).
 	base := 0
-	for p := 20000 + os.Getpid()%20000; p < 65000 && base == 0; p += 8 {
+	for p := 20000 + os.Getpid()%20000; p < 65000 && base == 0; p += 9 {
 		ok := true
 		var held []net.Listener
-		for i := range 8 {
+		for i := range 9 {
 			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+i))
 			if err != nil {
 				ok = false
@@ -307,6 +312,9 @@ images:
 			t.Fatalf("--port-base %d: %s at %s, want %s", base, s, info.Endpoints[s], u)
 		}
 	}
+	if info.Control != fmt.Sprintf("http://127.0.0.1:%d", base+8) {
+		t.Fatalf("--port-base %d: control at %s", base, info.Control)
+	}
 	cl := ecsClient(t, info.Endpoints["ecs"], info.AccessKeyID, info.AccessKeySecret, "")
 	req := ecs.CreateDescribeImagesRequest()
 	req.RegionId = "cn-shanghai"
@@ -336,8 +344,214 @@ func TestEmulatorUsage(t *testing.T) {
 			t.Errorf("emulator %v: exit %d, stderr %q", args, code, errOut)
 		}
 	}
+	for _, args := range [][]string{{"--functions", "--bare"}, {"--logs"}, {"advance"}, {"advance", "soon"}, {"advance", "-1m"},
+		{"advance", "1m", "--emulator", "http://example.com:80"}, {"advance", "1m", "--emulator", ""}} {
+		code, _, errOut := run(t, append([]string{"emulator"}, args...)...)
+		if code != 2 || errOut == "" {
+			t.Errorf("emulator %v: exit %d, stderr %q", args, code, errOut)
+		}
+	}
+	// No emulator where the variable says: one sentence, exit 1.
+	if code, _, errOut := run(t, "emulator", "advance", "1m", "--emulator", "http://127.0.0.1:1"); code != 1 || !strings.Contains(errOut, "does not answer (is it running?)") {
+		t.Errorf("advance without an emulator: exit %d %s", code, errOut)
+	}
 	bad := write(t, "bad.yaml", "region: cn-hangzhou\nowner: 12\n")
 	if code, _, errOut := run(t, "emulator", bad); code != 2 || !strings.Contains(errOut, "invalid scenario") {
 		t.Errorf("an invalid file: exit %d: %s", code, errOut)
 	}
+}
+
+// walkBlock is one fenced block of docs/try-it.md that the walkthrough runs.
+type walkBlock struct {
+	where    string   // "setup", "terminal 1", "terminal 1 output", "terminal 2"
+	lines    []string // the commands (or, for an output block, the lines shown)
+	expected []string // the text block after a terminal 2 block: lines its output shows
+	line     int      // where the block starts in the file
+}
+
+// walkthrough reads the blocks marked <!-- walkthrough: … --> and the text block that
+// follows each terminal 2 block.
+func walkthrough(t *testing.T, md string) []walkBlock {
+	t.Helper()
+	lines := strings.Split(md, "\n")
+	var out []walkBlock
+	fence := func(i int) (body []string, end int) {
+		for j := i + 1; j < len(lines); j++ {
+			if strings.HasPrefix(lines[j], "```") {
+				return body, j
+			}
+			body = append(body, lines[j])
+		}
+		t.Fatalf("docs/try-it.md:%d: the block is not closed", i+1)
+		return nil, 0
+	}
+	for i := 0; i < len(lines); i++ {
+		where, ok := strings.CutPrefix(lines[i], "<!-- walkthrough: ")
+		if !ok {
+			continue
+		}
+		where = strings.TrimSuffix(where, " -->")
+		if i+1 >= len(lines) || !strings.HasPrefix(lines[i+1], "```") {
+			t.Fatalf("docs/try-it.md:%d: no block after the marker", i+1)
+		}
+		body, end := fence(i + 1)
+		b := walkBlock{where: where, line: i + 2}
+		for _, l := range body {
+			if strings.TrimSpace(l) != "" {
+				b.lines = append(b.lines, l)
+			}
+		}
+		// The text block after a command block, before any other marker, shows its output.
+		for j := end + 1; j < len(lines) && where == "terminal 2"; j++ {
+			if strings.HasPrefix(lines[j], "<!-- walkthrough") || strings.HasPrefix(lines[j], "```sh") {
+				break
+			}
+			if lines[j] == "```text" {
+				text, _ := fence(j)
+				for _, l := range text {
+					if strings.TrimSpace(l) != "" {
+						b.expected = append(b.expected, l)
+					}
+				}
+				break
+			}
+		}
+		out = append(out, b)
+		i = end
+	}
+	return out
+}
+
+// shows reports whether some line of out matches want, where "…" in want stands for
+// any text.
+func shows(out, want string) bool {
+	parts := strings.Split(strings.TrimSpace(want), "…")
+	for i, p := range parts {
+		parts[i] = regexp.QuoteMeta(p)
+	}
+	re := regexp.MustCompile("^" + strings.Join(parts, ".*") + "$")
+	for _, l := range strings.Split(out, "\n") {
+		if re.MatchString(strings.TrimSpace(l)) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestTryItWalkthrough runs docs/try-it.md as a newcomer would: the emulator in one
+// terminal, in another every command of the page as written (one shell, so the
+// page's eval of the export block carries over), and checks that each output the page
+// shows is what the commands print, and that the emulator's terminal shows what the
+// page says it does.
+func TestTryItWalkthrough(t *testing.T) {
+	md, err := os.ReadFile("../../docs/try-it.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := walkthrough(t, string(md))
+	dir := t.TempDir()
+	// `go install ./cmd/imageshare` puts the command on PATH: here, the test's build.
+	path := filepath.Dir(bin) + string(os.PathListSeparator) + os.Getenv("PATH")
+	env := []string{"PATH=" + path, "HOME=" + dir}
+	var term1 *exec.Cmd
+	var term1Out string
+	var script strings.Builder
+	var cmds []walkBlock
+	n := 0
+	for _, b := range blocks {
+		switch b.where {
+		case "setup":
+			if len(b.lines) != 1 || b.lines[0] != "go install ./cmd/imageshare" {
+				t.Fatalf("docs/try-it.md:%d: the setup is %q; the test stands in for `go install ./cmd/imageshare` only", b.line, b.lines)
+			}
+		case "terminal 1":
+			if len(b.lines) != 1 || term1 != nil {
+				t.Fatalf("docs/try-it.md:%d: terminal 1 runs one command", b.line)
+			}
+			sources.Declare()
+			term1 = exec.Command("bash", "-c", b.lines[0])
+			term1.Dir, term1.Env = dir, env
+			term1.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			if err := term1.Start(); err != nil {
+				t.Fatal(err)
+			}
+			pgid := term1.Process.Pid
+			t.Cleanup(func() {
+				_ = syscall.Kill(-pgid, syscall.SIGKILL)
+				_ = term1.Wait()
+			})
+			deadline := time.Now().Add(60 * time.Second)
+			for {
+				b, _ := os.ReadFile(filepath.Join(dir, "emulator.out"))
+				if strings.Contains(string(b), "Stop with Ctrl-C.") {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("terminal 1 did not get ready in 60 s:\n%s", b)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		case "terminal 1 output":
+			defer func(want []string) {
+				for _, w := range want {
+					if !shows(term1Out, w) {
+						t.Errorf("docs/try-it.md shows terminal 1 printing %q; it printed:\n%s", w, term1Out)
+					}
+				}
+			}(b.lines)
+		case "terminal 2":
+			for _, c := range b.lines {
+				fmt.Fprintf(&script, "echo '@@@ %d'\n%s\necho \"@@@ exit $?\"\n", n, c)
+				n++
+			}
+			cmds = append(cmds, b)
+		default:
+			t.Fatalf("docs/try-it.md:%d: unknown walkthrough block %q", b.line, b.where)
+		}
+	}
+	if term1 == nil || n < 10 {
+		t.Fatalf("docs/try-it.md: terminal 1 %v, %d commands in terminal 2", term1 != nil, n)
+	}
+	sources.Declare()
+	sh := exec.Command("bash", "-c", script.String())
+	sh.Dir, sh.Env = dir, env
+	raw, err := sh.CombinedOutput()
+	if err != nil {
+		t.Fatalf("terminal 2: %v\n%s", err, raw)
+	}
+	// Each command's output and exit code, in order.
+	outs := regexp.MustCompile(`(?m)^@@@ \d+\n`).Split(string(raw), -1)[1:]
+	if len(outs) != n {
+		t.Fatalf("%d outputs for %d commands:\n%s", len(outs), n, raw)
+	}
+	i := 0
+	for _, b := range cmds {
+		var all strings.Builder
+		for _, c := range b.lines {
+			body, code, _ := strings.Cut(outs[i], "@@@ exit ")
+			code = strings.TrimSpace(code)
+			allowed := []string{"0"}
+			switch {
+			case strings.HasPrefix(c, "imageshare plan"):
+				allowed = []string{"0", "3", "4"}
+			case strings.HasPrefix(c, "imageshare check-tags"):
+				allowed = []string{"4"} // the page's check catches a typo
+			}
+			if !slices.Contains(allowed, code) {
+				t.Errorf("docs/try-it.md:%d: %s: exit %s\n%s", b.line, c, code, body)
+			}
+			all.WriteString(body)
+			i++
+		}
+		for _, w := range b.expected {
+			if !shows(all.String(), w) {
+				t.Errorf("docs/try-it.md (block at line %d) shows %q; the commands printed:\n%s", b.line, w, all.String())
+			}
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "report.html")); err != nil || fi.Size() < 1000 {
+		t.Errorf("the walkthrough's report.html: %v", err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "emulator.out"))
+	term1Out = string(b)
 }
