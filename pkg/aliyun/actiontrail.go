@@ -70,4 +70,3 @@ func (c *Client) LookupEvents(ctx context.Context, in cloud.LookupEventsInput) (
 	}
 	return out, nil
 }
-
