@@ -95,7 +95,9 @@ func pollDeps(t *testing.T, env map[string]string, f *fakeTrail) (*Deps, *fakeQu
 }
 
 func TestPollWindow(t *testing.T) {
-	at := func(h, m, s int) time.Time { return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(s)*time.Second) }
+	at := func(h, m, s int) time.Time {
+		return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(s)*time.Second)
+	}
 	for _, tc := range []struct {
 		tick       time.Time
 		poll, lag  time.Duration
