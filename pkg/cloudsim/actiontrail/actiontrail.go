@@ -84,9 +84,10 @@ type Config struct {
 	Region string
 	// LookupDelay: a global event is listed this long after it happened (default 0).
 	LookupDelay time.Duration
-	// Wall is the clock of the flow control (default time.Now): a sandbox's emulated
-	// clock stands still while a function runs, so "two calls a second" is counted in
-	// real time.
+	// Wall is the real clock (default time.Now). The flow control counts the time that
+	// passed on both clocks: a sandbox's emulated clock stands still while a function
+	// runs (its calls are spaced in real time) and leaps between invocations (minutes
+	// pass in milliseconds).
 	Wall func() time.Time
 	// Rate overrides Rate (calls a second per account); a negative rate: no limit.
 	Rate float64
@@ -112,8 +113,8 @@ type record struct {
 }
 
 type bucket struct {
-	tokens float64
-	last   time.Time
+	tokens         float64
+	lastEmu, lastW time.Time
 }
 
 // New returns an empty Trail.
@@ -206,21 +207,23 @@ func (t *Trail) Actions() map[string]emu.Action {
 	}
 }
 
-// allow takes one call of account from its bucket (Rate a second, a burst of Rate).
-func (t *Trail) allow(account string) bool {
+// allow takes one call of account from its bucket (Rate a second, a burst of Rate),
+// refilled by the time that passed on the emulated and on the real clock.
+func (t *Trail) allow(account string, emuNow time.Time) bool {
 	if t.cfg.Rate < 0 {
 		return true
 	}
-	now := t.cfg.Wall()
+	wall := t.cfg.Wall()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	b := t.buckets[account]
 	if b == nil {
-		b = &bucket{tokens: t.cfg.Rate, last: now}
+		b = &bucket{tokens: t.cfg.Rate, lastEmu: emuNow, lastW: wall}
 		t.buckets[account] = b
 	}
-	b.tokens = min(t.cfg.Rate, b.tokens+now.Sub(b.last).Seconds()*t.cfg.Rate)
-	b.last = now
+	passed := max(emuNow.Sub(b.lastEmu), 0) + max(wall.Sub(b.lastW), 0)
+	b.tokens = min(t.cfg.Rate, b.tokens+passed.Seconds()*t.cfg.Rate)
+	b.lastEmu, b.lastW = emuNow, wall
 	if b.tokens < 1 {
 		return false
 	}
@@ -248,7 +251,7 @@ type cursor struct {
 
 func (t *Trail) lookupEvents(c *emu.Call) (map[string]any, *emu.APIError) {
 	// Flow control first, as the gateway answers it before the service reads anything.
-	if !t.allow(c.Caller.AccountID) {
+	if !t.allow(c.Caller.AccountID, c.Now) {
 		return nil, emu.Errorf(400, "Throttling.User", "Request was denied due to user flow control.")
 	}
 	q, err := readQuery(c)

@@ -376,6 +376,17 @@ func TestTwoCallsASecond(t *testing.T) {
 	if _, err := e.lookup(c, q); err != nil {
 		t.Fatalf("half a second later: %v", err)
 	}
+	if _, err := e.lookup(c, q); code(err) != "Throttling.User" {
+		t.Fatalf("again at once: %v", err)
+	}
+	// Emulated time counts too: a minute later on the emulated clock (no real time
+	// passed), the bucket is full again.
+	e.clock.Advance(time.Minute)
+	for i := range 2 {
+		if _, err := e.lookup(c, q); err != nil {
+			t.Fatalf("an emulated minute later, call %d: %v", i+1, err)
+		}
+	}
 }
 
 // RAM evaluates LookupEvents as actiontrail:LookupEvents on All Resources: a role
