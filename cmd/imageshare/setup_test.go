@@ -222,8 +222,17 @@ func TestSetupFromNothingThenDoctor(t *testing.T) {
 		!strings.Contains(l, "LookupEvents in ap-southeast-1 (ORG_EVENTS_REGION) lists Resource Directory writes of the last 7 days") {
 		t.Errorf("doctor:\n%s", out)
 	}
-	// With ORG_POLL=0 there is nothing to check.
+	// With ORG_POLL=0 the functions may not look ActionTrail up: setup takes the
+	// statement out of their policy (doctor fails until it did), and there is nothing
+	// left to check.
 	d.vars["IMAGESHARE_ORG_POLL"] = "0"
+	code, out, _ = d.run("doctor")
+	if l := doctorLine(t, out, "FAIL", "policy "+role); code != 1 || !strings.Contains(l, "removes Allow actiontrail:lookupevents on *") {
+		t.Errorf("doctor with ORG_POLL=0 before setup: exit %d: %s", code, l)
+	}
+	if ch := changes(d.must("setup")); len(ch) != 1 || !strings.HasPrefix(ch[0], "add a version of policy "+role) {
+		t.Errorf("setup with ORG_POLL=0: %q", ch)
+	}
 	if l := doctorLine(t, d.must("doctor"), "note", "organization poll (ActionTrail LookupEvents)"); !strings.Contains(l, "ORG_POLL=0") {
 		t.Errorf("doctor with ORG_POLL=0: %s", l)
 	}
