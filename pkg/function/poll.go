@@ -51,6 +51,10 @@ var orgWriteAttributes = []cloud.LookupAttribute{{Key: "ServiceName", Value: "Re
 // writes than that in one window is left to the sweep for the rest.
 const maxPollPages = 100
 
+// pageGap spaces a poll's calls at the rate LookupEvents takes: "at most two calls a
+// second" per account.
+const pageGap = time.Second / 2
+
 // pollSpread is the span over which the deployments of the regions spread their polls:
 // every regional deployment polls the same account's global events, and LookupEvents
 // takes two calls a second per account.
@@ -120,14 +124,17 @@ func (d *Deps) waitOffset(ctx context.Context, region string, tick time.Time) er
 	if now.Before(tick) || !now.Before(due) {
 		return nil
 	}
-	sleep := d.Sleep
-	if sleep == nil {
-		sleep = cloud.Sleep
-	}
-	if err := sleep(ctx, due.Sub(now)); err != nil {
+	if err := d.sleep(ctx, due.Sub(now)); err != nil {
 		return fmt.Errorf("org poll: waiting for its second: %w", err)
 	}
 	return nil
+}
+
+func (d *Deps) sleep(ctx context.Context, dl time.Duration) error {
+	if d.Sleep != nil {
+		return d.Sleep(ctx, dl)
+	}
+	return cloud.Sleep(ctx, dl)
 }
 
 // lookupOrgWrites reads every page of the directory's writes in w (R9's retries on each
@@ -158,5 +165,8 @@ func (d *Deps) lookupOrgWrites(ctx context.Context, api cloud.API, w pollWindow)
 			return out, calls, malformed, nil
 		}
 		in.NextToken = p.NextToken
+		if err := d.sleep(ctx, pageGap); err != nil {
+			return nil, calls, malformed, fmt.Errorf("between pages: %w", err)
+		}
 	}
 }

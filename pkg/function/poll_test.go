@@ -91,6 +91,7 @@ func pollDeps(t *testing.T, env map[string]string, f *fakeTrail) (*Deps, *fakeQu
 	d, q, _ := deps(t, env)
 	d.API = func(Invocation) (cloud.API, error) { return f, nil }
 	d.Now = func() time.Time { return time.Time{} } // never on the tick's time: no offset wait
+	d.Sleep = func(context.Context, time.Duration) error { return nil }
 	return d, q
 }
 
@@ -195,6 +196,8 @@ func TestPollPagesAndEnqueuesLikeABusEvent(t *testing.T) {
 	f.records = append(f.records, trailRecord{at: at, listed: at, body: failed},
 		trailRecord{at: at, listed: at, body: rdWrite("e-group", "CreateResourceGroup", at, map[string]any{"Name": "g"}, nil)})
 	d, q := pollDeps(t, map[string]string{"ORG_EVENTS_REGION": "cn-hangzhou", "SETTLE_DELAY": "90s", "REGIONS": "cn-shanghai"}, f)
+	var gaps []time.Duration
+	d.Sleep = func(_ context.Context, dl time.Duration) error { gaps = append(gaps, dl); return nil }
 	out, err := call(t, d, OrgEvents, tickPayload(day.Add(time.Hour)))
 	if err != nil {
 		t.Fatal(err)
@@ -209,6 +212,9 @@ func TestPollPagesAndEnqueuesLikeABusEvent(t *testing.T) {
 	}
 	if f.calls[1].NextToken == "" || f.calls[2].NextToken == f.calls[1].NextToken {
 		t.Fatalf("pages not followed: %+v", f.calls)
+	}
+	if len(gaps) != 2 || gaps[0] != pageGap || pageGap < time.Second/2 {
+		t.Fatalf("the pages were %v apart, want half a second (two calls a second)", gaps)
 	}
 	var jobs []job.Job
 	for _, s := range q.sends {

@@ -180,7 +180,9 @@ func (d *Deps) applier(api cloud.API) *apply.Applier {
 }
 
 func (d *Deps) retry(ctx context.Context, action string, call func() error) error {
-	return (&apply.Applier{Settings: d.Settings}).Call(ctx, action, call)
+	return (&apply.Applier{Settings: d.Settings, OnRetry: func(action string, attempt int, err error) {
+		d.Log.Info("cloud call retried", "action", action, "attempt", attempt, "code", cloud.Code(err))
+	}}).Call(ctx, action, call)
 }
 
 // Batches of images: a run about at most targetedImages images reads only what they
