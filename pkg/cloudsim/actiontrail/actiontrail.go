@@ -250,7 +250,9 @@ type cursor struct {
 }
 
 func (t *Trail) lookupEvents(c *emu.Call) (map[string]any, *emu.APIError) {
-	// Flow control first, as the gateway answers it before the service reads anything.
+	// Flow control first, as the gateway answers it before the service reads anything:
+	// "at most two calls a second" (lookupRef); the page names no code for it, and
+	// Throttling.User is the gateway's code for flow control (emu.Catalogue).
 	if !t.allow(c.Caller.AccountID, c.Now) {
 		return nil, emu.Errorf(400, "Throttling.User", "Request was denied due to user flow control.")
 	}
@@ -274,6 +276,8 @@ func (t *Trail) lookupEvents(c *emu.Call) (map[string]any, *emu.APIError) {
 	now := c.Now
 	var hits []*record
 	for _, r := range t.events[c.Caller.AccountID] {
+		// Listed where and once the reference says (global events: GetGlobalEventsStorageRegion),
+		// within the 90 days of history (doc-detail/41920) and the time range (lookupRef).
 		if r.region != t.cfg.Region || r.listed.After(now) || now.Sub(r.at) > Retention || r.at.Before(q.start) || r.at.After(q.end) {
 			continue
 		}
@@ -281,6 +285,7 @@ func (t *Trail) lookupEvents(c *emu.Call) (map[string]any, *emu.APIError) {
 			hits = append(hits, r)
 		}
 	}
+	// Direction: BACKWARD (the default) newest first, FORWARD oldest first (lookupRef).
 	sort.Slice(hits, func(i, j int) bool {
 		a, b := hits[i], hits[j]
 		if !a.at.Equal(b.at) {
@@ -306,6 +311,8 @@ func (t *Trail) lookupEvents(c *emu.Call) (map[string]any, *emu.APIError) {
 		evs[i] = maps.Clone(r.data)
 	}
 	out["Events"] = evs
+	// NextToken only when more remain: "if there are no more results, this field is not
+	// returned" (lookupRef).
 	if len(hits) > len(page) {
 		last := page[len(page)-1]
 		b, _ := json.Marshal(cursor{Key: q.key, At: last.at.UnixNano(), Seq: last.seq})
@@ -321,6 +328,7 @@ func readQuery(c *emu.Call) (query, *emu.APIError) {
 	s, e := c.P("StartTime"), c.P("EndTime")
 	switch {
 	case s == "" && e == "":
+		// The defaults: "7 days before the current time" to the current time (lookupRef).
 		q.end = c.Now.UTC().Truncate(time.Second)
 		q.start = q.end.Add(-DefaultWindow)
 	case s == "" || e == "":
@@ -335,7 +343,7 @@ func readQuery(c *emu.Call) (query, *emu.APIError) {
 		if q.end, err = time.Parse(time.RFC3339, e); err != nil {
 			return q, emu.Errorf(400, "InvalidParameterEndTime", "The specified EndTime is invalid.")
 		}
-		if !q.end.After(q.start) {
+		if !q.end.After(q.start) { // lookupRef's InvalidParameterCombination
 			return q, emu.Errorf(400, "InvalidParameterCombination", "The end time must be later than the start time.")
 		}
 	}
