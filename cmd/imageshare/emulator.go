@@ -41,7 +41,8 @@ walkthrough.
   --json         print the endpoints and credentials as one JSON object on one line
   --port-base N  listen on 127.0.0.1:N (ecs), N+1 (resourcemanager), N+2
                  (resourcesharing), N+3 (mns), N+4 (ram), N+5 (sts), N+6
-                 (eventbridge), N+7 (mns-open), and the emulator's control after them;
+                 (eventbridge), N+7 (mns-open), N+8 (actiontrail), and the emulator's
+                 control after them (N+9);
                  default: free ports
   --syaml FILE   the s.yaml whose queues, topic, function role, settings and triggers
                  to use (default: the embedded one)
@@ -90,12 +91,12 @@ type roleCredentials struct {
 // envOrder is the order of the export block.
 var envOrder = []string{"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_REGION_ID",
 	"ALIBABA_CLOUD_ACCOUNT_ID", "ECS_ENDPOINT", "RESOURCEMANAGER_ENDPOINT", "RESOURCESHARING_ENDPOINT", "MNS_ENDPOINT",
-	"RAM_ENDPOINT", "STS_ENDPOINT", "EVENTBRIDGE_ENDPOINT", "MNS_OPEN_ENDPOINT"}
+	"RAM_ENDPOINT", "STS_ENDPOINT", "EVENTBRIDGE_ENDPOINT", "MNS_OPEN_ENDPOINT", "ACTIONTRAIL_ENDPOINT"}
 
 // emulatedServices are the services in the order of --port-base: the first four as
 // before the deployment services were emulated, then those. The emulator's control
 // endpoint listens on the port after the last.
-var emulatedServices = []string{"ecs", "resourcemanager", "resourcesharing", "mns", "ram", "sts", "eventbridge", "mns-open"}
+var emulatedServices = []string{"ecs", "resourcemanager", "resourcesharing", "mns", "ram", "sts", "eventbridge", "mns-open", "actiontrail"}
 
 // controlVar is the variable that names the emulator's control endpoint.
 const controlVar = "EMULATOR_ENDPOINT"

@@ -204,15 +204,37 @@ func TestSetupFromNothingThenDoctor(t *testing.T) {
 		}
 	}
 
-	// Doctor: every check passes, one line each.
+	// Doctor before any change of the directory: ActionTrail answers, but lists no
+	// directory write to show which region lists them (a warning, not a failure).
+	out = d.must("doctor")
+	if l := doctorLine(t, out, "warn", "organization poll (ActionTrail LookupEvents)"); !strings.Contains(l, "LookupEvents works in ap-southeast-1") {
+		t.Errorf("doctor: %s", l)
+	}
+	// After one (a person moves a member), every check passes, one line each.
+	d.call("resourcemanager", "MoveAccount", map[string]string{"AccountId": m2, "DestinationFolderId": rootID})
 	out = d.must("doctor")
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		if strings.HasPrefix(l, "FAIL") || strings.HasPrefix(l, "warn") {
 			t.Errorf("doctor: %s", l)
 		}
 	}
-	if !strings.HasSuffix(strings.TrimSpace(out), "checks pass") || !strings.Contains(out, "skip organization events (ActionTrail LookupEvents): not checked") {
+	if l := doctorLine(t, out, "ok", "organization poll (ActionTrail LookupEvents)"); !strings.HasSuffix(strings.TrimSpace(out), "checks pass") ||
+		!strings.Contains(l, "LookupEvents in ap-southeast-1 (ORG_EVENTS_REGION) lists Resource Directory writes of the last 7 days") {
 		t.Errorf("doctor:\n%s", out)
+	}
+	// With ORG_POLL=0 the functions may not look ActionTrail up: setup takes the
+	// statement out of their policy (doctor fails until it did), and there is nothing
+	// left to check.
+	d.vars["IMAGESHARE_ORG_POLL"] = "0"
+	code, out, _ = d.run("doctor")
+	if l := doctorLine(t, out, "FAIL", "policy "+role); code != 1 || !strings.Contains(l, "removes Allow actiontrail:lookupevents on *") {
+		t.Errorf("doctor with ORG_POLL=0 before setup: exit %d: %s", code, l)
+	}
+	if ch := changes(d.must("setup")); len(ch) != 1 || !strings.HasPrefix(ch[0], "add a version of policy "+role) {
+		t.Errorf("setup with ORG_POLL=0: %q", ch)
+	}
+	if l := doctorLine(t, d.must("doctor"), "note", "organization poll (ActionTrail LookupEvents)"); !strings.Contains(l, "ORG_POLL=0") {
+		t.Errorf("doctor with ORG_POLL=0: %s", l)
 	}
 }
 

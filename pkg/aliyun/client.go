@@ -1,6 +1,6 @@
 // Package aliyun implements cloud.API with the real Alibaba Cloud SDK
-// (github.com/aliyun/alibaba-cloud-sdk-go): ECS, ResourceManager and ResourceSharing
-// over RPC with signed requests. It is the only package that compiles the SDK's service
+// (github.com/aliyun/alibaba-cloud-sdk-go): ECS, ResourceManager, ResourceSharing and
+// ActionTrail over RPC with signed requests. It is the only package that compiles the SDK's service
 // packages, which are heavy; everything else talks to cloud.API.
 package aliyun
 
@@ -19,6 +19,7 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/actiontrail"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/resourcemanager"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/resourcesharing"
@@ -31,7 +32,8 @@ type Config struct {
 	// Region is the home region (used where a call names none).
 	Region      string
 	Credentials cloud.Credentials
-	// Endpoints overrides per service ("ecs", "resourcemanager", "resourcesharing"):
+	// Endpoints overrides per service ("ecs", "resourcemanager", "resourcesharing",
+	// "actiontrail"):
 	// scheme://host[:port], validated by package settings.
 	Endpoints map[string]string
 	// Timeout bounds each request (default 10s).
@@ -51,6 +53,7 @@ type Client struct {
 	ecs   *ecs.Client
 	rm    *resourcemanager.Client
 	rs    *resourcesharing.Client
+	at    *actiontrail.Client
 	calls atomic.Int64
 }
 
@@ -90,6 +93,9 @@ func New(cfg Config) (*Client, error) {
 	if c.rs, err = resourcesharing.NewClientWithOptions(cfg.Region, conf(), cred); err != nil {
 		return nil, fmt.Errorf("resourcesharing client: %w", err)
 	}
+	if c.at, err = actiontrail.NewClientWithOptions(cfg.Region, conf(), cred); err != nil {
+		return nil, fmt.Errorf("actiontrail client: %w", err)
+	}
 	return c, nil
 }
 
@@ -97,7 +103,8 @@ func New(cfg Config) (*Client, error) {
 func (c *Client) Calls() int64 { return c.calls.Load() }
 
 // route points a request at the service's endpoint: the override when set, else the
-// public endpoint (regional for ECS and Resource Sharing, central for the directory).
+// public endpoint (regional for ECS, Resource Sharing and ActionTrail, central for the
+// directory).
 func (c *Client) route(r *requests.RpcRequest, service, region string) {
 	if region == "" {
 		region = c.cfg.Region
@@ -116,6 +123,10 @@ func (c *Client) route(r *requests.RpcRequest, service, region string) {
 		r.Domain = "resourcemanager.aliyuncs.com"
 	case "resourcesharing":
 		r.Domain = "resourcesharing." + region + ".aliyuncs.com"
+	case "actiontrail":
+		// The API's endpoint list: actiontrail.<region>.aliyuncs.com for the public
+		// regions (dew-serverless/acs-sdk-php data/actiontrail/2020-07-06/api-docs.json).
+		r.Domain = "actiontrail." + region + ".aliyuncs.com"
 	}
 }
 

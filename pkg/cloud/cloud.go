@@ -5,6 +5,7 @@ package cloud
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -40,6 +41,8 @@ type API interface {
 	// (it renames the share): name is the share's current name, to keep it.
 	UpdateResourceShare(ctx context.Context, region, shareID, name string, allowExternal bool) (Result, error)
 	DeleteResourceShare(ctx context.Context, region, shareID string) (Result, error)
+	// ActionTrail 2020-07-06 (regional; global events are listed in one region)
+	LookupEvents(ctx context.Context, in LookupEventsInput) (EventPage, error)
 }
 
 // Page and batch limits of the APIs (their API references, cited in pkg/cloudsim).
@@ -172,6 +175,36 @@ type AssociationQuery struct {
 type AssociationPage struct {
 	Associations []Association
 	NextToken    string
+}
+
+// LookupEventsInput selects one page of ActionTrail events.
+type LookupEventsInput struct {
+	Region string
+	// Start and End bound the events' eventTime (whole seconds, UTC).
+	Start, End time.Time
+	// Attributes are LookupAttribute.N: at most MaxLookupAttributes, ANDed.
+	Attributes []LookupAttribute
+	MaxResults int // 1..MaxEventPage
+	NextToken  string
+}
+
+// LookupAttribute is one condition of LookupEvents, an exact match.
+type LookupAttribute struct{ Key, Value string }
+
+// Limits of LookupEvents (its API reference).
+const (
+	MaxEventPage        = 50
+	MaxLookupAttributes = 2
+)
+
+// EventPage is one page of LookupEvents: each event is an ActionTrail record as the
+// service returned it (the same record as the data of an ActionTrail bus event),
+// undecoded; what is not a JSON object is counted in Malformed and left out.
+type EventPage struct {
+	Events    []json.RawMessage
+	Malformed int
+	NextToken string
+	RequestID string
 }
 
 // Error is an error answered by the cloud.

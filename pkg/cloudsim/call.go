@@ -219,19 +219,28 @@ func (c *Cloud) do(r request) outcome {
 		c.unlisted = append(c.unlisted, fmt.Sprintf("%s:%s answered %s (HTTP %d), which the error catalogue does not list", r.product, r.action, code, status))
 	}
 	evs := x.events
-	if spec.write && (r.product == "ecs" || r.product == "resourcemanager") {
+	var trailAccount string
+	var trailRecord map[string]any
+	if spec.write {
 		// A write that took effect is logged as a success whatever the client saw; one
 		// that did not is logged with its error, except a killed one (never answered)
-		// and a dry run (which only checks the request).
+		// and a dry run (which only checks the request). ActionTrail records every
+		// product's writes; only ECS's and Resource Management's reach the bus.
 		switch {
 		case applied:
-			evs = append(evs, c.actionTrailLocked(x, "", ""))
+			trailAccount, trailRecord = c.trailRecordLocked(x, "", "")
 		case killed, dryRun:
 		case final != nil:
-			evs = append(evs, c.actionTrailLocked(x, final.Code, final.Message))
+			trailAccount, trailRecord = c.trailRecordLocked(x, final.Code, final.Message)
+		}
+		if trailRecord != nil && (r.product == "ecs" || r.product == "resourcemanager") {
+			evs = append(evs, actionTrailEvent(x, trailAccount, trailRecord))
 		}
 	}
 	c.mu.Unlock()
+	if trailRecord != nil && c.cfg.Trail != nil {
+		c.cfg.Trail.Record(trailAccount, trailRecord)
+	}
 
 	c.dispatch(evs, writes)
 	if killed {

@@ -35,11 +35,13 @@ func products(path string) []string {
 		return []string{"eventbridge"}
 	case strings.Contains(path, "/sts/"):
 		return []string{"sts"}
+	case strings.Contains(path, "/actiontrail/"):
+		return []string{"actiontrail"}
 	case strings.HasSuffix(path, "/emu/ram.go"), strings.HasSuffix(path, "/ram/api.go"):
 		return []string{"ram"} // the RAM API's answers
 	case strings.Contains(path, "/ram/"):
 		// RAM's denials, answered by every product it guards.
-		return []string{"ecs", "resourcemanager", "resourcesharing", "mns", "ram", "eventbridge", "mns-open"}
+		return []string{"ecs", "resourcemanager", "resourcesharing", "mns", "ram", "eventbridge", "mns-open", "actiontrail"}
 	case base == "ecs.go" || base == "contract_ecs.go":
 		return []string{"ecs"}
 	case base == "rm.go" || base == "contract_rm.go":
@@ -48,7 +50,7 @@ func products(path string) []string {
 		return []string{"resourcesharing"}
 	}
 	// The RPC wire, the dispatcher and the shared core answer for every RPC product.
-	return []string{"ecs", "resourcemanager", "resourcesharing", "ram", "sts", "eventbridge", "mns-open"}
+	return []string{"ecs", "resourcemanager", "resourcesharing", "ram", "sts", "eventbridge", "mns-open", "actiontrail"}
 }
 
 // scanCodes finds every error code literal in the emulator's non-test sources: the
@@ -177,7 +179,7 @@ func TestEveryCodeInTheSourceIsCatalogued(t *testing.T) {
 // invented, and names a product the emulator serves.
 func TestCatalogueEntriesHaveSources(t *testing.T) {
 	served := map[string]bool{"ecs": true, "resourcemanager": true, "resourcesharing": true, "mns": true, "ram": true,
-		"sts": true, "eventbridge": true, "mns-open": true}
+		"sts": true, "eventbridge": true, "mns-open": true, "actiontrail": true}
 	seen := map[string]bool{}
 	for _, e := range emu.Catalogue {
 		if !strings.HasPrefix(e.Source, "https://") && !strings.HasPrefix(e.Source, "invented: ") {

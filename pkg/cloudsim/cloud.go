@@ -51,6 +51,15 @@ type Config struct {
 	// Services are further products served through the same wire and dispatcher, each
 	// on an endpoint of its own (service.go).
 	Services []emu.Service
+	// Trail, when set, gets the ActionTrail record of every write (a person's or the
+	// functions', failed ones with their errorCode), in the writer's account: package
+	// cloudsim/actiontrail keeps them for LookupEvents.
+	Trail Recorder
+}
+
+// Recorder keeps ActionTrail records (package cloudsim/actiontrail's Trail).
+type Recorder interface {
+	Record(account string, data map[string]any)
 }
 
 // Cloud is the emulated RPC cloud. All methods are safe for concurrent use.

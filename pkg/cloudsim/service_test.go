@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"imageshare/pkg/cloudsim"
+	"imageshare/pkg/cloudsim/actiontrail"
 	"imageshare/pkg/cloudsim/emu"
 	"imageshare/pkg/cloudsim/eventbridge"
 	"imageshare/pkg/cloudsim/mns"
@@ -14,7 +15,7 @@ import (
 
 func mountedServices() []emu.Service {
 	store := ram.NewStore()
-	return []emu.Service{ram.NewService(store), sts.New(), eventbridge.New(store), mns.New(mns.Config{}).Management()}
+	return []emu.Service{ram.NewService(store), sts.New(), eventbridge.New(store), mns.New(mns.Config{}).Management(), actiontrail.New(actiontrail.Config{})}
 }
 
 // The mounted services' contracts follow the built-in ones' rules: every action names

@@ -166,7 +166,10 @@ func jsonReason(err error) string {
 
 // ActionTrail is the record of one API call, as ActionTrail delivers it in data.
 type ActionTrail struct {
-	EventName         string
+	EventID   string
+	EventName string
+	// EventTime is when the call was made (RFC 3339, UTC), as the record says it.
+	EventTime         string
 	EventType         string
 	AcsRegion         string
 	ServiceName       string
@@ -224,6 +227,12 @@ func ParseActionTrail(ev CloudEvent) (ActionTrail, error) {
 	}
 	if at.EventName == "" {
 		return fail("data.eventName is missing")
+	}
+	// Only hints (the poll's cause, an invitation's time): read when they are strings.
+	for key, dst := range map[string]*string{"eventId": &at.EventID, "eventTime": &at.EventTime} {
+		if v, ok := raw[key]; ok {
+			_ = json.Unmarshal(v, dst)
+		}
 	}
 	for key, dst := range map[string]*map[string]any{"requestParameters": &at.RequestParameters, "responseElements": &at.ResponseElements} {
 		if v, ok := raw[key]; ok && string(v) != "null" {

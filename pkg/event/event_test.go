@@ -284,3 +284,31 @@ func TestRemovedTagKeys(t *testing.T) {
 		}
 	}
 }
+
+// A record LookupEvents returns becomes the CloudEvent the bus would carry it as, and
+// goes through the same parsing; what is not a usable record is an error naming the
+// problem, never the record.
+func TestFromTrail(t *testing.T) {
+	rec := `{"eventId":"E-1","eventType":"ConsoleOperation","serviceName":"ResourceManager","eventName":"MoveAccount","eventTime":"2026-01-01T00:31:00Z",
+	 "requestParameters":{"AccountId":"1000000000000002"},"userIdentity":{"type":"ram-user","userName":"bob","accessKeyId":"LTAIsecret"}}`
+	ev, err := FromTrail([]byte(rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.ID != "E-1" || ev.Source != "acs.resourcemanager" || ev.Type != "resourcemanager:ActionTrail:ConsoleOperation" || ev.Time != "2026-01-01T00:31:00Z" {
+		t.Fatalf("event %+v", ev)
+	}
+	at, err := ParseActionTrail(ev)
+	if err != nil || at.EventName != "MoveAccount" || at.EventID != "E-1" || at.EventTime != "2026-01-01T00:31:00Z" || at.UserIdentity.UserName != "bob" {
+		t.Fatalf("record %+v, %v", at, err)
+	}
+	for _, bad := range []string{`[]`, `"x"`, `{}`, `{"eventId":"E","eventType":"ApiCall"}`, `{"eventId":7,"eventType":"ApiCall","serviceName":"Ecs"}`, `null`} {
+		if _, err := FromTrail([]byte(bad)); err == nil || strings.Contains(err.Error(), bad) && len(bad) > 4 {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+	if !IsTimer([]byte(`{"triggerTime":"2026-01-01T00:05:00Z","triggerName":"org-poll","payload":"org-poll"}`)) ||
+		IsTimer([]byte(`{"specversion":"1.0","id":"x","source":"s","type":"t","triggerTime":"x"}`)) || IsTimer([]byte(`[{"triggerTime":"x"}]`)) {
+		t.Fatal("IsTimer")
+	}
+}

@@ -62,10 +62,14 @@ func (d *Deps) deadLetters(ctx context.Context, inv Invocation, payload []byte) 
 			entries = append(entries, d.deadEvent(ev, inv)...)
 		}
 	}
-	again, reported := d.requeue(ctx, inv, dead)
+	again, reported, quiet := d.requeue(ctx, inv, dead)
 	entries = append(entries, reported...)
 	d.publish(ctx, inv, entries, true, nil)
-	s.Refused, s.Jobs = len(entries), again
+	// The organization poll finds every directory change several times (its windows
+	// overlap), each in a chain of its own: what runs out in one of those is logged,
+	// not published (job.ChangesOnly). The bus's chain, or the sweep's, publishes it.
+	d.publish(ctx, inv, quiet, false, nil)
+	s.Refused, s.Jobs = len(entries)+len(quiet), again
 	return s.bytes(), nil
 }
 
@@ -77,17 +81,22 @@ type deadJob struct {
 
 // requeue queues again, split, the dead jobs that can be split, each job of this
 // invocation SplitStagger after the one before so that none meets another in a batch,
-// and returns how many it queued and the reports of the rest.
-func (d *Deps) requeue(ctx context.Context, inv Invocation, dead []deadJob) (int, []report.Entry) {
-	var out []report.Entry
+// and returns how many it queued and the reports of the rest: to publish, and to log
+// only (of the organization poll's jobs).
+func (d *Deps) requeue(ctx context.Context, inv Invocation, dead []deadJob) (int, []report.Entry, []report.Entry) {
+	var reports, quiet []report.Entry
 	var next []job.Job
 	for _, dj := range dead {
 		j := dj.job
+		out := &reports
+		if j.ChangesOnly {
+			out = &quiet
+		}
 		switch j.Kind {
 		case job.KindImages:
 			a, b, ok := j.Halves(dj.id)
 			if !ok {
-				out = append(out, exhausted(j, dj.id, "")...)
+				*out = append(*out, exhausted(j, dj.id, "")...)
 				continue
 			}
 			d.Log.Info("dead-lettered job queued again in halves", "region", j.Region, "images", len(j.Images),
@@ -97,11 +106,11 @@ func (d *Deps) requeue(ctx context.Context, inv Invocation, dead []deadJob) (int
 			jobs, err := d.regionImages(ctx, inv, j, dj.id)
 			if err != nil {
 				d.Log.Warn("dead-lettered region job not turned into image jobs", "region", j.Region, "error", err.Error())
-				out = append(out, exhausted(j, dj.id, "")...)
+				*out = append(*out, exhausted(j, dj.id, "")...)
 				continue
 			}
 			if len(jobs) == 0 {
-				out = append(out, exhausted(j, dj.id, "; the region has no image to look at again")...)
+				*out = append(*out, exhausted(j, dj.id, "; the region has no image to look at again")...)
 				continue
 			}
 			d.Log.Info("dead-lettered region job queued again as image jobs", "region", j.Region, "jobs", len(jobs), "images", jobs[0].SplitOf)
@@ -109,7 +118,7 @@ func (d *Deps) requeue(ctx context.Context, inv Invocation, dead []deadJob) (int
 		default:
 			// An invitation to follow: its chain ends here; the sweep covers the account
 			// once it joins.
-			out = append(out, exhausted(j, dj.id, "")...)
+			*out = append(*out, exhausted(j, dj.id, "")...)
 		}
 	}
 	queued := 0
@@ -117,12 +126,16 @@ func (d *Deps) requeue(ctx context.Context, inv Invocation, dead []deadJob) (int
 		delay := job.SplitDelay + time.Duration(i)*job.SplitStagger
 		if err := d.send(ctx, inv, []string{j.Encode()}, delay); err != nil {
 			d.Log.Error("dead-lettered job not queued again; its images are reported", "region", j.Region, "images", len(j.Images), "error", err.Error())
-			out = append(out, exhausted(j, j.SplitFrom, "; it could not be queued again")...)
+			if j.ChangesOnly {
+				quiet = append(quiet, exhausted(j, j.SplitFrom, "; it could not be queued again")...)
+			} else {
+				reports = append(reports, exhausted(j, j.SplitFrom, "; it could not be queued again")...)
+			}
 			continue
 		}
 		queued++
 	}
-	return queued, out
+	return queued, reports, quiet
 }
 
 // regionImages lists the images a region job would have looked at (every managed
@@ -148,7 +161,7 @@ func (d *Deps) regionImages(ctx context.Context, inv Invocation, j job.Job, id s
 	for _, c := range job.ForImages(j.Region, ids, j.Reason) {
 		// The image jobs keep what the region job carried, except the account it was
 		// about: an image job looks at its images whatever changed.
-		c.RetryFailed, c.Notify, c.Cause, c.Notified, c.Attempt = j.RetryFailed, j.Notify, j.Cause, j.Notified, j.Attempt
+		c.RetryFailed, c.Notify, c.ChangesOnly, c.Cause, c.Notified, c.Attempt = j.RetryFailed, j.Notify, j.ChangesOnly, j.Cause, j.Notified, j.Attempt
 		c.Split, c.SplitFrom, c.SplitOf = 1, id, len(ids)
 		out = append(out, c)
 	}

@@ -290,3 +290,33 @@ func TestDeadLettersMalformedAndEventsAcknowledged(t *testing.T) {
 		}
 	}
 }
+
+// A job of the organization poll (ChangesOnly) that runs out is logged, not published:
+// the poll finds every directory change several times, each in a chain of its own, and
+// the bus's or the sweep's chain publishes it. Its halves and image jobs stay quiet too.
+func TestDeadLettersOfThePollAreLoggedNotPublished(t *testing.T) {
+	d, q, logs := deps(t, map[string]string{"NOTIFY_TOPIC": "notices"})
+	single := imagesJob(1)
+	single.ChangesOnly = true
+	loud := imagesJob(1)
+	loud.Images = []string{"m-Loud00000001"}
+	pair := imagesJob(2)
+	pair.ChangesOnly = true
+	if _, err := call(t, d, DeadLetters, batch(deadLetter("M1", single), deadLetter("M2", loud), deadLetter("M3", pair))); err != nil {
+		t.Fatal(err)
+	}
+	if got := exhaustedImages(t, q.published); !slices.Equal(got, []string{"m-Loud00000001"}) {
+		t.Fatalf("published %q, want the bus's job alone", got)
+	}
+	if strings.Count(logs.String(), `"reason":"retries-exhausted"`) != 2 || !strings.Contains(logs.String(), single.Images[0]) {
+		t.Fatalf("the poll's job must be logged:\n%s", logs)
+	}
+	if len(q.sends) != 2 {
+		t.Fatalf("sends %+v", q.sends)
+	}
+	for _, s := range q.sends {
+		if j := jobsOf(t, s)[0]; !j.ChangesOnly {
+			t.Fatalf("a half of the poll's job publishes refusals: %+v", j)
+		}
+	}
+}

@@ -124,19 +124,52 @@ func (d *Deps) imageEvents(ctx context.Context, inv Invocation, payload []byte) 
 // account, and the run looks only at the images that account can matter to (related);
 // other changes (folders, the directory itself) reconcile every managed image. An
 // invitation changes nothing until it is accepted, so it starts a chain of handshake
-// checks instead, which ends in a job for the account once it joined.
+// checks instead, which ends in a job for the account once it joined. Its timer (every
+// minute) makes it look the same changes up in ActionTrail (poll.go).
 func (d *Deps) orgEvents(ctx context.Context, inv Invocation, payload []byte) ([]byte, error) {
+	if event.IsTimer(payload) {
+		return d.orgPoll(ctx, inv, payload)
+	}
 	evs, errs := event.Decode(payload)
 	var s summary
 	for _, err := range errs {
 		d.ignore(err, nil, "")
 		s.Skipped++
 	}
+	// A bus event is delivered seconds after the call: its time stands for the
+	// invocation's, which keeps a sandbox on its emulated clock.
+	now := time.Time{}
+	for _, ev := range evs {
+		if t := d.eventTime(ev.Time); t.After(now) {
+			now = t
+		}
+	}
+	if err := d.orgJobs(ctx, inv, evs, orgSource{now: now}, &s); err != nil {
+		return nil, err
+	}
+	return s.bytes(), nil
+}
+
+// orgSource says where directory changes were found.
+type orgSource struct {
+	// poll: found by the ActionTrail poll, whose windows overlap: the jobs publish
+	// changes only (job.ChangesOnly).
+	poll bool
+	// now is the invocation's time: the handshake chains' links fall due after it.
+	now time.Time
+}
+
+// orgJobs enqueues the jobs for directory changes, ActionTrail records wrapped as
+// CloudEvents (from the bus, or found by the poll): the same narrowing, handshake
+// chains and actors whichever way they came. Each job carries the ID of the first event
+// that asked for it (for a poll, the ActionTrail eventId).
+func (d *Deps) orgJobs(ctx context.Context, inv Invocation, evs []event.CloudEvent, src orgSource, s *summary) error {
 	whole := false
-	cause := ""
+	cause := map[string]string{} // "" (whole), "move/<account>" or "join/<account>" → event ID
 	var actors []report.Actor
 	moved, joined := map[string]bool{}, map[string]bool{}
-	var follow []job.Job
+	follow := map[time.Duration][]job.Job{} // handshake checks by delay
+	var delays []time.Duration
 	for i := range evs {
 		ev := &evs[i]
 		at, err := event.ParseActionTrail(*ev)
@@ -148,9 +181,6 @@ func (d *Deps) orgEvents(ctx context.Context, inv Invocation, payload []byte) ([
 			s.Skipped++
 			continue
 		}
-		if cause == "" {
-			cause = ev.ID
-		}
 		a, hasActor := actorOf(at.UserIdentity)
 		if hasActor {
 			actors = addActor(actors, a)
@@ -160,57 +190,90 @@ func (d *Deps) orgEvents(ctx context.Context, inv Invocation, payload []byte) ([
 		if acct, ok := at.ResponseElements["Account"].(map[string]any); ok && account == "" {
 			account, _ = acct["AccountId"].(string) // CreateResourceAccount answers with the new account
 		}
+		key := ""
 		switch {
-		case c.Invitation:
-			if c.Handshake != "" || c.Account != "" {
-				hs := job.Job{V: job.Version, Kind: job.KindHandshake, Region: inv.Region, Reason: job.ReasonHandshake,
-					Handshake: c.Handshake, Account: c.Account, Cause: ev.ID}
-				if hasActor {
-					hs.Actors = []report.Actor{a} // the inviter asked for what the acceptance brings
-				}
-				follow = append(follow, hs)
-			} else {
-				whole = true
+		case c.Invitation && (c.Handshake != "" || c.Account != ""):
+			// Keyed by the invitation's time: the chain's links fall due at the same
+			// times whoever starts it (the bus, each overlapping poll), so duplicates
+			// meet in one batch and are one check (reconcile.go, handshakes).
+			since := src.now
+			if t, err := time.Parse(time.RFC3339Nano, firstOf(at.EventTime, ev.Time)); err == nil {
+				since = t.UTC()
 			}
+			attempt, delay, ok := job.HandshakeLink(since, src.now)
+			if !ok {
+				d.Log.Info("invitation older than its chain of checks; left to the sweep", "id", ev.ID, "handshake", c.Handshake)
+				continue
+			}
+			hs := job.Job{V: job.Version, Kind: job.KindHandshake, Region: inv.Region, Reason: job.ReasonHandshake,
+				Handshake: c.Handshake, Account: c.Account, Cause: ev.ID, Attempt: attempt, Since: since.Format(time.RFC3339),
+				ChangesOnly: src.poll}
+			if hasActor {
+				hs.Actors = []report.Actor{a} // the inviter asked for what the acceptance brings
+			}
+			if _, seen := follow[delay]; !seen {
+				delays = append(delays, delay)
+			}
+			follow[delay] = append(follow[delay], hs)
+			continue
+		case c.Invitation:
+			whole = true
 		case !policy.IsAccount(account):
 			whole = true
 		case at.EventName == "MoveAccount":
-			moved[account] = true
+			moved[account], key = true, "move/"+account
 		case slices.Contains(membershipEvents, at.EventName):
-			joined[account] = true
+			joined[account], key = true, "join/"+account
 		default:
 			whole = true
+		}
+		if _, ok := cause[key]; !ok {
+			cause[key] = ev.ID
 		}
 	}
 	var bodies []string
 	for _, r := range d.regions(inv) {
-		mk := func(reason, account string) {
-			j := job.Job{V: job.Version, Kind: job.KindRegion, Region: r, Reason: reason, Account: account, RetryFailed: true, Notify: true, Cause: cause, Actors: actors}
+		mk := func(reason, account, key string) {
+			j := job.Job{V: job.Version, Kind: job.KindRegion, Region: r, Reason: reason, Account: account, RetryFailed: true, Notify: true,
+				ChangesOnly: src.poll, Cause: cause[key], Actors: actors}
 			bodies = append(bodies, j.Encode())
 		}
 		if whole {
-			mk(job.ReasonOrg, "")
+			mk(job.ReasonOrg, "", "")
 			continue
 		}
 		for _, a := range slices.Sorted(maps.Keys(moved)) {
-			mk(job.ReasonMove, a)
+			mk(job.ReasonMove, a, "move/"+a)
 		}
 		for _, a := range slices.Sorted(maps.Keys(joined)) {
-			mk(job.ReasonOrg, a)
+			mk(job.ReasonOrg, a, "join/"+a)
 		}
 	}
 	if err := d.send(ctx, inv, bodies, d.Settings.SettleDelay); err != nil {
-		return nil, err
+		return err
 	}
-	var hs []string
-	for _, j := range follow {
-		hs = append(hs, j.Encode())
+	s.Jobs += len(bodies)
+	slices.Sort(delays)
+	for _, dl := range delays {
+		var hs []string
+		for _, j := range follow[dl] {
+			hs = append(hs, j.Encode())
+		}
+		if err := d.send(ctx, inv, hs, dl); err != nil {
+			return err
+		}
+		s.Jobs += len(hs)
 	}
-	if err := d.send(ctx, inv, hs, job.HandshakeBase); err != nil {
-		return nil, err
+	return nil
+}
+
+func firstOf(xs ...string) string {
+	for _, x := range xs {
+		if x != "" {
+			return x
+		}
 	}
-	s.Jobs = len(bodies) + len(hs)
-	return s.bytes(), nil
+	return ""
 }
 
 // actorOf reads who made a call as reports name them (SPEC R10): type, account,

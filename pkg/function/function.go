@@ -53,6 +53,8 @@ type Deps struct {
 	Queue       func(Invocation) (Queue, error)
 	// Now is the clock used when an event carries no time.
 	Now func() time.Time
+	// Sleep waits (nil: the real clock); tests replace it.
+	Sleep func(ctx context.Context, d time.Duration) error
 	// SkipConfirmationForTests is a test-only hook, never a setting: every R12 removal is
 	// done on the first look, as before R12. Only test binaries set it (test/scenarios
 	// shows with it the cut that R12 prevents); Main never does.

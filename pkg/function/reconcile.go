@@ -35,10 +35,13 @@ type group struct {
 	moved, joined map[string]bool
 	retryFailed   bool
 	notify        bool
-	notified      map[string]bool // refusal fingerprints published earlier in the chain
-	recheck       int             // highest recheck attempt among the jobs (-1: none)
-	cause         string
-	reason        string // of the first job, for the jobs a run hands on
+	// refusals: some job asks for refusals to be published too (job.ChangesOnly not
+	// set); with notify alone, only changes are (jobs of the organization poll).
+	refusals bool
+	notified map[string]bool // refusal fingerprints published earlier in the chain
+	recheck  int             // highest recheck attempt among the jobs (-1: none)
+	cause    string
+	reason   string // of the first job, for the jobs a run hands on
 	// actors: per image, the people whose edits the jobs naming it carry; under "" those
 	// of jobs about a whole region or an account (they concern every image).
 	actors map[string][]report.Actor
@@ -47,6 +50,9 @@ type group struct {
 	// untagged: images whose event removed prefix tags (a hint for the report).
 	untagged map[string]bool
 }
+
+// changesOnly is what the jobs a run hands on say of its notifications.
+func (g *group) changesOnly() bool { return g.notify && !g.refusals }
 
 // actorsOf lists the distinct actors a run names for an image ("" for a report about a
 // managed share itself: every actor of the run).
@@ -128,6 +134,7 @@ func (d *Deps) reconcile(ctx context.Context, inv Invocation, payload []byte) ([
 		g.images = append(g.images, j.Images...)
 		g.retryFailed = g.retryFailed || j.RetryFailed
 		g.notify = g.notify || j.Notify
+		g.refusals = g.refusals || (j.Notify && !j.ChangesOnly)
 		for _, f := range j.Notified {
 			g.notified[f] = true
 		}
@@ -142,10 +149,8 @@ func (d *Deps) reconcile(ctx context.Context, inv Invocation, payload []byte) ([
 	if err != nil {
 		return nil, fmt.Errorf("cloud clients: %w", err)
 	}
-	for _, j := range handshakes {
-		if err := d.handshake(ctx, api, inv, j); err != nil {
-			return nil, err
-		}
+	if err := d.handshakes(ctx, api, inv, handshakes, now); err != nil {
+		return nil, err
 	}
 	regions := make([]string, 0, len(groups))
 	for r := range groups {
@@ -175,7 +180,9 @@ func (d *Deps) applier(api cloud.API) *apply.Applier {
 }
 
 func (d *Deps) retry(ctx context.Context, action string, call func() error) error {
-	return (&apply.Applier{Settings: d.Settings}).Call(ctx, action, call)
+	return (&apply.Applier{Settings: d.Settings, OnRetry: func(action string, attempt int, err error) {
+		d.Log.Info("cloud call retried", "action", action, "attempt", attempt, "code", cloud.Code(err))
+	}}).Call(ctx, action, call)
 }
 
 // Batches of images: a run about at most targetedImages images reads only what they
@@ -277,7 +284,12 @@ func (r *runner) apply(ctx context.Context, st *state.State) (*plan.Plan, error)
 			out.Entries[i].Actors = r.g.actorsOf(out.Entries[i].Image)
 		}
 		out.Entries = append(out.Entries, r.released(st)...)
-		r.d.publishEntries(ctx, r.inv, out.Entries, r.g.notify, r.g.notified, r.chainGoesOn(out))
+		hold := r.chainGoesOn(out)
+		if !r.g.refusals {
+			// A run of the organization poll's jobs publishes its changes only.
+			hold = func(e report.Entry) bool { return e.Action == plan.ActRefuse }
+		}
+		r.d.publishEntries(ctx, r.inv, out.Entries, r.g.notify, r.g.notified, hold)
 		r.total.Entries = append(r.total.Entries, out.Entries...)
 		r.total.Recheck = append(r.total.Recheck, out.Recheck...)
 		for im, dl := range out.Postpone {
@@ -527,7 +539,7 @@ func (r *runner) handOn(ctx context.Context, rest []state.Image) error {
 	for i, im := range rest {
 		ids[i] = im.ID
 	}
-	proto := job.Job{V: job.Version, Region: r.region, Reason: r.g.reason, RetryFailed: r.g.retryFailed, Notify: r.g.notify,
+	proto := job.Job{V: job.Version, Region: r.region, Reason: r.g.reason, RetryFailed: r.g.retryFailed, Notify: r.g.notify, ChangesOnly: r.g.changesOnly(),
 		Cause: r.g.cause, Notified: r.g.fingerprints()}
 	if r.g.reason == job.ReasonRecheck {
 		proto.Attempt = max(r.g.recheck, 0)
@@ -632,7 +644,7 @@ func (d *Deps) followUps(ctx context.Context, inv Invocation, region string, g *
 		held[im] = []job.Confirmation{jobConfirmation(im, c)}
 	}
 	for _, attempt := range sortedInts(byAttempt) {
-		proto := job.Job{V: job.Version, Region: region, Reason: job.ReasonRecheck, Attempt: attempt, Notify: g.notify, Cause: g.cause, Notified: g.fingerprints()}
+		proto := job.Job{V: job.Version, Region: region, Reason: job.ReasonRecheck, Attempt: attempt, Notify: g.notify, ChangesOnly: g.changesOnly(), Cause: g.cause, Notified: g.fingerprints()}
 		if err := d.send(ctx, inv, g.bodies(proto, byAttempt[attempt], held, nil), job.Backoff(job.RecheckBase, job.RecheckMax, attempt)); err != nil {
 			return err
 		}
@@ -645,7 +657,7 @@ func (d *Deps) followUps(ctx context.Context, inv Invocation, region string, g *
 			d.Log.Info("removals awaiting confirmation", "region", region, "image", im, "removals", c.Removals,
 				"after", d.Settings.SettleDelay.String(), "actors", g.actorsOf(im))
 		}
-		proto := job.Job{V: job.Version, Region: region, Reason: job.ReasonConfirm, RetryFailed: g.retryFailed, Notify: g.notify,
+		proto := job.Job{V: job.Version, Region: region, Reason: job.ReasonConfirm, RetryFailed: g.retryFailed, Notify: g.notify, ChangesOnly: g.changesOnly(),
 			Cause: g.cause, Notified: g.fingerprints()}
 		if err := d.send(ctx, inv, g.bodies(proto, slices.Collect(maps.Keys(out.Confirm)), confirm, nil), d.Settings.SettleDelay); err != nil {
 			return err
@@ -661,7 +673,7 @@ func (d *Deps) followUps(ctx context.Context, inv Invocation, region string, g *
 	}
 	slices.Sort(delays)
 	for _, dl := range delays {
-		proto := job.Job{V: job.Version, Region: region, Reason: job.ReasonPostpone, Notify: g.notify, RetryFailed: g.retryFailed,
+		proto := job.Job{V: job.Version, Region: region, Reason: job.ReasonPostpone, Notify: g.notify, ChangesOnly: g.changesOnly(), RetryFailed: g.retryFailed,
 			Cause: g.cause, Notified: g.fingerprints()}
 		if err := d.send(ctx, inv, g.bodies(proto, byDelay[dl], nil, nil), dl); err != nil {
 			return err
@@ -723,56 +735,142 @@ func sortedInts[V any](m map[int]V) []int {
 	return out
 }
 
-// handshake follows an invitation: while it is pending, check again later (a chain,
-// since invitations outlive one MNS delay); once accepted, reconcile every region.
-func (d *Deps) handshake(ctx context.Context, api cloud.API, inv Invocation, j job.Job) error {
+// handshakeKey is what a chain of checks follows: the handshake, or (for an
+// invitation whose event did not carry it) the invited account.
+func handshakeKey(j job.Job) string {
+	if j.Handshake != "" {
+		return "h/" + j.Handshake
+	}
+	return "a/" + j.Account
+}
+
+// handshakes follows the invitations of a batch's handshake jobs. Jobs of one chain key
+// are one check: the bus and the overlapping polls each start a chain for an
+// invitation, but its links fall due at fixed times after the invitation (job.Since),
+// so the duplicates are delivered together and end here, without a call. The
+// directory's invitations are listed once for the batch.
+func (d *Deps) handshakes(ctx context.Context, api cloud.API, inv Invocation, jobs []job.Job, now time.Time) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	byKey := map[string]int{}
+	var chains []job.Job
+	for _, j := range jobs {
+		i, dup := byKey[handshakeKey(j)]
+		if !dup {
+			byKey[handshakeKey(j)] = len(chains)
+			chains = append(chains, j)
+			continue
+		}
+		// The duplicate ends here: its actors, and its wish that refusals be
+		// published, go on with the chain that stays.
+		c := &chains[i]
+		for _, a := range j.Actors {
+			c.Actors = addActor(c.Actors, a)
+		}
+		c.ChangesOnly = c.ChangesOnly && j.ChangesOnly
+		if j.Attempt < c.Attempt {
+			c.Attempt, c.Since = j.Attempt, j.Since
+		}
+		d.Log.Info("duplicate invitation check ended", "handshake", j.Handshake, "account", j.Account, "cause", j.Cause)
+	}
+	listed, err := d.listHandshakes(ctx, api, chains)
+	if err != nil {
+		return err
+	}
+	for _, j := range chains {
+		if err := d.handshake(ctx, inv, j, listed, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// listHandshakes reads the directory's invitations, page by page, until every chain's
+// is found or the list ends.
+func (d *Deps) listHandshakes(ctx context.Context, api cloud.API, chains []job.Job) ([]cloud.Handshake, error) {
 	a := d.applier(api)
-	var found *cloud.Handshake
-	for page := 1; found == nil; page++ {
+	var out []cloud.Handshake
+	missing := func() bool {
+		for _, j := range chains {
+			if findHandshake(out, j) == nil {
+				return true
+			}
+		}
+		return false
+	}
+	for page := 1; missing(); page++ {
 		var p cloud.HandshakePage
 		if err := a.Call(ctx, "ListHandshakesForResourceDirectory", func() (err error) {
 			p, err = api.ListHandshakes(ctx, page)
 			return err
 		}); err != nil {
 			if errors.Is(err, context.Canceled) {
-				return err
+				return nil, err
 			}
-			return fmt.Errorf("list handshakes: %w", err)
+			return nil, fmt.Errorf("list handshakes: %w", err)
 		}
-		for i := range p.Handshakes {
-			h := p.Handshakes[i]
-			if (j.Handshake != "" && h.ID == j.Handshake) || (j.Handshake == "" && h.Target == j.Account) {
-				found = &h
-				break
-			}
-		}
+		out = append(out, p.Handshakes...)
 		if len(p.Handshakes) < cloud.MaxDirectoryPage || page*cloud.MaxDirectoryPage >= p.Total {
 			break
 		}
 	}
+	return out, nil
+}
+
+// findHandshake returns the invitation a chain follows among hs (nil: not there).
+func findHandshake(hs []cloud.Handshake, j job.Job) *cloud.Handshake {
+	for i := range hs {
+		if (j.Handshake != "" && hs[i].ID == j.Handshake) || (j.Handshake == "" && hs[i].Target == j.Account) {
+			return &hs[i]
+		}
+	}
+	return nil
+}
+
+// handshake follows an invitation: while it is pending, check again at the chain's next
+// link (a chain, since invitations outlive one MNS delay); once accepted, reconcile
+// every region.
+func (d *Deps) handshake(ctx context.Context, inv Invocation, j job.Job, listed []cloud.Handshake, now time.Time) error {
+	found := findHandshake(listed, j)
 	status := "NotFound"
 	if found != nil {
 		status = found.Status
 	}
+	since, timed := time.Time{}, false
+	if j.Since != "" {
+		since, _ = time.Parse(time.RFC3339, j.Since)
+		timed = !since.IsZero()
+	}
 	switch status {
 	case "Pending", "NotFound":
-		if status == "NotFound" && j.Attempt >= 2 {
+		// An invitation not listed by its third link (35 minutes on) is not coming.
+		if status == "NotFound" && ((timed && !now.Before(since.Add(job.HandshakeDue(2)))) || (!timed && j.Attempt >= 2)) {
 			d.Log.Warn("invitation not found; stopped following it", "handshake", j.Handshake, "account", j.Account)
-			return nil
-		}
-		if j.Attempt+1 >= job.MaxHandshake {
-			d.Log.Warn("invitation still pending; stopped following it (the sweep covers it)", "handshake", j.Handshake)
 			return nil
 		}
 		next := j
 		next.Attempt++
-		return d.send(ctx, inv, []string{next.Encode()}, job.Backoff(job.HandshakeBase, job.HandshakeMax, next.Attempt))
+		delay := job.Backoff(job.HandshakeBase, job.HandshakeMax, next.Attempt)
+		if timed {
+			// The chain's next link: the first of its fixed times after now (a link
+			// delivered late skips the times it missed).
+			for next.Attempt < job.MaxHandshake && !since.Add(job.HandshakeDue(next.Attempt)).After(now) {
+				next.Attempt++
+			}
+			delay = since.Add(job.HandshakeDue(next.Attempt)).Sub(now)
+		}
+		if next.Attempt >= job.MaxHandshake {
+			d.Log.Warn("invitation still pending; stopped following it (the sweep covers it)", "handshake", j.Handshake)
+			return nil
+		}
+		return d.send(ctx, inv, []string{next.Encode()}, delay)
 	case "Accepted":
 		var bodies []string
 		for _, r := range d.regions(inv) {
 			// The account joined: the images it can matter to (related) are looked at.
 			bodies = append(bodies, job.Job{V: job.Version, Kind: job.KindRegion, Region: r, Reason: job.ReasonHandshake,
-				Account: accountOf(found.Target), RetryFailed: true, Notify: true, Cause: j.Cause, Actors: j.Actors}.Encode())
+				Account: accountOf(found.Target), RetryFailed: true, Notify: true, ChangesOnly: j.ChangesOnly, Cause: j.Cause, Actors: j.Actors}.Encode())
 		}
 		d.Log.Info("invitation accepted", "handshake", found.ID, "account", found.Target)
 		return d.send(ctx, inv, bodies, 0)

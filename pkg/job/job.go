@@ -61,6 +61,15 @@ type Job struct {
 	Cause string `json:"cause,omitempty"`
 	// Notify: the run was caused by an event, so changes and refusals are published.
 	Notify bool `json:"notify,omitempty"`
+	// ChangesOnly: of what Notify publishes, only the changes. The job was found by the
+	// organization poll, whose windows overlap, so that every directory change is found
+	// several times: its refusals (unchanged ones, mostly) go to the log alone.
+	ChangesOnly bool `json:"changesOnly,omitempty"`
+	// Since is when the invitation a handshake job follows was made (RFC 3339): its
+	// chain's links fall due at fixed times after it (HandshakeDue), so that the chains
+	// the bus and the overlapping polls start for one invitation meet in one batch,
+	// where they are one check.
+	Since string `json:"since,omitempty"`
 	// Notified holds fingerprints of the refusals already published by earlier links of
 	// the chain, so that a re-check does not publish the same refusal again.
 	Notified []string `json:"notified,omitempty"`
@@ -158,6 +167,14 @@ func (j Job) Validate() error {
 		}
 	default:
 		return fmt.Errorf("unknown job kind %q", j.Kind)
+	}
+	if j.Since != "" {
+		if j.Kind != KindHandshake {
+			return fmt.Errorf("only a handshake job carries since, not a %q job", j.Kind)
+		}
+		if _, err := time.Parse(time.RFC3339, j.Since); err != nil {
+			return fmt.Errorf("job since %q is not an RFC 3339 time", j.Since)
+		}
 	}
 	if j.Attempt < 0 || j.Attempt > 1000 {
 		return fmt.Errorf("job attempt %d out of range", j.Attempt)
@@ -344,6 +361,29 @@ const (
 	HandshakeMax  = 6 * time.Hour
 	MaxHandshake  = 80
 )
+
+// HandshakeDue is when link attempt of an invitation's chain of checks falls due, after
+// the invitation: the delays of the links before it and its own, HandshakeBase doubling
+// to HandshakeMax (5, 15, 35, 75 minutes, …).
+func HandshakeDue(attempt int) time.Duration {
+	var d time.Duration
+	for i := 0; i <= attempt; i++ {
+		d += Backoff(HandshakeBase, HandshakeMax, i)
+	}
+	return d
+}
+
+// HandshakeLink returns the first link of the chain of an invitation made at since that
+// falls due at now or later, and how long after now it does. ok is false when the
+// chain's links are all past (the invitation is older than the chain follows).
+func HandshakeLink(since, now time.Time) (attempt int, delay time.Duration, ok bool) {
+	for attempt = 0; attempt < MaxHandshake; attempt++ {
+		if due := since.Add(HandshakeDue(attempt)); !due.Before(now) {
+			return attempt, due.Sub(now), true
+		}
+	}
+	return MaxHandshake, 0, false
+}
 
 // Backoff returns base·2^attempt capped at limit.
 func Backoff(base, limit time.Duration, attempt int) time.Duration {

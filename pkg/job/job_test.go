@@ -254,3 +254,47 @@ func TestHalvesKeepConfirmationsWithTheirImages(t *testing.T) {
 		t.Fatalf("halves %+v / %+v", a, b)
 	}
 }
+
+// An invitation's chain of checks falls due at fixed times after the invitation (5, 15,
+// 35, 75 minutes, … up to 6 hours apart): a chain started later starts at the first
+// link still ahead.
+func TestHandshakeSchedule(t *testing.T) {
+	for k, want := range map[int]time.Duration{0: 5 * time.Minute, 1: 15 * time.Minute, 2: 35 * time.Minute, 3: 75 * time.Minute} {
+		if got := HandshakeDue(k); got != want {
+			t.Errorf("link %d due %s after the invitation, want %s", k, got, want)
+		}
+	}
+	since := time.Date(2026, 1, 1, 0, 31, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		now     time.Time
+		attempt int
+		delay   time.Duration
+	}{
+		{since, 0, 5 * time.Minute},
+		{since.Add(4 * time.Minute), 0, time.Minute},
+		{since.Add(5 * time.Minute), 0, 0},
+		{since.Add(9 * time.Minute), 1, 6 * time.Minute},
+		{since.Add(36 * time.Minute), 3, 39 * time.Minute},
+	} {
+		a, d, ok := HandshakeLink(since, tc.now)
+		if !ok || a != tc.attempt || d != tc.delay {
+			t.Errorf("at +%s: link %d in %s (%v), want %d in %s", tc.now.Sub(since), a, d, ok, tc.attempt, tc.delay)
+		}
+	}
+	if _, _, ok := HandshakeLink(since, since.Add(60*24*time.Hour)); ok {
+		t.Error("an invitation older than its chain starts one")
+	}
+	// Only a handshake job carries since, as an RFC 3339 time.
+	j := Job{V: Version, Kind: KindHandshake, Region: "cn-hangzhou", Reason: ReasonHandshake, Handshake: "h-1", Since: "yesterday"}
+	if j.Validate() == nil {
+		t.Error("since not a time")
+	}
+	j.Since = since.Format(time.RFC3339)
+	if err := j.Validate(); err != nil {
+		t.Error(err)
+	}
+	j.Kind, j.Images = KindImages, []string{"m-A1"}
+	if j.Validate() == nil {
+		t.Error("an images job with since")
+	}
+}

@@ -33,12 +33,15 @@ type Deployment struct {
 	Regions     []string
 	JobQueue    string // setting JOB_QUEUE
 	NotifyTopic string // setting NOTIFY_TOPIC ("" : no notifications)
+	// OrgPoll: org-events looks directory changes up in ActionTrail (setting ORG_POLL
+	// not 0).
+	OrgPoll bool
 }
 
 // Defaults is the deployment of deploy/ram-policy.json: placeholders for the account
 // and region, and the settings' defaults.
 func Defaults() Deployment {
-	return Deployment{Account: AccountPlaceholder, Region: RegionPlaceholder, JobQueue: "imageshare-jobs"}
+	return Deployment{Account: AccountPlaceholder, Region: RegionPlaceholder, JobQueue: "imageshare-jobs", OrgPoll: true}
 }
 
 // Document is a RAM policy document.
@@ -92,6 +95,8 @@ func (d Deployment) Check() error {
 //     Resources"; a narrower Resource would make the statement ineffective.
 //   - MNS: BatchSendMessage on the job queue's messages (the queue client sends in
 //     batches), PublishMessage on the notification topic's messages when there is one.
+//   - ActionTrail LookupEvents on "*" when the organization poll is on: its reference
+//     lists it as "All Resources".
 func Build(d Deployment) (Document, error) {
 	if err := d.Check(); err != nil {
 		return Document{}, err
@@ -127,6 +132,10 @@ func Build(d Deployment) (Document, error) {
 		doc.Statement = append(doc.Statement, Statement{Sid: "PublishNotifications", Effect: "Allow",
 			Action:   []string{"mns:PublishMessage"},
 			Resource: []string{"acs:mns:" + d.Region + ":" + d.Account + ":/topics/" + d.NotifyTopic + "/messages"}})
+	}
+	if d.OrgPoll {
+		doc.Statement = append(doc.Statement, Statement{Sid: "LookUpDirectoryChangesAllResourcesOnly", Effect: "Allow",
+			Action: []string{"actiontrail:LookupEvents"}, Resource: []string{"*"}})
 	}
 	return doc, nil
 }
@@ -197,5 +206,5 @@ func ForSettings(account, region string, s settings.Settings) Deployment {
 			extra = append(extra, r)
 		}
 	}
-	return Deployment{Account: account, Region: region, Regions: extra, JobQueue: s.JobQueue, NotifyTopic: s.NotifyTopic}
+	return Deployment{Account: account, Region: region, Regions: extra, JobQueue: s.JobQueue, NotifyTopic: s.NotifyTopic, OrgPoll: s.OrgPoll > 0}
 }

@@ -51,6 +51,7 @@ func TestBuildFollowsTheSettings(t *testing.T) {
 		"mns:PublishMessage":                  {"acs:mns:cn-hangzhou:1000000000000001:/topics/notices/messages"},
 		"resourcesharing:CreateResourceShare": {"*"},
 		"resourcesharing:UpdateResourceShare": {"*"},
+		"actiontrail:LookupEvents":            {"*"}, // All Resources; ORG_POLL is on by default
 	}
 	for a, w := range want {
 		if !slices.Equal(resources[a], w) {
@@ -68,8 +69,14 @@ func TestBuildFollowsTheSettings(t *testing.T) {
 		Version   string
 		Statement []struct{ Effect string }
 	}
-	if err := json.Unmarshal(doc.JSON(), &back); err != nil || back.Version != "1" || len(back.Statement) != 5 {
+	if err := json.Unmarshal(doc.JSON(), &back); err != nil || back.Version != "1" || len(back.Statement) != 6 {
 		t.Fatalf("%v %+v", err, back)
+	}
+	// Without the organization poll, ActionTrail is not read.
+	s.OrgPoll = 0
+	doc, _ = rampolicy.Build(rampolicy.ForSettings("1000000000000001", "cn-hangzhou", s))
+	if strings.Contains(string(doc.JSON()), "actiontrail") {
+		t.Fatal("a deployment with ORG_POLL=0 may look up ActionTrail")
 	}
 }
 

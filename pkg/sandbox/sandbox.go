@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"imageshare/pkg/cloudsim"
+	"imageshare/pkg/cloudsim/actiontrail"
 	"imageshare/pkg/cloudsim/emu"
 	emueventbridge "imageshare/pkg/cloudsim/eventbridge"
 	"imageshare/pkg/cloudsim/mns"
@@ -158,6 +159,7 @@ type sandbox struct {
 	mq    *mns.MNS
 	ram   *emu.RAMStore
 	eb    *emueventbridge.EventBridge // rules and targets (events are routed by s.yaml's triggers)
+	trail *actiontrail.Trail          // ActionTrail's history of every write, for LookupEvents
 	rt    *fcruntime.Runtime
 	stops []func()          // stop the emulated endpoints
 	eps   map[string]string // service → URL

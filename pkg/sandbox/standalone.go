@@ -22,8 +22,8 @@ type WorldOptions struct {
 	// has, as the sandbox reads it.
 	SYAML []byte
 	// Addr returns the loopback host:port a service listens on: "ecs",
-	// "resourcemanager", "resourcesharing", "ram", "sts", "eventbridge", "mns-open" or
-	// "mns" ("" or a nil Addr: a free port).
+	// "resourcemanager", "resourcesharing", "ram", "sts", "eventbridge", "mns-open",
+	// "actiontrail" or "mns" ("" or a nil Addr: a free port).
 	Addr func(service string) string
 	// Bare: without the deployment's queues, topic and the functions' role and policy,
 	// for `imageshare setup` to make them.
@@ -161,7 +161,7 @@ func (w *World) Close() {
 }
 
 // Endpoints returns the URL of each service: "ecs", "resourcemanager",
-// "resourcesharing", "ram", "sts", "eventbridge", "mns-open" and "mns" (MNS clients
+// "resourcesharing", "ram", "sts", "eventbridge", "mns-open", "actiontrail" and "mns" (MNS clients
 // must send the Host <uid>.mns.<region>.aliyuncs.com).
 func (w *World) Endpoints() map[string]string { return maps.Clone(w.sb.eps) }
 

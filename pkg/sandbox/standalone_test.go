@@ -32,9 +32,10 @@ func TestWorldServesTheFileWithoutRunningIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	// ECS, Resource Manager, Resource Sharing and MNS, and for imageshare setup and
-	// doctor RAM, STS, EventBridge and the MNS management API.
-	if eps := w.Endpoints(); len(eps) != 8 || !strings.HasPrefix(eps["mns"], "http://127.0.0.1:") || !strings.HasPrefix(eps["eventbridge"], "http://127.0.0.1:") {
+	// ECS, Resource Manager, Resource Sharing, MNS and ActionTrail, and for imageshare
+	// setup and doctor RAM, STS, EventBridge and the MNS management API.
+	if eps := w.Endpoints(); len(eps) != 9 || !strings.HasPrefix(eps["mns"], "http://127.0.0.1:") || !strings.HasPrefix(eps["eventbridge"], "http://127.0.0.1:") ||
+		!strings.HasPrefix(eps["actiontrail"], "http://127.0.0.1:") {
 		t.Fatalf("endpoints = %v", eps)
 	}
 	// The file's world, and not its steps.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"imageshare/pkg/cloudsim"
+	"imageshare/pkg/cloudsim/actiontrail"
 	"imageshare/pkg/cloudsim/emu"
 	emueventbridge "imageshare/pkg/cloudsim/eventbridge"
 	"imageshare/pkg/cloudsim/mns"
@@ -84,11 +85,16 @@ func newWorld(sc *scenario.Scenario, opts Options, wc worldConfig) (*sandbox, er
 	// The services the deployment commands (imageshare setup, doctor) call, served
 	// through the same wire: RAM's API over the store every product evaluates, STS,
 	// EventBridge's rules and the MNS management API over the same queues.
-	services := []emu.Service{ram.NewService(sb.ram), sts.New(), sb.eb, sb.mq.Management()}
+	// ActionTrail records every write; its endpoint answers as the region the
+	// functions look global events up in (ORG_EVENTS_REGION), as a deployer's endpoint
+	// override names that region's endpoint: the emulated trail lists Resource Directory
+	// writes only if that is the accounts' global-events region.
+	sb.trail = actiontrail.New(actiontrail.Config{Now: sb.clock.Now, Region: sb.eventsRegion(), LookupDelay: sc.Cloud.LookupDelay})
+	services := []emu.Service{ram.NewService(sb.ram), sts.New(), sb.eb, sb.mq.Management(), sb.trail}
 	sb.cloud = cloudsim.New(cloudsim.Config{Clock: sb.clock, Keys: sb.keys, RAM: sb.ram, Faults: faults, FunctionRole: sb.role,
 		OrgGrantsListed: sc.Cloud.OrgGrantsListed, AssociationDelay: associationDelay, TrackAccess: !opts.NoInvariant && !wc.standalone,
 		Latency: opts.Latency, QPS: opts.QPS,
-		ShareQuotaPerImage: sb.shareQuota(), Services: services})
+		ShareQuotaPerImage: sb.shareQuota(), Services: services, Trail: sb.trail})
 	if !wc.standalone {
 		sb.cloud.OnEvent(sb.onEvent)
 		sb.cloud.OnWrite(func(w cloudsim.WriteRecord) {
@@ -146,6 +152,15 @@ func (sb *sandbox) racing(f *function) bool {
 		}
 	}
 	return false
+}
+
+// eventsRegion is the functions' ORG_EVENTS_REGION (its default when the setting is
+// invalid: the functions then fail on their own).
+func (sb *sandbox) eventsRegion() string {
+	if s, err := settings.Load(func(k string) string { return sb.env[k] }); err == nil {
+		return s.OrgEventsRegion
+	}
+	return actiontrail.DefaultGlobalRegion
 }
 
 // shareQuota models a raised ECS quota when the scenario raises MAX_ACCOUNTS_PER_IMAGE.
@@ -279,7 +294,7 @@ func (sb *sandbox) functionEnv() []string {
 	}
 	env = append(env,
 		"ECS_ENDPOINT="+sb.eps["ecs"], "RESOURCEMANAGER_ENDPOINT="+sb.eps["resourcemanager"],
-		"RESOURCESHARING_ENDPOINT="+sb.eps["resourcesharing"], "MNS_ENDPOINT="+sb.eps["mns"],
+		"RESOURCESHARING_ENDPOINT="+sb.eps["resourcesharing"], "MNS_ENDPOINT="+sb.eps["mns"], "ACTIONTRAIL_ENDPOINT="+sb.eps["actiontrail"],
 		"FC_REGION="+sb.sc.Region, "FC_ACCOUNT_ID="+sb.sc.Owner)
 	return append(env, sb.opts.ExtraEnv...)
 }

@@ -116,7 +116,8 @@ func (s *Scenario) node() (*yaml.Node, error) {
 		top.add("directory", dm.n)
 	}
 	top.list("outside", s.Outside).strMap("settings", s.Settings).list("roles", s.Roles).list("deny", s.Deny)
-	cm := newMap().add("org_events", boolNode(s.Cloud.OrgEvents)).add("org_grants_listed", boolNode(s.Cloud.OrgGrantsListed))
+	cm := newMap().add("org_events", boolNode(s.Cloud.OrgEvents)).add("org_grants_listed", boolNode(s.Cloud.OrgGrantsListed)).
+		add("lookup_delay", lit(s.Cloud.LookupDelay.String()))
 	cm.n.Style = yaml.FlowStyle
 	top.add("cloud", cm.n)
 	fm := newMap().add("seed", lit(strconv.FormatInt(s.Faults.Seed, 10))).

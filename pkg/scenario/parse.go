@@ -430,7 +430,7 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 		}
 	}
 	if e, ok := f["cloud"]; ok && !isNull(e.val) {
-		cf, err := p.fields(e.val, "cloud", "org_events", "org_grants_listed")
+		cf, err := p.fields(e.val, "cloud", "org_events", "org_grants_listed", "lookup_delay")
 		if err != nil {
 			return nil, err
 		}
@@ -443,6 +443,20 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 			if sc.Cloud.OrgGrantsListed, err = p.boolean(c.val, "cloud.org_grants_listed"); err != nil {
 				return nil, err
 			}
+		}
+		if c, ok := cf["lookup_delay"]; ok {
+			s, err := p.text(c.val, "cloud.lookup_delay")
+			if err != nil {
+				return nil, err
+			}
+			d, derr := time.ParseDuration(s)
+			if s == "0" {
+				d, derr = 0, nil
+			}
+			if derr != nil || d < 0 || d > MaxLookupDelay {
+				return nil, p.errf(c.val, "cloud.lookup_delay: bad duration %q (want a Go duration from 0s to %s, such as 0s or 10m)", s, MaxLookupDelay)
+			}
+			sc.Cloud.LookupDelay = d
 		}
 	}
 	if e, ok := f["faults"]; ok && !isNull(e.val) {

@@ -269,6 +269,10 @@ outside: ["2000000000000001"]
 		{"deny bad action", head + "deny: [TagResources]\n", 3, []string{"deny[0]", "bad API action"}},
 		{"cloud unknown key", head + "cloud: {org_event: true}\n", 3, []string{`unknown key "org_event"`}},
 		{"cloud bool off", head + "cloud:\n  org_events: off\n", 4, []string{"org_events", `"off"`}},
+		{"lookup_delay without unit", head + "cloud:\n  org_events: false\n  lookup_delay: 10\n", 5, []string{"cloud.lookup_delay", `bad duration "10"`}},
+		{"lookup_delay negative", head + "cloud: {lookup_delay: -1m}\n", 3, []string{"cloud.lookup_delay", `"-1m"`}},
+		{"lookup_delay too long", head + "cloud: {lookup_delay: 25h}\n", 3, []string{"cloud.lookup_delay", "24h0m0s"}},
+		{"lookup_delay list", head + "cloud: {lookup_delay: [1m]}\n", 3, []string{"cloud.lookup_delay"}},
 		{"rate above 1", head + "faults:\n  seed: 1\n  kill: 1.5\n", 5, []string{"faults.kill", "[0,1]"}},
 		{"rate negative", head + "faults: {throttle: -0.1}\n", 3, []string{"faults.throttle", "[0,1]"}},
 		{"rate nan", head + "faults: {server_error: .nan}\n", 3, []string{"faults.server_error"}},
@@ -518,4 +522,21 @@ steps:
 		t.Errorf("shares %v, want %s", names, want)
 	}
 	roundTrip(t, "s.yaml", []byte(strings.TrimSuffix(src, "  - create_account: {account: \"1000000000000001\", folder: r-Ab12Cd}\n")))
+}
+
+// cloud.lookup_delay is a duration from 0s (the default) to a day.
+func TestLookupDelay(t *testing.T) {
+	sc, err := Parse("rich.yaml", readFile(t, "rich.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.Cloud != (Cloud{OrgEvents: false, OrgGrantsListed: true, LookupDelay: 7*time.Minute + 30*time.Second}) {
+		t.Fatalf("cloud = %+v", sc.Cloud)
+	}
+	for v, want := range map[string]time.Duration{"0s": 0, "0": 0, "10m": 10 * time.Minute, "24h": 24 * time.Hour} {
+		sc, err := Parse("x.yaml", []byte("region: cn-hangzhou\nowner: \"1000000000000001\"\ncloud: {lookup_delay: "+v+"}\n"))
+		if err != nil || sc.Cloud.LookupDelay != want || !sc.Cloud.OrgEvents {
+			t.Errorf("lookup_delay %s: %+v, %v", v, sc, err)
+		}
+	}
 }

@@ -83,7 +83,14 @@ type Cloud struct {
 	// OrgGrantsListed: accounts reached through Resource Sharing also appear in
 	// DescribeImageSharePermission (default false).
 	OrgGrantsListed bool
+	// LookupDelay: ActionTrail's LookupEvents lists a global event (a Resource Directory
+	// write) this long after it happened (default 0).
+	LookupDelay time.Duration
 }
+
+// MaxLookupDelay bounds cloud.lookup_delay: ActionTrail keeps 90 days of events, and a
+// delay beyond a day says nothing a day does not.
+const MaxLookupDelay = 24 * time.Hour
 
 // Faults are injected into the functions' calls.
 type Faults struct {

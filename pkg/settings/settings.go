@@ -32,6 +32,16 @@ type Settings struct {
 	MaxManagedShares    int
 	RetryBase           time.Duration
 	RetryMax            time.Duration
+	// OrgPoll is how often org-events looks up Resource Directory writes in ActionTrail
+	// (0: never); a whole number of minutes that divides an hour, so that the polls
+	// fall on the same minutes of every hour.
+	OrgPoll time.Duration
+	// OrgPollLag is how late ActionTrail may list an event: each poll looks back
+	// OrgPoll + OrgPollLag.
+	OrgPollLag time.Duration
+	// OrgEventsRegion is the region whose LookupEvents lists global (Resource
+	// Directory) events.
+	OrgEventsRegion string
 
 	// FunctionRole is the RAM role the functions run as; events caused by it are dropped
 	// so that the functions' own writes cannot loop.
@@ -68,6 +78,9 @@ var Vars = []Var{
 	{"MAX_MANAGED_SHARES", "100", "resource shares the functions may create"},
 	{"RETRY_BASE", "200ms", "first backoff of a retried cloud call"},
 	{"RETRY_MAX", "20s", "longest backoff of a retried cloud call"},
+	{"ORG_POLL", "5m", "how often org-events looks up Resource Directory writes in ActionTrail (0: never)"},
+	{"ORG_POLL_LAG", "10m", "how late ActionTrail may list an event: each poll looks back ORG_POLL + ORG_POLL_LAG"},
+	{"ORG_EVENTS_REGION", "ap-southeast-1", "the region whose LookupEvents lists global (Resource Directory) events"},
 	{"FUNCTION_ROLE", "imageshare-fc", "RAM role of the functions; its events are dropped"},
 }
 
@@ -78,6 +91,7 @@ var EndpointVars = map[string]string{
 	"RESOURCEMANAGER_ENDPOINT": "resourcemanager",
 	"RESOURCESHARING_ENDPOINT": "resourcesharing",
 	"MNS_ENDPOINT":             "mns",
+	"ACTIONTRAIL_ENDPOINT":     "actiontrail",
 	"RAM_ENDPOINT":             "ram",
 	"STS_ENDPOINT":             "sts",
 	"EVENTBRIDGE_ENDPOINT":     "eventbridge",
@@ -189,6 +203,18 @@ func Load(getenv func(string) string) (Settings, error) {
 		}
 		return s, fail("RETRY_MAX", v, "must not be shorter than RETRY_BASE")
 	}
+	if s.OrgPoll, err = orgPoll(get); err != nil {
+		return s, err
+	}
+	// ActionTrail keeps 90 days of events; a day of lag is far more than it documents.
+	if s.OrgPollLag, err = duration(get, "ORG_POLL_LAG", 0, 24*time.Hour); err != nil {
+		return s, err
+	}
+	v, _ = get("ORG_EVENTS_REGION")
+	if !regionRE.MatchString(v) {
+		return s, fail("ORG_EVENTS_REGION", v, "must be a region ID such as ap-southeast-1")
+	}
+	s.OrgEventsRegion = v
 	v, _ = get("FUNCTION_ROLE")
 	if !roleRE.MatchString(v) {
 		return s, fail("FUNCTION_ROLE", v, "must be a RAM role name: 1-64 letters, digits, . or -")
@@ -233,6 +259,26 @@ func checkEndpoint(v string) error {
 		return nil
 	}
 	return fmt.Errorf("host %s is neither loopback nor *.aliyuncs.com", host)
+}
+
+// orgPoll reads ORG_POLL: 0 (off), or a whole number of minutes, at least one, that
+// divides 60 (the poll runs when the minutes since midnight UTC are a multiple of it, so
+// that it falls on the same minutes of every hour and every day).
+func orgPoll(get func(string) (string, bool)) (time.Duration, error) {
+	v, _ := get("ORG_POLL")
+	d, err := time.ParseDuration(v)
+	if v == "0" {
+		d, err = 0, nil
+	}
+	switch {
+	case err != nil:
+		return 0, &Error{Name: "ORG_POLL", Value: v, Problem: "must be 0 (off) or a duration in whole minutes such as 5m"}
+	case d == 0:
+		return 0, nil
+	case d < time.Minute || d%time.Minute != 0 || time.Hour%d != 0:
+		return 0, &Error{Name: "ORG_POLL", Value: v, Problem: "must be 0 (off) or a whole number of minutes that divides 60: 1m, 2m, 3m, 4m, 5m, 6m, 10m, 12m, 15m, 20m, 30m or 60m"}
+	}
+	return d, nil
 }
 
 func accountList(v string) ([]string, error) {

@@ -19,6 +19,7 @@ func TestDefaults(t *testing.T) {
 		TagPrefix: "imageshare", MaxAccountsPerImage: 50, RevokeRedundant: true, RedundancyScope: ScopeTagged,
 		SettleDelay: time.Minute, JobQueue: "imageshare-jobs", ImageWaitMax: 24 * time.Hour, MaxManagedShares: 100,
 		RetryBase: 200 * time.Millisecond, RetryMax: 20 * time.Second, FunctionRole: "imageshare-fc", Endpoints: map[string]string{},
+		OrgPoll: 5 * time.Minute, OrgPollLag: 10 * time.Minute, OrgEventsRegion: "ap-southeast-1",
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", s, want)
@@ -63,6 +64,10 @@ func TestInvalid(t *testing.T) {
 		{"ECS_ENDPOINT", "http://evil.example.com"}, {"ECS_ENDPOINT", "http://10.0.0.1:80"},
 		{"RESOURCESHARING_ENDPOINT", "ftp://127.0.0.1"}, {"RESOURCEMANAGER_ENDPOINT", "resourcemanager.aliyuncs.com"},
 		{"MNS_ENDPOINT", "http://aliyuncs.com.evil.net"}, {"ECS_ENDPOINT", "http://127.0.0.1:1/path"},
+		{"ACTIONTRAIL_ENDPOINT", "http://actiontrail.example.com"},
+		{"ORG_POLL", "7m"}, {"ORG_POLL", "90s"}, {"ORG_POLL", "30s"}, {"ORG_POLL", "2h"}, {"ORG_POLL", "-5m"}, {"ORG_POLL", "5"},
+		{"ORG_POLL", "45m"}, {"ORG_POLL", "off"}, {"ORG_POLL_LAG", "-1m"}, {"ORG_POLL_LAG", "25h"}, {"ORG_POLL_LAG", "10"},
+		{"ORG_EVENTS_REGION", "Singapore"}, {"ORG_EVENTS_REGION", "ap_southeast_1"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
@@ -91,4 +96,28 @@ func FuzzLoad(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestOrgPoll: ORG_POLL is off (0) or a whole number of minutes dividing an hour; the
+// lag and the events region are read beside it.
+func TestOrgPoll(t *testing.T) {
+	for v, want := range map[string]time.Duration{
+		"0": 0, "0s": 0, "0m": 0, "1m": time.Minute, "2m": 2 * time.Minute, "3m": 3 * time.Minute, "4m": 4 * time.Minute,
+		"5m": 5 * time.Minute, "300s": 5 * time.Minute, "6m": 6 * time.Minute, "10m": 10 * time.Minute, "12m": 12 * time.Minute,
+		"15m": 15 * time.Minute, "20m": 20 * time.Minute, "30m": 30 * time.Minute, "60m": time.Hour, "1h": time.Hour,
+	} {
+		s, err := Load(env(map[string]string{"ORG_POLL": v}))
+		if err != nil || s.OrgPoll != want {
+			t.Errorf("ORG_POLL=%s: got %v, %v; want %v", v, s.OrgPoll, err, want)
+		}
+	}
+	s, err := Load(env(map[string]string{"ORG_POLL": "15m", "ORG_POLL_LAG": "0s", "ORG_EVENTS_REGION": "cn-hangzhou",
+		"ACTIONTRAIL_ENDPOINT": "https://actiontrail-vpc.cn-hangzhou.aliyuncs.com"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.OrgPoll != 15*time.Minute || s.OrgPollLag != 0 || s.OrgEventsRegion != "cn-hangzhou" ||
+		s.Endpoints["actiontrail"] != "https://actiontrail-vpc.cn-hangzhou.aliyuncs.com" {
+		t.Fatalf("got %+v", s)
+	}
 }

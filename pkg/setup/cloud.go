@@ -49,6 +49,8 @@ type Cloud interface {
 	GetResourceDirectory(ctx context.Context) (cloud.Directory, error)
 	SharingWithDirectoryEnabled(ctx context.Context) (bool, error)
 	EnableSharingWithDirectory(ctx context.Context) error
+	// ActionTrail 2020-07-06 (doctor's check of the organization poll)
+	LookupEvents(ctx context.Context, in cloud.LookupEventsInput) (cloud.EventPage, error)
 }
 
 // Caller is who the credentials are (GetCallerIdentity).

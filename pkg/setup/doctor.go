@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"imageshare/pkg/cloud"
 	emuram "imageshare/pkg/cloudsim/ram"
@@ -69,14 +70,18 @@ func failed(name string, err error) Check {
 // the settings' consequences. The caller's credentials and the settings are checked
 // before (they are needed to read d).
 func Doctor(ctx context.Context, c Cloud, d Deployment) []Check {
-	r := &Runner{Cloud: c, D: d}
+	return DoctorAt(ctx, c, d, time.Now)
+}
+
+// DoctorAt is Doctor with the clock of its look at ActionTrail.
+func DoctorAt(ctx context.Context, c Cloud, d Deployment, now func() time.Time) []Check {
+	r := &Runner{Cloud: c, D: d, Now: now}
 	var out []Check
 	out = append(out, r.checkDirectory(ctx)...)
 	out = append(out, r.checkQueues(ctx)...)
 	out = append(out, r.checkRole(ctx)...)
 	out = append(out, r.checkRules(ctx)...)
-	out = append(out, Check{Status: Skip, Name: "organization events (ActionTrail LookupEvents)",
-		Detail: "not checked: this version has no organization poll; Resource Directory changes reach org-events only where EventBridge delivers them, and the 30-minute sweep notices the rest"})
+	out = append(out, r.checkTrail(ctx)...)
 	if d.Settings.DryRun {
 		out = append(out, Check{Status: Note, Name: "DRY_RUN=true", Detail: "the functions decide and report, and change nothing",
 			Remedy: "when imageshare plan shows what you expect, deploy with IMAGESHARE_DRY_RUN=false"})
@@ -105,6 +110,7 @@ func (r *Runner) checkDirectory(ctx context.Context) []Check {
 	case dir.MasterAccountID == d.Account:
 		out = append(out, Check{Status: Pass, Name: name, Detail: fmt.Sprintf("%s (root %s); this account is its management account", dir.ID, dir.RootID)})
 	default:
+		r.delegated = true
 		out = append(out, Check{Status: Warn, Name: name,
 			Detail: fmt.Sprintf("this account is a delegated administrator of %s, whose management account is %s: the directory's changes are made and logged there, so the functions see them only through the 30-minute sweep", dir.ID, dir.MasterAccountID)})
 	}
@@ -200,7 +206,81 @@ func (r *Runner) sampleCalls() []struct {
 	if d.Topic != "" {
 		out = append(out, sc{"mns", "PublishMessage", d.Region, map[string]string{"TopicName": d.Topic}})
 	}
+	if d.Settings.OrgPoll > 0 {
+		out = append(out, sc{"actiontrail", "LookupEvents", d.Settings.OrgEventsRegion, nil})
+	}
 	return out
+}
+
+// globalEventRegions are the regions ActionTrail may store an account's global events
+// in (GetGlobalEventsStorageRegion: ap-southeast-1 or cn-hangzhou,
+// https://www.alibabacloud.com/help/en/actiontrail/developer-reference/api-actiontrail-2020-07-06-getglobaleventsstorageregion).
+var globalEventRegions = []string{"ap-southeast-1", "cn-hangzhou"}
+
+// trailRetry is the first wait after a throttled LookupEvents.
+const trailRetry = 500 * time.Millisecond
+
+// trailLookback is how far back doctor looks for a Resource Directory write: the
+// default range of LookupEvents.
+const trailLookback = 7 * 24 * time.Hour
+
+// checkTrail checks the organization poll: that LookupEvents works in ORG_EVENTS_REGION
+// with the deployer's credentials, and that it lists the directory's writes there
+// (global events are listed in one region per account; which one is not documented
+// alike on the two sites: if ORG_EVENTS_REGION lists none of the last week and the
+// other storage region does, the setting is wrong).
+func (r *Runner) checkTrail(ctx context.Context) []Check {
+	d := r.D
+	const name = "organization poll (ActionTrail LookupEvents)"
+	if d.Settings.OrgPoll == 0 {
+		return []Check{{Status: Note, Name: name, Detail: "ORG_POLL=0: org-events does not look directory changes up; where EventBridge does not deliver them (it documents no Resource Management source), the 30-minute sweep notices them"}}
+	}
+	if r.delegated {
+		return []Check{{Status: Note, Name: name, Detail: "not checked: this account is a delegated administrator, and ActionTrail lists the directory's writes in the management account's history, not in this one's: the poll finds nothing, and the 30-minute sweep notices directory changes",
+			Remedy: "set IMAGESHARE_ORG_POLL=0 to save the calls"}}
+	}
+	now := time.Now
+	if r.Now != nil {
+		now = r.Now
+	}
+	end := now().UTC().Truncate(time.Second)
+	found := func(region string) (int, error) {
+		var p cloud.EventPage
+		err := call(ctx, "LookupEvents", []string{"*"}, func(ctx context.Context) (err error) {
+			// Two calls a second per account, shared with the functions' polls: a
+			// throttled call is tried again a little later.
+			for wait := trailRetry; ; wait *= 2 {
+				p, err = r.Cloud.LookupEvents(ctx, cloud.LookupEventsInput{Region: region, Start: end.Add(-trailLookback), End: end, MaxResults: 1,
+					Attributes: []cloud.LookupAttribute{{Key: "ServiceName", Value: "ResourceManager"}, {Key: "EventRW", Value: "Write"}}})
+				if !cloud.Throttled(err) || wait > 8*trailRetry {
+					return err
+				}
+				if serr := cloud.Sleep(ctx, wait); serr != nil {
+					return err
+				}
+			}
+		})
+		return len(p.Events), err
+	}
+	region := d.Settings.OrgEventsRegion
+	n, err := found(region)
+	if err != nil {
+		return []Check{failed(name, err)}
+	}
+	if n > 0 {
+		return []Check{{Status: Pass, Name: name, Detail: fmt.Sprintf("LookupEvents in %s (ORG_EVENTS_REGION) lists Resource Directory writes of the last 7 days", region)}}
+	}
+	for _, other := range globalEventRegions {
+		if other == region {
+			continue
+		}
+		if m, err := found(other); err == nil && m > 0 {
+			return []Check{{Status: Fail, Name: name, Detail: fmt.Sprintf("LookupEvents lists this account's Resource Directory writes in %s, not in %s (ORG_EVENTS_REGION): the poll would find none", other, region),
+				Remedy: "deploy with IMAGESHARE_ORG_EVENTS_REGION=" + other}}
+		}
+	}
+	return []Check{{Status: Warn, Name: name, Detail: fmt.Sprintf("LookupEvents works in %s, but lists no Resource Directory write of the last 7 days there or in the other region that may hold global events, so which region lists them is unverified", region),
+		Remedy: "after the next change in the directory, run imageshare doctor again"}}
 }
 
 func (r *Runner) checkRole(ctx context.Context) []Check {

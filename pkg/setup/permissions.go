@@ -30,6 +30,7 @@ var ramAction = map[string]string{
 	"GetResourceDirectory":                    "resourcemanager:GetResourceDirectory",
 	"CheckSharingWithResourceDirectoryStatus": "resourcesharing:CheckSharingWithResourceDirectoryStatus",
 	"EnableSharingWithResourceDirectory":      "resourcesharing:EnableSharingWithResourceDirectory",
+	"LookupEvents":                            "actiontrail:LookupEvents",
 }
 
 // DeniedError is RAM's denial of a call setup or doctor made: it names the API, the
@@ -108,5 +109,10 @@ func DeployerPolicy(d Deployment) rampolicy.Document {
 		Action: []string{"resourcemanager:GetResourceDirectory", "resourcesharing:CheckSharingWithResourceDirectoryStatus",
 			"resourcesharing:EnableSharingWithResourceDirectory"},
 		Resource: []string{"*"}})
+	if d.Settings.OrgPoll > 0 {
+		// doctor looks the directory's writes up as the poll does.
+		doc.Statement = append(doc.Statement, rampolicy.Statement{Sid: "LookUpDirectoryChangesAllResourcesOnly", Effect: "Allow",
+			Action: []string{"actiontrail:LookupEvents"}, Resource: []string{"*"}})
+	}
 	return doc
 }

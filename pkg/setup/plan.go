@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"imageshare/pkg/cloud"
 )
@@ -36,6 +37,10 @@ func (p *Plan) Lines() []string {
 type Runner struct {
 	Cloud Cloud
 	D     Deployment
+	// Now is the clock of doctor's look at ActionTrail (nil: the real clock).
+	Now func() time.Time
+	// delegated: doctor found the account a delegated administrator of the directory.
+	delegated bool
 }
 
 func (r *Runner) add(p *Plan, line string, do func(ctx context.Context) error) {

@@ -44,7 +44,7 @@ func TestLoadReadsTheDeploymentFromSYAML(t *testing.T) {
 		r.DeadLetterArn != "acs:mns:cn-shanghai:"+acct+":/queues/imageshare-dead-letters" || !strings.Contains(r.Pattern, `"acs.ecs"`) {
 		t.Fatalf("rule = %+v", r)
 	}
-	if len(d.Covered) != 2 || len(d.Left) != 3 {
+	if len(d.Covered) != 2 || len(d.Left) != 4 { // the timers (sweep, org-events' poll) and the two queue sources
 		t.Fatalf("covered %q, left %q", d.Covered, d.Left)
 	}
 	// The policy is imageshare policy's for this deployment: the topic's statement too.

@@ -29,6 +29,7 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/resourcesharing"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/sts"
 
+	"imageshare/pkg/aliyun"
 	"imageshare/pkg/cloud"
 	"imageshare/pkg/setup"
 )
@@ -38,7 +39,7 @@ type Config struct {
 	Region      string
 	Credentials cloud.Credentials
 	// Endpoints overrides per service ("ram", "sts", "eventbridge", "mns-open",
-	// "resourcemanager", "resourcesharing"): scheme://host[:port], validated by package
+	// "resourcemanager", "resourcesharing", "actiontrail"): scheme://host[:port], validated by package
 	// settings (loopback or *.aliyuncs.com only).
 	Endpoints map[string]string
 	Timeout   time.Duration // per request (default 10s)
@@ -53,6 +54,9 @@ type Client struct {
 	mq  *mnsopen.Client
 	rm  *resourcemanager.Client
 	rs  *resourcesharing.Client
+	// trail reads ActionTrail through the functions' own client (package aliyun keeps
+	// the SDK's actiontrail package).
+	trail *aliyun.Client
 }
 
 var _ setup.Cloud = (*Client)(nil)
@@ -95,6 +99,13 @@ func New(cfg Config) (*Client, error) {
 	}
 	if c.rs, err = resourcesharing.NewClientWithOptions(cfg.Region, conf(), cred); err != nil {
 		return nil, fmt.Errorf("resourcesharing client: %w", err)
+	}
+	eps := map[string]string{}
+	if ep, ok := cfg.Endpoints["actiontrail"]; ok {
+		eps["actiontrail"] = ep
+	}
+	if c.trail, err = aliyun.New(aliyun.Config{Region: cfg.Region, Credentials: cfg.Credentials, Endpoints: eps, Timeout: cfg.Timeout}); err != nil {
+		return nil, fmt.Errorf("actiontrail client: %w", err)
 	}
 	return c, nil
 }
@@ -426,4 +437,11 @@ func (c *Client) EnableSharingWithDirectory(ctx context.Context) error {
 		_, err := c.rs.EnableSharingWithResourceDirectory(req)
 		return err
 	})
+}
+
+// ---- ActionTrail ----
+
+// LookupEvents implements setup.Cloud.
+func (c *Client) LookupEvents(ctx context.Context, in cloud.LookupEventsInput) (cloud.EventPage, error) {
+	return c.trail.LookupEvents(ctx, in)
 }

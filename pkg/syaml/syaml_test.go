@@ -243,7 +243,11 @@ func TestProjectSYaml(t *testing.T) {
 		if f.Env["JOB_QUEUE"] == "" || f.Env["MAX_ACCOUNTS_PER_IMAGE"] != "50" {
 			t.Errorf("%s: env %v", f.Key, f.Env)
 		}
-		if len(f.Triggers) != 1 {
+		want := 1
+		if f.Key == "org-events" {
+			want = 2 // its bus trigger and the organization poll's timer
+		}
+		if len(f.Triggers) != want {
 			t.Errorf("%s: %d triggers", f.Key, len(f.Triggers))
 		}
 	}
@@ -254,6 +258,9 @@ func TestProjectSYaml(t *testing.T) {
 	}
 	if tm := byKey["sweep"].Triggers[0].Timer; tm == nil || !tm.Enable || tm.Cron == "" {
 		t.Errorf("sweep timer = %+v", tm)
+	}
+	if tm := byKey["org-events"].Triggers[1].Timer; tm == nil || !tm.Enable || tm.Cron != "0 * * * * *" {
+		t.Errorf("org-events' poll timer = %+v", tm)
 	}
 	rec := byKey["reconcile"].Triggers[0].EventBridge
 	if rec == nil || rec.SourceType != "MNS" || rec.MNSQueue != byKey["reconcile"].Env["JOB_QUEUE"] || rec.BatchWindow.Count < 1 {

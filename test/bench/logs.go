@@ -40,7 +40,7 @@ var services = map[string]string{
 	"DescribeImages": "ecs", "DescribeImageSharePermission": "ecs", "ModifyImageSharePermission": "ecs", "TagResources": "ecs",
 	"GetResourceDirectory": "resourcemanager", "ListAccounts": "resourcemanager", "GetAccount": "resourcemanager",
 	"ListAncestors": "resourcemanager", "ListHandshakesForResourceDirectory": "resourcemanager",
-	"SendMessage": "mns", "PublishMessage": "mns",
+	"SendMessage": "mns", "PublishMessage": "mns", "LookupEvents": "actiontrail",
 }
 
 func (l *logs) line(s string) {

@@ -76,7 +76,7 @@ func run() int {
 	flag.DurationVar(&o.latency, "latency", 30*time.Millisecond, "latency of every cloud call")
 	qps := flag.String("qps", "", "QPS limits of the throttled run: Action=rate,… (over the defaults)")
 	seed := flag.Uint64("seed", 1, "workload seed")
-	skip := flag.String("skip", "", "phases to leave out: baseline,sweep,throttled,events,coldstart")
+	skip := flag.String("skip", "", "phases to leave out: baseline,sweep,throttled,events,poll,coldstart")
 	flag.StringVar(&o.trace, "trace", "", "write what the sandbox does and every function log line to this file")
 	flag.Parse()
 	o.seed = *seed
@@ -129,6 +129,7 @@ type Report struct {
 	Baseline *BaselineResult
 	Throttle *SweepResult
 	Events   *EventResult
+	Polls    []PollResult
 	Cold     *ColdStart
 	// Problems: what went wrong (a run that did not converge, failed jobs).
 	Problems []string
@@ -223,6 +224,11 @@ func bench(ctx context.Context, o options) (*Report, error) {
 			rep.Problems = append(rep.Problems, fmt.Sprintf("the event run ended on a wrong state for %d images, e.g. %s", n, rep.Events.Mismatch[0]))
 		}
 	}
+	if phase("poll") {
+		if rep.Polls, err = runPolls(ctx, o.latency, trace); err != nil {
+			return nil, err
+		}
+	}
 	if phase("coldstart") {
 		if rep.Cold, err = measureColdStart(ctx, root, 20); err != nil {
 			return nil, err
@@ -269,6 +275,7 @@ func functionCommand() (func(string) []string, error) {
 func runSweep(ctx context.Context, w *World, latency time.Duration, qps map[string]float64, trace io.Writer) (*SweepResult, error) {
 	sc := w.Scenario()
 	sc.Steps = []scenario.Step{{Advance: 31 * time.Minute}}
+	sc.Settings["ORG_POLL"] = "0" // the organization poll is measured on its own (poll.go)
 	cmd, err := functionCommand()
 	if err != nil {
 		return nil, err
@@ -328,6 +335,9 @@ func runEvents(ctx context.Context, sz Size, seed uint64, latency time.Duration,
 	steps, kinds := w.Events(sz.Events, seed)
 	sc := w.Scenario()
 	sc.Steps = steps
+	// The account moves reach the bus: the organization poll, which would find them
+	// again, is measured on its own (poll.go).
+	sc.Settings["ORG_POLL"] = "0"
 	sy, err := timerOff(imageshare.SYAML)
 	if err != nil {
 		return nil, err
@@ -522,6 +532,14 @@ func (r *Report) json() map[string]any {
 		out["event_p50_over_round_trips"] = percentileF(e.Ratios, 0.5)
 		out["event_p99_over_round_trips"] = percentileF(e.Ratios, 0.99)
 	}
+	if len(r.Polls) > 0 {
+		var polls []map[string]any
+		for _, p := range r.Polls {
+			polls = append(polls, map[string]any{"writes": p.Writes, "polls": p.Polls, "lookup_calls": p.Calls,
+				"lookup_throttled": p.Throttled, "reconcile_invocations": p.Reconcile})
+		}
+		out["org_poll"] = polls
+	}
 	if c := r.Cold; c != nil {
 		out["cold_start_ms"] = ms(c.Median)
 		out["cold_start_max_ms"] = ms(c.Max)
@@ -627,6 +645,19 @@ func (r *Report) print(f *os.File) {
 				percentile(l.l.Emulated, 0.5).Seconds(), percentile(l.l.Emulated, 0.99).Seconds(),
 				ms(percentile(l.l.Wall, 0.5)), ms(percentile(l.l.Wall, 0.99)), len(l.l.Emulated))
 		}
+	}
+	for _, p := range r.Polls {
+		var ticks []string
+		for _, l := range p.Polls {
+			if l.Records > 0 {
+				ticks = append(ticks, fmt.Sprintf("%s: %d calls, %d records, %d jobs", l.At, l.Calls, l.Records, l.Jobs))
+			}
+		}
+		if len(ticks) == 0 {
+			ticks = []string{"no records"}
+		}
+		fmt.Fprintf(tw, "org poll, %d writes\t%d polls, %d LookupEvents calls (%d throttled)\t%s; %d reconcile invocations\n",
+			p.Writes, len(p.Polls), p.Calls, p.Throttled, strings.Join(ticks, "; "), p.Reconcile)
 	}
 	if c := r.Cold; c != nil {
 		fmt.Fprintf(tw, "cold start\tmedian %.1fms max %.1fms\t(%d starts; binary %.1f MB)\n", ms(c.Median), ms(c.Max), c.Runs, c.BinaryMB)

@@ -174,7 +174,7 @@ func TestEmulatorJSON(t *testing.T) {
 	if info.Region != "cn-hangzhou" || info.AccountID != "1000000000000001" || info.MNSHost != "1000000000000001.mns.cn-hangzhou.aliyuncs.com" {
 		t.Fatalf("world = %+v", info)
 	}
-	for _, s := range []string{"ecs", "resourcemanager", "resourcesharing", "mns", "ram", "sts", "eventbridge", "mns-open"} {
+	for _, s := range []string{"ecs", "resourcemanager", "resourcesharing", "mns", "ram", "sts", "eventbridge", "mns-open", "actiontrail"} {
 		u, err := url.Parse(info.Endpoints[s])
 		if err != nil || u.Scheme != "http" || !net.ParseIP(u.Hostname()).IsLoopback() {
 			t.Fatalf("endpoint %s = %q: not a loopback URL", s, info.Endpoints[s])
@@ -182,7 +182,7 @@ func TestEmulatorJSON(t *testing.T) {
 	}
 	for _, k := range []string{"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_REGION_ID", "ALIBABA_CLOUD_ACCOUNT_ID",
 		"ECS_ENDPOINT", "RESOURCEMANAGER_ENDPOINT", "RESOURCESHARING_ENDPOINT", "MNS_ENDPOINT",
-		"RAM_ENDPOINT", "STS_ENDPOINT", "EVENTBRIDGE_ENDPOINT", "MNS_OPEN_ENDPOINT"} {
+		"RAM_ENDPOINT", "STS_ENDPOINT", "EVENTBRIDGE_ENDPOINT", "MNS_OPEN_ENDPOINT", "ACTIONTRAIL_ENDPOINT"} {
 		if info.Env[k] == "" {
 			t.Errorf("env lacks %s", k)
 		}
@@ -306,13 +306,14 @@ images:
 	want := map[string]string{"ecs": fmt.Sprintf("http://127.0.0.1:%d", base), "resourcemanager": fmt.Sprintf("http://127.0.0.1:%d", base+1),
 		"resourcesharing": fmt.Sprintf("http://127.0.0.1:%d", base+2), "mns": fmt.Sprintf("http://127.0.0.1:%d", base+3),
 		"ram": fmt.Sprintf("http://127.0.0.1:%d", base+4), "sts": fmt.Sprintf("http://127.0.0.1:%d", base+5),
-		"eventbridge": fmt.Sprintf("http://127.0.0.1:%d", base+6), "mns-open": fmt.Sprintf("http://127.0.0.1:%d", base+7)}
+		"eventbridge": fmt.Sprintf("http://127.0.0.1:%d", base+6), "mns-open": fmt.Sprintf("http://127.0.0.1:%d", base+7),
+		"actiontrail": fmt.Sprintf("http://127.0.0.1:%d", base+8)}
 	for s, u := range want {
 		if info.Endpoints[s] != u {
 			t.Fatalf("--port-base %d: %s at %s, want %s", base, s, info.Endpoints[s], u)
 		}
 	}
-	if info.Control != fmt.Sprintf("http://127.0.0.1:%d", base+8) {
+	if info.Control != fmt.Sprintf("http://127.0.0.1:%d", base+9) {
 		t.Fatalf("--port-base %d: control at %s", base, info.Control)
 	}
 	cl := ecsClient(t, info.Endpoints["ecs"], info.AccessKeyID, info.AccessKeySecret, "")

@@ -23,6 +23,7 @@ import (
 	"imageshare/pkg/aliyun"
 	"imageshare/pkg/cloud"
 	"imageshare/pkg/cloudsim"
+	"imageshare/pkg/cloudsim/actiontrail"
 	"imageshare/pkg/cloudsim/emu"
 	"imageshare/pkg/cloudsim/mns"
 	"imageshare/pkg/cloudsim/ram"
@@ -298,7 +299,7 @@ func TestTriggerRouting(t *testing.T) {
 // denied, the policy may grant no action the code never calls, and each grant must be
 // on a resource its action accepts.
 func TestRAMPolicyCoversTheCode(t *testing.T) {
-	d := rampolicy.Deployment{Account: owner, Region: "cn-hangzhou", JobQueue: "imageshare-jobs", NotifyTopic: "imageshare-notices"}
+	d := rampolicy.Deployment{Account: owner, Region: "cn-hangzhou", JobQueue: "imageshare-jobs", NotifyTopic: "imageshare-notices", OrgPoll: true}
 	doc, err := rampolicy.Build(d)
 	if err != nil {
 		t.Fatal(err)
@@ -349,7 +350,8 @@ func TestPreFixPolicyIsDenied(t *testing.T) {
 		actions = append(actions, a)
 	}
 	slices.Sort(actions)
-	want := []string{"mns:BatchSendMessage", "resourcesharing:AssociateResourceShare", "resourcesharing:CreateResourceShare",
+	// (and actiontrail:LookupEvents, which the code of that time did not call)
+	want := []string{"actiontrail:LookupEvents", "mns:BatchSendMessage", "resourcesharing:AssociateResourceShare", "resourcesharing:CreateResourceShare",
 		"resourcesharing:DeleteResourceShare", "resourcesharing:DisassociateResourceShare", "resourcesharing:UpdateResourceShare"}
 	if !slices.Equal(slices.Compact(actions), want) {
 		t.Fatalf("denied %q, want %q", denials, want)
@@ -372,7 +374,8 @@ func actionsOfTheCode(t *testing.T, doc string) (actions, denials []string) {
 	t.Helper()
 	clock, keys := emu.NewClock(emu.Epoch), emu.NewKeyring()
 	store := ram.NewStore()
-	c := cloudsim.New(cloudsim.Config{Clock: clock, Keys: keys, RAM: store})
+	trail := actiontrail.New(actiontrail.Config{Now: clock.Now})
+	c := cloudsim.New(cloudsim.Config{Clock: clock, Keys: keys, RAM: store, Services: []emu.Service{trail}, Trail: trail})
 	m := mns.New(mns.Config{Clock: clock, Keys: keys, RAM: store})
 	eps, stop, err := c.Serve()
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"imageshare/pkg/cloudsim"
+	"imageshare/pkg/cloudsim/actiontrail"
 	"imageshare/pkg/cloudsim/emu"
 	"imageshare/pkg/cloudsim/eventbridge"
 	"imageshare/pkg/cloudsim/mns"
@@ -25,7 +26,8 @@ func TestEmulatorDocListsTheActions(t *testing.T) {
 		answers[p] = cloudsim.Actions(p)
 	}
 	store := ram.NewStore()
-	for _, svc := range []emu.Service{ram.NewService(store), sts.New(), eventbridge.New(store), mns.New(mns.Config{}).Management()} {
+	for _, svc := range []emu.Service{ram.NewService(store), sts.New(), eventbridge.New(store), mns.New(mns.Config{}).Management(),
+		actiontrail.New(actiontrail.Config{})} {
 		for a := range svc.Actions() {
 			answers[svc.Product()] = append(answers[svc.Product()], a)
 		}
@@ -33,7 +35,8 @@ func TestEmulatorDocListsTheActions(t *testing.T) {
 	}
 	for product, heading := range map[string]string{"ecs": "- **ECS** (2014-05-26):", "resourcemanager": "- **Resource Manager** (2020-03-31):",
 		"resourcesharing": "- **Resource Sharing** (2020-01-10):", "ram": "- **RAM** (2015-05-01):", "sts": "- **STS** (2015-04-01):",
-		"eventbridge": "- **EventBridge** (2020-04-01):", "mns-open": "- **MNS management API** (mns-open 2022-01-19):"} {
+		"eventbridge": "- **EventBridge** (2020-04-01):", "mns-open": "- **MNS management API** (mns-open 2022-01-19):",
+		"actiontrail": "- **ActionTrail** (2020-07-06):"} {
 		i := strings.Index(md, heading)
 		if i < 0 {
 			t.Errorf("docs/emulator.md has no %q item", heading)
@@ -55,7 +58,7 @@ func TestEmulatorDocListsTheActions(t *testing.T) {
 	}
 	for _, v := range []string{"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_REGION_ID",
 		"ALIBABA_CLOUD_ACCOUNT_ID", "ECS_ENDPOINT", "RESOURCEMANAGER_ENDPOINT", "RESOURCESHARING_ENDPOINT", "MNS_ENDPOINT",
-		"RAM_ENDPOINT", "STS_ENDPOINT", "EVENTBRIDGE_ENDPOINT", "MNS_OPEN_ENDPOINT"} {
+		"RAM_ENDPOINT", "STS_ENDPOINT", "EVENTBRIDGE_ENDPOINT", "MNS_OPEN_ENDPOINT", "ACTIONTRAIL_ENDPOINT"} {
 		if !strings.Contains(md, "export "+v+"=") {
 			t.Errorf("docs/emulator.md's export block lacks %s", v)
 		}

@@ -362,6 +362,58 @@ var catalogue = []Mutant{
 		Tests: []Test{{Pkg: "./pkg/function"}},
 	},
 
+	// ---- §5 the organization poll ----
+	{
+		Name: "orgpoll/window-not-overlapping", Rule: "§5",
+		Breaks:   "each poll looks back ORG_POLL + ORG_POLL_LAG, so a write ActionTrail lists up to ORG_POLL_LAG late is still found",
+		File:     "pkg/function/poll.go",
+		Original: `return pollWindow{Start: end.Add(-(poll + lag)), End: end}, true`, Replacement: `return pollWindow{Start: end.Add(-poll), End: end}, true`,
+		Tests: []Test{{Pkg: "./pkg/function", Run: "TestPollFindsEveryWriteListedWithinTheLag"},
+			{Pkg: "./test/scenarios", Run: "TestPollFindsLateListedWritesAndPublishesChangesOnly"}},
+	},
+	{
+		Name: "orgpoll/every-minute", Rule: "§5",
+		Breaks:   "the poll runs only on the minutes since midnight UTC that are a multiple of ORG_POLL",
+		File:     "pkg/function/poll.go",
+		Original: `if minutes%int(poll/time.Minute) != 0 {`, Replacement: `if minutes < 0 {`,
+		Tests: []Test{{Pkg: "./pkg/function", Run: "TestPollOnlyOnItsMinutes"}},
+	},
+	{
+		Name: "orgpoll/first-page-only", Rule: "§5",
+		Breaks:   "a poll reads every page of LookupEvents (NextToken)",
+		File:     "pkg/function/poll.go",
+		Original: `if p.NextToken == "" || p.NextToken == in.NextToken {`, Replacement: `if true {`,
+		Tests: []Test{{Pkg: "./pkg/function", Run: "TestPollPagesAndEnqueuesLikeABusEvent"}},
+	},
+	{
+		Name: "orgpoll/refusals-published", Rule: "§5",
+		Breaks:   "runs of the poll's jobs publish changes only, not the refusals the overlapping polls find again",
+		File:     "pkg/function/reconcile.go",
+		Original: `if !r.g.refusals {`, Replacement: `if false {`,
+		Tests: []Test{{Pkg: "./test/scenarios", Run: "TestPollFindsLateListedWritesAndPublishesChangesOnly"}},
+	},
+	{
+		Name: "orgpoll/duplicate-chains-kept", Rule: "§5",
+		Breaks:   "an invitation's chains of checks that meet in one batch are one check",
+		File:     "pkg/function/reconcile.go",
+		Original: `i, dup := byKey[handshakeKey(j)]`, Replacement: `i, dup := 0, false`,
+		Tests: []Test{{Pkg: "./pkg/function", Run: "TestDuplicateInvitationChainsEndAtOnce"}},
+	},
+	{
+		Name: "actiontrail/global-events-listed-everywhere", Rule: "emulator",
+		Breaks:   "the emulated ActionTrail lists a Resource Directory write only in the account's global-events region, lookup_delay late",
+		File:     "pkg/cloudsim/actiontrail/actiontrail.go",
+		Original: "\tif global {\n", Replacement: "\tif global && false {\n",
+		Tests: []Test{{Pkg: "./pkg/cloudsim/actiontrail"}},
+	},
+	{
+		Name: "actiontrail/no-flow-control", Rule: "emulator",
+		Breaks:   "the emulated ActionTrail answers Throttling.User beyond two LookupEvents calls a second per account",
+		File:     "pkg/cloudsim/actiontrail/actiontrail.go",
+		Original: `if !t.allow(c.Caller.AccountID, c.Now) {`, Replacement: `if false {`,
+		Tests: []Test{{Pkg: "./pkg/cloudsim/actiontrail"}},
+	},
+
 	// ---- the emulated cloud: the wire is checked as the real one checks it ----
 	{
 		Name: "cloudsim/rpc-signature-unchecked", Rule: "emulator",

@@ -23,7 +23,7 @@ func checkPolicy(t *testing.T, seen map[string]bool, unexpected []string) {
 	for _, d := range unexpected {
 		t.Errorf("RAM denied the functions although no scenario denies it: %s", d)
 	}
-	doc, err := rampolicy.Build(rampolicy.Deployment{Account: "1000000000000001", Region: "cn-hangzhou", JobQueue: "imageshare-jobs"})
+	doc, err := rampolicy.Build(rampolicy.Deployment{Account: "1000000000000001", Region: "cn-hangzhou", JobQueue: "imageshare-jobs", OrgPoll: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,6 +155,7 @@ var needs = map[string]need{
 	"resourcesharing:DeleteResourceShare": {scenario: "sweep-empty-managed-share.yaml"},
 	"mns:BatchSendMessage":                {scenario: "events-tag-resources.yaml"},
 	"mns:PublishMessage":                  {scenario: "events-tag-resources.yaml", notify: true},
+	"actiontrail:LookupEvents":            {scenario: "org-poll-move.yaml"},
 }
 
 // TestEveryPartOfThePolicyIsNeeded removes each statement, and each action of each
@@ -165,7 +166,7 @@ func TestEveryPartOfThePolicyIsNeeded(t *testing.T) {
 		t.Skip("runs about 25 scenarios; skipped with -short")
 	}
 	full := func(sc *scenario.Scenario) rampolicy.Document {
-		d := rampolicy.Deployment{Account: sc.Owner, Region: sc.Region, JobQueue: "imageshare-jobs"}
+		d := rampolicy.Deployment{Account: sc.Owner, Region: sc.Region, JobQueue: "imageshare-jobs", OrgPoll: sc.Settings["ORG_POLL"] != "0"}
 		if sc.Settings["NOTIFY_TOPIC"] != "" {
 			d.NotifyTopic = sc.Settings["NOTIFY_TOPIC"]
 		}

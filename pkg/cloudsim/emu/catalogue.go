@@ -6,7 +6,7 @@ import "slices"
 // actions, with which HTTP status, and where the code comes from — a reference URL, or
 // "invented: " and why.
 type Answer struct {
-	Products []string // ecs, resourcemanager, resourcesharing, mns, and the mounted services: ram, sts, eventbridge, mns-open
+	Products []string // ecs, resourcemanager, resourcesharing, mns, and the mounted services: ram, sts, eventbridge, mns-open, actiontrail
 	Actions  []string // the actions that may answer it; empty: any action
 	Code     string
 	Status   int // 0: no answer at all (a connection the emulation cuts)
@@ -49,7 +49,7 @@ func Codes(product, action string) []Answer {
 var (
 	// rpc: every product served through the RPC wire of package cloudsim, the mounted
 	// services included.
-	rpc = []string{"ecs", "resourcemanager", "resourcesharing", "ram", "sts", "eventbridge", "mns-open"}
+	rpc = []string{"ecs", "resourcemanager", "resourcesharing", "ram", "sts", "eventbridge", "mns-open", "actiontrail"}
 	ecs = []string{"ecs"}
 	rm  = []string{"resourcemanager"}
 	rs  = []string{"resourcesharing"}
@@ -57,6 +57,7 @@ var (
 	ra  = []string{"ram"}
 	eb  = []string{"eventbridge"}
 	mo  = []string{"mns-open"}
+	at  = []string{"actiontrail"}
 )
 
 func acts(a ...string) []string { return a }
@@ -80,6 +81,8 @@ const (
 	mnsOpen = "https://www.alibabacloud.com/help/en/mns/developer-reference/api-mns-open-2022-01-19-"
 	// The RAM API's reference pages, each of which lists the action's error codes.
 	ramRef = "https://www.alibabacloud.com/help/en/ram/developer-reference/api-ram-2015-05-01-"
+	// ActionTrail's LookupEvents page, which lists its error codes.
+	atRef = "https://www.alibabacloud.com/help/en/actiontrail/developer-reference/api-actiontrail-2020-07-06-lookupevents"
 	// Signature V3 (ACS3-HMAC-SHA256): the request syntax and signature method v3 page.
 	v3Ref = "https://www.alibabacloud.com/help/en/sdk/product-overview/v3-request-structure-and-signature"
 )
@@ -109,6 +112,7 @@ var Catalogue = []Answer{
 	{ecs, nil, "Forbidden.RAM", 403, errCenter + "Forbidden.RAM"},
 	{acts2(rm, rs), nil, "NoPermission", 403, errCenter + "NoPermission (Resource Management lists it, 403 \"You are not authorized to perform the operation.\", e.g. for GetResourceGroup)"},
 	{ra, nil, "NoPermission", 403, "https://www.alibabacloud.com/help/en/ram/support/how-to-troubleshoot-an-access-denied-error (RAM's own API answers NoPermission, naming the resource and the action)"},
+	{at, nil, "NoPermission", 403, "https://www.alibabacloud.com/help/en/ram/support/how-to-troubleshoot-an-access-denied-error (NoPermission: the code of the services that do not name their own; ActionTrail's pages name none)"},
 	{acts2(eb, mo), nil, "AccessDenied", 403, ebRef + " (AccessDenied, 403: \"The OwnerId that your Access Key Id associated to is forbidden for this operation.\"; MNS answers the same code)"},
 	{append(slices.Clone(rpc), "mns"), nil, "ConnectionAborted", 0, "invented: not an answer — the record of a connection a kill fault cut before any answer"},
 
@@ -328,6 +332,12 @@ var Catalogue = []Answer{
 	{eb, acts("CreateRule", "PutTargets"), "EventTargetMissingAttribute", 409, ebCodes + " (EventTargetMissingAttribute, 409)"},
 	{eb, acts("CreateRule"), "EventRuleCountExceedLimit", 409,
 		ebCodes + " (EventRuleCountExceedLimit, 409; the default bus holds 10 rules for Alibaba Cloud service events, https://www.alibabacloud.com/help/en/functioncompute/fc/user-guide/configure-event-triggers-for-alibaba-cloud-services)"},
+
+	// ---- ActionTrail 2020-07-06 (LookupEvents; its page lists these four, all 400) ----
+	{at, acts("LookupEvents"), "InvalidParameterStartTime", 400, atRef},
+	{at, acts("LookupEvents"), "InvalidParameterEndTime", 400, atRef},
+	{at, acts("LookupEvents"), "InvalidParameterCombination", 400, atRef + " (\"The end time must be later than the start time.\")"},
+	{at, acts("LookupEvents"), "InvalidQueryParameter", 400, atRef + " (\"The specified query parameter is invalid.\"; also the answer to one of StartTime and EndTime without the other, MaxResults or Direction out of range, an undocumented LookupAttribute key, and a NextToken of other parameters, for which the page names no code)"},
 
 	// ---- MNS management API (mns-open 2022-01-19): the REST API's codes for the same conditions ----
 	{mo, acts("GetQueueAttributes", "SetQueueAttributes"), "QueueNotExist", 404, mnsRef},

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"imageshare/pkg/cloudsim"
+	"imageshare/pkg/cloudsim/actiontrail"
 	"imageshare/pkg/cloudsim/emu"
 	"imageshare/pkg/cloudsim/eventbridge"
 	"imageshare/pkg/cloudsim/mns"
@@ -183,7 +184,8 @@ func TestTableCoversTheEmulatedServices(t *testing.T) {
 	}
 	// The services mounted on the RPC cloud (imageshare setup's and doctor's).
 	store := ram.NewStore()
-	for _, svc := range []emu.Service{ram.NewService(store), sts.New(), eventbridge.New(store), mns.New(mns.Config{}).Management()} {
+	for _, svc := range []emu.Service{ram.NewService(store), sts.New(), eventbridge.New(store), mns.New(mns.Config{}).Management(),
+		actiontrail.New(actiontrail.Config{})} {
 		for name := range svc.Actions() {
 			if _, ok := ram.Lookup(svc.Product(), name); !ok {
 				t.Errorf("the emulated %s serves %s, which has no row in the RAM table", svc.Product(), name)

@@ -118,10 +118,10 @@ var Table = []API{
 	{Product: "resourcesharing", Name: "AssociateResourceShare", Action: "resourcesharing:AssociateResourceShare", Resource: "*", AllResources: true, Source: rsAPI + "associateresourceshare"},
 	{Product: "resourcesharing", Name: "DisassociateResourceShare", Action: "resourcesharing:DisassociateResourceShare", Resource: "*", AllResources: true, Source: rsAPI + "disassociateresourceshare"},
 
-	// ---- ActionTrail 2020-07-06 (the organization poll; not served by the emulator yet) ----
+	// ---- ActionTrail 2020-07-06 (the organization poll) ----
 	{Product: "actiontrail", Name: "LookupEvents", Action: "actiontrail:LookupEvents", Resource: "*", AllResources: true,
-		Source: "https://www.alibabacloud.com/help/doc-detail/317662.htm",
-		Note:   "ActionTrail grants at the operation level (All Resources); the older doc-detail/103029 wrote acs:actiontrail:${region}:${AccountId}:*"},
+		Source: "https://www.alibabacloud.com/help/en/actiontrail/developer-reference/api-actiontrail-2020-07-06-lookupevents",
+		Note:   "the page's RAM table: access level get, All Resources; the older doc-detail/103029 wrote acs:actiontrail:${region}:${AccountId}:*"},
 
 	// ---- MNS (Simple Message Queue) 2015-06-06 REST API ----
 	{Product: "mns", Name: "ListQueue", Action: "mns:ListQueue", Resource: "acs:mns:{region}:{account}:/queues", Source: mnsRAM},
