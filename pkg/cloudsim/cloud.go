@@ -51,6 +51,24 @@ type Config struct {
 	// Services are further products served through the same wire and dispatcher, each
 	// on an endpoint of its own (service.go).
 	Services []emu.Service
+
+	// Copies (CopyImage, copies.go).
+	// Regions are the region IDs the cloud has; a CopyImage to another destination is
+	// answered DestinationRegion.NotFound (default KnownRegions).
+	Regions []string
+	// CopyReadyAfter: a copy turns Available (or CreateFailed) this long after CopyImage
+	// (default ImageReadyAfter).
+	CopyReadyAfter time.Duration
+	// CopyFails: per destination region, how many of the next copies there end
+	// CreateFailed instead of Available.
+	CopyFails map[string]int
+	// CopyListDelay: DescribeImages lists a copy only this long after CopyImage made it
+	// (default 0: at once).
+	CopyListDelay time.Duration
+	// KMSKeys: per region, the customer-managed KMS keys that exist there.
+	KMSKeys map[string][]string
+	// ImageQuota: custom images an account may hold per region (0: not limited).
+	ImageQuota int
 }
 
 // Cloud is the emulated RPC cloud. All methods are safe for concurrent use.
@@ -80,6 +98,11 @@ type Cloud struct {
 
 	qpsMu   sync.Mutex
 	buckets map[string]*bucket
+
+	// copies: how many copies of a source each destination got (source/region), for
+	// deterministic copy IDs; tokens: CopyImage's ClientTokens by account and token.
+	copies map[string]int
+	tokens map[string]copyToken
 }
 
 // New returns an empty cloud.
@@ -99,6 +122,13 @@ func New(cfg Config) *Cloud {
 	if cfg.ImageReadyAfter <= 0 {
 		cfg.ImageReadyAfter = time.Minute
 	}
+	if cfg.CopyReadyAfter <= 0 {
+		cfg.CopyReadyAfter = cfg.ImageReadyAfter
+	}
+	if cfg.Regions == nil {
+		cfg.Regions = KnownRegions
+	}
+	cfg.CopyFails = maps.Clone(cfg.CopyFails)
 	if cfg.ShareQuotaPerImage <= 0 {
 		cfg.ShareQuotaPerImage = 50
 	}
@@ -124,6 +154,8 @@ func New(cfg Config) *Cloud {
 		regions:  map[string]*regionState{},
 		nonces:   map[string]time.Time{},
 		buckets:  map[string]*bucket{},
+		copies:   map[string]int{},
+		tokens:   map[string]copyToken{},
 	}
 }
 
@@ -226,6 +258,9 @@ type ImageSpec struct {
 	SharedWith  []string
 	Created     time.Time // default now
 	ReadyAt     time.Time // Creating/Waiting images turn Available then (zero: never)
+	// ProductRegions: for an image built from a Marketplace image, the regions its
+	// product is published in (nil: every region); CopyImage elsewhere is refused.
+	ProductRegions []string
 }
 
 // PutImage puts an image in a region (replacing one of the same id).
@@ -235,7 +270,7 @@ func (c *Cloud) PutImage(region string, im ImageSpec) {
 	now := c.clock.Now()
 	x := &image{ID: im.ID, Region: region, Owner: im.Owner, Name: im.Name, Status: im.Status, ProductCode: im.ProductCode,
 		Encrypted: im.Encrypted, Tags: maps.Clone(im.Tags), Direct: map[string]time.Time{}, Blocked: map[string]bool{},
-		Created: im.Created, ReadyAt: im.ReadyAt, seq: c.nextSeq()}
+		Created: im.Created, ReadyAt: im.ReadyAt, ProductRegions: slices.Clone(im.ProductRegions), seq: c.nextSeq()}
 	if x.Status == "" {
 		x.Status = statusAvailable
 	}
@@ -393,6 +428,9 @@ func (c *Cloud) nextDueLocked() (due, bool) {
 			if (im.Status == statusCreating || im.Status == statusWaiting) && !im.ReadyAt.IsZero() {
 				consider(due{at: im.ReadyAt, seq: im.seq, apply: func(time.Time) []Event {
 					im.Status = statusAvailable
+					if im.failOnReady {
+						im.Status = statusCreateFailed
+					}
 					return nil
 				}})
 			}
