@@ -12,8 +12,8 @@ import (
 
 // Image statuses.
 const (
-	statusCreating   = "Creating"
-	statusWaiting    = "Waiting"
+	statusCreating     = "Creating"
+	statusWaiting      = "Waiting"
 	statusAvailable    = "Available"
 	statusDeprecated   = "Deprecated"
 	statusCreateFailed = "CreateFailed"
