@@ -36,6 +36,9 @@ type Settings struct {
 	// FunctionRole is the RAM role the functions run as; events caused by it are dropped
 	// so that the functions' own writes cannot loop.
 	FunctionRole string
+	// CopyKMSKeys: per region, the customer-managed KMS key that encrypts copies of
+	// encrypted images there (docs/regions.md).
+	CopyKMSKeys map[string]string
 	// Endpoints overrides service endpoints (emulated cloud, VPC endpoints); keys are
 	// the services of EndpointVars.
 	Endpoints map[string]string
@@ -69,6 +72,7 @@ var Vars = []Var{
 	{"RETRY_BASE", "200ms", "first backoff of a retried cloud call"},
 	{"RETRY_MAX", "20s", "longest backoff of a retried cloud call"},
 	{"FUNCTION_ROLE", "imageshare-fc", "RAM role of the functions; its events are dropped"},
+	{"COPY_KMS_KEYS", "", "region=key ID pairs: the KMS key that encrypts copies of encrypted images in each region"},
 }
 
 // EndpointVars maps the endpoint override variables to their service. The last four
@@ -194,6 +198,10 @@ func Load(getenv func(string) string) (Settings, error) {
 		return s, fail("FUNCTION_ROLE", v, "must be a RAM role name: 1-64 letters, digits, . or -")
 	}
 	s.FunctionRole = v
+	v, _ = get("COPY_KMS_KEYS")
+	if s.CopyKMSKeys, err = kmsKeys(v); err != nil {
+		return s, fail("COPY_KMS_KEYS", v, err.Error())
+	}
 
 	s.Endpoints = map[string]string{}
 	for _, name := range slices.Sorted(maps.Keys(EndpointVars)) {
@@ -233,6 +241,34 @@ func checkEndpoint(v string) error {
 		return nil
 	}
 	return fmt.Errorf("host %s is neither loopback nor *.aliyuncs.com", host)
+}
+
+// kmsKeyRE: a KMS key ID (at most 64 characters, CopyImage's KMSKeyId).
+var kmsKeyRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_:/.\-]{0,63}$`)
+
+// kmsKeys reads region=key pairs, one key per region.
+func kmsKeys(v string) (map[string]string, error) {
+	var out map[string]string // nil: no key
+	toks := policy.Split(v)
+	if len(toks) == 1 && toks[0] == "none" {
+		return nil, nil
+	}
+	for _, t := range toks {
+		if out == nil {
+			out = map[string]string{}
+		}
+		r, k, ok := strings.Cut(t, "=")
+		switch {
+		case !ok || !regionRE.MatchString(r):
+			return nil, fmt.Errorf("%q is not region=key ID (such as cn-shanghai=key-sh-0123)", t)
+		case !kmsKeyRE.MatchString(k):
+			return nil, fmt.Errorf("%q is not a KMS key ID (letters, digits and _ : / . -, at most 64)", k)
+		case out[r] != "" && out[r] != k:
+			return nil, fmt.Errorf("region %s has two keys (%s and %s)", r, out[r], k)
+		}
+		out[r] = k
+	}
+	return out, nil
 }
 
 func accountList(v string) ([]string, error) {
