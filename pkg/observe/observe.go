@@ -131,7 +131,7 @@ func (o *Observer) managed(tags map[string]string) bool {
 
 func (o *Observer) toState(im cloud.Image) state.Image {
 	return state.Image{ID: im.ID, OwnerAlias: im.OwnerAlias, Status: im.Status, Created: im.Created,
-		ProductCode: im.ProductCode, Tags: im.Tags, SelfShared: im.SelfShared}
+		ProductCode: im.ProductCode, Tags: im.Tags, SelfShared: im.SelfShared, Encrypted: im.Encrypted}
 }
 
 // ListImages lists the region's managed images (every owned custom image when

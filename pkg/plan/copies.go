@@ -54,6 +54,9 @@ func (p *planner) copies(c *imageCtx) {
 	for _, r := range regions {
 		found, ok := looked[r]
 		if !ok {
+			if msg, failed := p.st.CopyLookupFailed[r]; failed && wanted[r] {
+				c.refuse(r, ReasonCopyLookup, "copies could not be looked for in "+r+" ("+msg+"); nothing is done there until they can: check that the region exists and is enabled for the account")
+			}
 			continue // not looked in: nothing is known there
 		}
 		var live []state.Copy

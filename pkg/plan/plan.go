@@ -50,6 +50,7 @@ const (
 	ReasonDuplicateCopy      = "duplicate-copy"
 	ReasonNoDeployment       = "no-deployment"
 	ReasonRegionsOnCopy      = "regions-on-copy"
+	ReasonCopyLookup         = "copy-lookup"
 )
 
 // Actions about copies in other regions (docs/regions.md): a copy made, a copy's tags

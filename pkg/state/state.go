@@ -120,6 +120,8 @@ type State struct {
 	// Sources holds, per copy of the run (an image carrying the origin key), its source as
 	// read in the source's region (Missing: gone, or not the owner's).
 	Sources map[string]Image
+	// CopyLookupFailed: regions where copies could not be looked for, with the error.
+	CopyLookupFailed map[string]string
 	// ConfirmAll is a test-only switch: every R12 removal counts as confirmed, so it is
 	// done on the first look. It exists to show, in the sandbox, the cut R12 prevents;
 	// nothing outside tests sets it (it is no setting).
