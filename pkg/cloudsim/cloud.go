@@ -501,6 +501,7 @@ func (c *Cloud) RunDue() {
 // ImageView is an image as the tests and the sandbox see it.
 type ImageView struct {
 	ID, Region, Owner, Status, ProductCode, Encrypted string
+	Created                                           time.Time
 	Tags                                              map[string]string
 	Direct                                            []string // sorted direct shares
 	// Organization: sorted Associated targets of the shares in which the image's
@@ -513,7 +514,7 @@ type ImageView struct {
 }
 
 func (c *Cloud) viewLocked(im *image) ImageView {
-	v := ImageView{ID: im.ID, Region: im.Region, Owner: im.Owner, Status: im.Status, ProductCode: im.ProductCode,
+	v := ImageView{ID: im.ID, Region: im.Region, Owner: im.Owner, Status: im.Status, ProductCode: im.ProductCode, Created: im.Created,
 		Encrypted: im.Encrypted, Tags: maps.Clone(im.Tags), Direct: slices.Sorted(maps.Keys(im.Direct)), Organization: []string{}}
 	seen := map[string]bool{}
 	for _, s := range c.region(im.Region).shares {
@@ -563,6 +564,21 @@ func (c *Cloud) Images(region string) []ImageView {
 	out := make([]ImageView, 0, len(r.images))
 	for _, id := range slices.Sorted(maps.Keys(r.images)) {
 		out = append(out, c.viewLocked(r.images[id]))
+	}
+	return out
+}
+
+// AllImages returns every image of every region, sorted by region and ID.
+func (c *Cloud) AllImages() []ImageView {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.purge(c.clock.Now())
+	var out []ImageView
+	for _, rn := range slices.Sorted(maps.Keys(c.regions)) {
+		r := c.regions[rn]
+		for _, id := range slices.Sorted(maps.Keys(r.images)) {
+			out = append(out, c.viewLocked(r.images[id]))
+		}
 	}
 	return out
 }
