@@ -91,3 +91,27 @@ func (d *Deps) sendToRegion(ctx context.Context, inv Invocation, region string, 
 	there.Region = region
 	return d.send(ctx, there, bodies, delay)
 }
+
+// unlistedCopies looks again, later, at copies handed over that their region does not
+// list yet: a cross-region copy is made asynchronously, and whether the destination
+// lists it at once is not documented. The chain backs off like re-checks and ends after
+// job.MaxRecheck links (the sweep then finds the copy).
+func (d *Deps) unlistedCopies(ctx context.Context, inv Invocation, region string, g *group, ids []string) error {
+	byAttempt := map[int][]string{}
+	for _, id := range ids {
+		next := g.copies[id] + 1
+		if next >= job.MaxRecheck {
+			d.Log.Warn("copy still not listed; leaving it to the sweep", "region", region, "image", id)
+			continue
+		}
+		byAttempt[next] = append(byAttempt[next], id)
+	}
+	for _, attempt := range sortedInts(byAttempt) {
+		d.Log.Info("copy not listed yet; looking again later", "region", region, "images", byAttempt[attempt], "attempt", attempt)
+		proto := job.Job{V: job.Version, Region: region, Reason: job.ReasonCopy, Attempt: attempt, RetryFailed: true, Notify: g.notify, Cause: g.cause}
+		if err := d.send(ctx, inv, g.bodies(proto, byAttempt[attempt], nil, nil), job.Backoff(job.RecheckBase, job.RecheckMax, attempt)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -48,6 +48,9 @@ type group struct {
 	untagged map[string]bool
 	// hints: per image, further regions to look for its copies in (a copy there asked).
 	hints map[string][]string
+	// copies: images named by jobs that hand a new copy over, with the job's attempt: a
+	// copy the region does not list yet is looked at again (docs/regions.md).
+	copies map[string]int
 }
 
 // regionsOf lists the regions to look for copies in that the jobs carried for images.
@@ -116,7 +119,8 @@ func (d *Deps) reconcile(ctx context.Context, inv Invocation, payload []byte) ([
 		g := groups[j.Region]
 		if g == nil {
 			g = &group{recheck: -1, cause: j.Cause, reason: j.Reason, notified: map[string]bool{}, moved: map[string]bool{}, joined: map[string]bool{},
-				actors: map[string][]report.Actor{}, confirm: map[string][]state.Confirmation{}, untagged: map[string]bool{}, hints: map[string][]string{}}
+				actors: map[string][]report.Actor{}, confirm: map[string][]state.Confirmation{}, untagged: map[string]bool{}, hints: map[string][]string{},
+				copies: map[string]int{}}
 			groups[j.Region] = g
 		}
 		for _, a := range j.Actors {
@@ -153,6 +157,11 @@ func (d *Deps) reconcile(ctx context.Context, inv Invocation, payload []byte) ([
 		g.notify = g.notify || j.Notify
 		for _, f := range j.Notified {
 			g.notified[f] = true
+		}
+		if j.Reason == job.ReasonCopy {
+			for _, im := range j.Images {
+				g.copies[im] = max(g.copies[im], j.Attempt)
+			}
 		}
 		if j.Reason == job.ReasonRecheck && j.Attempt > g.recheck {
 			g.recheck = j.Attempt
@@ -262,6 +271,9 @@ func (d *Deps) run(ctx context.Context, api cloud.API, inv Invocation, region st
 	if err := d.followUps(ctx, inv, region, g, r.total); err != nil {
 		return nil, err
 	}
+	if err := d.unlistedCopies(ctx, inv, region, g, r.unlisted); err != nil {
+		return nil, err
+	}
 	attrs := []any{"region", region, "images", r.images, "changes", r.total.Changes(), "dryRun", d.Settings.DryRun,
 		"awaitingConfirmation", len(r.total.Confirm), "maxRSSKB", maxRSSKB()}
 	if as := g.actorsOf(""); len(as) > 0 {
@@ -281,6 +293,8 @@ type runner struct {
 	a      *apply.Applier
 	total  *apply.Outcome
 	images int
+	// unlisted: copies handed over that the region does not list yet.
+	unlisted []string
 }
 
 // apply plans st, applies the plan, reports, and adds the outcome to the run's.
@@ -300,6 +314,11 @@ func (r *runner) apply(ctx context.Context, st *state.State) (*plan.Plan, error)
 	p := plan.Make(st, r.d.Settings)
 	out, err := r.a.Apply(ctx, st, p)
 	r.images += len(st.Images)
+	for _, im := range st.Images {
+		if _, ok := r.g.copies[im.ID]; ok && im.Missing {
+			r.unlisted = append(r.unlisted, im.ID)
+		}
+	}
 	// Whatever was done is reported, even when the run stops on an error.
 	if out != nil {
 		for i := range out.Entries {
