@@ -99,8 +99,14 @@ func newWorld(sc *scenario.Scenario, opts Options, wc worldConfig) (*sandbox, er
 			if opts.OnWrite != nil {
 				// Called while the function waits for the write's answer: with one
 				// invocation at a time, this is the cloud right after the write.
+				var elsewhere []cloudsim.ImageView
+				for _, v := range sb.cloud.AllImages() {
+					if v.Region != w.Region {
+						elsewhere = append(elsewhere, v)
+					}
+				}
 				opts.OnWrite(Write{WriteRecord: w, Members: sb.cloud.Members(), Images: sb.cloud.Images(w.Region),
-					Shares: sb.cloud.ResourceShares(w.Region)})
+					Shares: sb.cloud.ResourceShares(w.Region), Elsewhere: elsewhere})
 			}
 		})
 		sb.cloud.OnKill(sb.onKill)
