@@ -34,16 +34,20 @@ type RegionsResult struct {
 
 // regionsFloor is the fewest calls the APIs allow to distribute n images, each shared
 // directly with one account, to r regions covered by the deployment: one CopyImage per
-// image and region; one ModifyImageSharePermission per copy (one account a call, ten at
-// most); DescribeImages: the home region's listing (a hundred a page), per region one
+// image and region; one ModifyImageSharePermission per image and per copy (one account
+// a call); DescribeImages: the home region's listing (a hundred a page), per region one
 // listing of the copies there, one read of the copies once Available to share them, and
-// one read of their sources (a hundred a call).
+// one read of their sources (a hundred a call); the directory once (its identity and one
+// page of 20 members) and the resource shares of each region once.
 func regionsFloor(n, r int) map[string]int {
 	pages := (n + 99) / 100
 	return map[string]int{
-		"ecs:CopyImage":                  n * r,
-		"ecs:ModifyImageSharePermission": n * r,
-		"ecs:DescribeImages":             pages + r*pages*3,
+		"ecs:CopyImage":                        n * r,
+		"ecs:ModifyImageSharePermission":       n * (r + 1),
+		"ecs:DescribeImages":                   pages + r*pages*3,
+		"resourcemanager:GetResourceDirectory": 1,
+		"resourcemanager:ListAccounts":         1,
+		"resourcesharing:ListResourceShares":   r + 1,
 	}
 }
 
