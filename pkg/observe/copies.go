@@ -44,8 +44,8 @@ func (o *Observer) Copies(ctx context.Context, st *state.State, covered []string
 	}
 	bySourceRegion := map[string][]string{} // region → copies of the run whose source is there
 	for _, im := range st.Images {
-		if im.Missing || im.OwnerAlias != "self" {
-			continue
+		if im.Missing || im.OwnerAlias != "self" || im.Status != state.Available {
+			continue // the planner checks a copy against its source only once it is Available
 		}
 		if p := policy.Parse(prefix, im.Tags); p.IsCopy() && len(p.Errors) == 0 {
 			bySourceRegion[p.SourceRegion] = append(bySourceRegion[p.SourceRegion], im.ID)
@@ -106,7 +106,22 @@ func (o *Observer) copiesIn(ctx context.Context, region, home string, sources []
 		}
 	}
 	if len(sources) > listCopiesOver {
-		ims, err := o.imagesTagged(ctx, region, map[string]string{key: ""})
+		// One listing per region and Observer: the chunks of a large run look at other
+		// sources in the same listing (a chunk makes copies only of its own sources).
+		o.mu.Lock()
+		ims, cached := o.copyListings[region]
+		o.mu.Unlock()
+		var err error
+		if !cached {
+			if ims, err = o.imagesTagged(ctx, region, map[string]string{key: ""}); err == nil {
+				o.mu.Lock()
+				if o.copyListings == nil {
+					o.copyListings = map[string][]cloud.Image{}
+				}
+				o.copyListings[region] = ims
+				o.mu.Unlock()
+			}
+		}
 		if err == nil {
 			keep(ims)
 			return out, nil

@@ -80,6 +80,8 @@ type Observer struct {
 	heldValid bool
 	members   map[string]*cloud.Account // GetAccount answers (nil: not a member)
 	ancestors map[string][]string       // ListAncestors answers (nil: not a folder)
+	// copyListings: per region, the owner's images carrying the origin key (Copies).
+	copyListings map[string][]cloud.Image
 }
 
 // New returns an Observer.
