@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"imageshare/pkg/cloud"
@@ -72,5 +73,33 @@ func TestCopyAfterALostAnswerMakesNoSecondCopy(t *testing.T) {
 				t.Fatalf("handed over %v, want the one copy %s", out.Handoff, api.made[0])
 			}
 		})
+	}
+}
+
+// Under DRY_RUN a copy and a retag are reported ("would be") and nothing is written or
+// handed over.
+func TestCopiesUnderDryRunWriteNothing(t *testing.T) {
+	api := &copyCloud{tokens: map[string]string{}}
+	a, _ := testApplier(t, api, map[string]string{"DRY_RUN": "true"})
+	st := &state.State{Region: "cn-hangzhou", Owner: "1000000000000001"}
+	p := &plan.Plan{Region: "cn-hangzhou", Images: []plan.ImagePlan{{Image: "m-Base00000001", Copies: []plan.CopyOp{
+		{Op: plan.ActCopy, Region: "cn-shanghai", Token: "t"},
+		{Op: plan.ActRetag, Region: "cn-beijing", Copy: "m-Bj", Tags: map[string]string{"imageshare:accounts": "none"}, Unset: []string{"imageshare:folders"}, Withdrawn: true}}}}}
+	out, err := a.Apply(context.Background(), st, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if api.calls != 0 || len(out.Handoff) != 0 {
+		t.Fatalf("a dry run called CopyImage %d times and handed over %v", api.calls, out.Handoff)
+	}
+	var got []string
+	for _, e := range out.Entries {
+		if !e.DryRun {
+			t.Errorf("entry not marked dry run: %+v", e)
+		}
+		got = append(got, e.Action+"|"+e.Subject)
+	}
+	if want := "copy|cn-shanghai retag|cn-beijing keep|cn-beijing"; strings.Join(got, " ") != want {
+		t.Fatalf("entries %v, want %s", got, want)
 	}
 }
