@@ -85,3 +85,24 @@ func TestCopyJobsGoToTheDeploymentOfTheirRegion(t *testing.T) {
 		t.Fatalf("a region without a deployment is not refused:\n%s", logs.String())
 	}
 }
+
+// TestCopyImageEventGoesToTheDeploymentOfItsDestination: a person's CopyImage names its
+// destination; a region this deployment does not cover gets the job in its own queue.
+func TestCopyImageEventGoesToTheDeploymentOfItsDestination(t *testing.T) {
+	s, err := settings.Load(func(k string) string { return map[string]string{"JOB_QUEUE": "jobs"}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sends []string
+	d := &Deps{Settings: s, Log: slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil)),
+		Queue: func(inv Invocation) (Queue, error) { return &regionQueue{region: inv.Region, sends: &sends}, nil }}
+	ev := `{"specversion":"1.0","id":"e-copy","source":"acs.ecs","type":"ecs:ActionTrail:ApiCall","data":{"eventName":"CopyImage","acsRegion":"cn-hangzhou",
+ "requestParameters":{"RegionId":"cn-hangzhou","ImageId":"m-Src","DestinationRegionId":"cn-shanghai"},"responseElements":{"ImageId":"m-Copy1"},
+ "userIdentity":{"type":"root-account","accountId":"1000000000000001"}}}`
+	if _, err := call(t, d, ImageEvents, ev); err != nil {
+		t.Fatal(err)
+	}
+	if len(sends) != 1 || !strings.HasPrefix(sends[0], "cn-shanghai jobs 1m0s: ") || !strings.Contains(sends[0], `"region":"cn-shanghai","images":["m-Copy1"]`) {
+		t.Fatalf("sends %v", sends)
+	}
+}
