@@ -21,7 +21,7 @@ func TestPolicyCommand(t *testing.T) {
 		t.Fatalf("no flags: exit %d, stderr %q, output differs from deploy/ram-policy.json:\n%s", code, errOut, out)
 	}
 	code, out, _ := run("--account", "1000000000000001", "--region", "cn-shanghai", "--job-queue", "jobs", "--notify-topic", "notices", "--regions", "eu-central-1")
-	for _, want := range []string{`"acs:mns:cn-shanghai:1000000000000001:/queues/jobs/messages"`, `"acs:mns:cn-shanghai:1000000000000001:/topics/notices/messages"`,
+	for _, want := range []string{`"acs:mns:*:1000000000000001:/queues/jobs/messages"`, `"acs:mns:cn-shanghai:1000000000000001:/topics/notices/messages"`,
 		`"acs:ecs:cn-shanghai:1000000000000001:image/*"`, `"acs:ecs:eu-central-1:1000000000000001:image/*"`} {
 		if code != exitOK || !strings.Contains(out, want) {
 			t.Errorf("exit %d, output lacks %s:\n%s", code, want, out)

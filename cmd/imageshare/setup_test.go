@@ -270,7 +270,7 @@ func TestDoctorNamesEachMissingPieceAndSetupRepairsIt(t *testing.T) {
 			if _, err := d.w.RAM().CreatePolicyVersion(owner, role, policyWithout("EnqueueJobs"), true); err != nil {
 				t.Fatal(err)
 			}
-		}, "policy " + role, "adds Allow mns:batchsendmessage on acs:mns:cn-hangzhou:" + owner + ":/queues/" + jobs + "/messages", "add a version of policy " + role},
+		}, "policy " + role, "adds Allow mns:batchsendmessage on acs:mns:*:" + owner + ":/queues/" + jobs + "/messages", "add a version of policy " + role},
 		{"a queue's visibility timeout", func() {
 			d.call("mns-open", "SetQueueAttributes", map[string]string{"QueueName": deadLetters, "VisibilityTimeout": "30"})
 		}, "queue " + deadLetters, "needs VisibilityTimeout 30 → 300", "set attributes of queue " + deadLetters},

@@ -152,3 +152,82 @@ func TestFailedAssociationReason(t *testing.T) {
 		})
 	}
 }
+
+// TestCopyImage: the product's CopyImage, DescribeImages with a tag filter in another
+// region and UntagResources, through the SDK wire against the emulated cloud: the copy
+// carries its tags from creation, a repeated ClientToken answers the first copy, and a
+// token reused with other parameters is refused.
+func TestCopyImage(t *testing.T) {
+	w := newWorld(t, cloudsim.Config{CopyReadyAfter: 10 * time.Minute, KMSKeys: map[string][]string{"cn-shanghai": {"key-sh-1"}}})
+	w.cloud.PutImage(region, cloudsim.ImageSpec{ID: "m-Base00000001", Owner: owner})
+	w.cloud.PutImage(region, cloudsim.ImageSpec{ID: "m-Secret000001", Owner: owner, Encrypted: "cmk"})
+	ctx := context.Background()
+	c := w.client(t)
+	tags := map[string]string{"imageshare:source": "cn-hangzhou/m-Base00000001", "imageshare:accounts": member}
+	in := cloud.CopyImageInput{Region: region, Image: "m-Base00000001", Destination: "cn-shanghai", Tags: tags, ClientToken: "imageshare-tok-1"}
+	id, res, err := c.CopyImage(ctx, in)
+	if err != nil || res.RequestID == "" || id != cloudsim.CopyID("m-Base00000001", "cn-shanghai", 1) {
+		t.Fatalf("CopyImage: %q %v", id, err)
+	}
+	again, _, err := c.CopyImage(ctx, in)
+	if err != nil || again != id {
+		t.Fatalf("the same token again: %q %v, want %s", again, err, id)
+	}
+	if n := len(w.cloud.Images("cn-shanghai")); n != 1 {
+		t.Fatalf("%d images in cn-shanghai after a repeated token, want 1", n)
+	}
+	other := in
+	other.Tags = map[string]string{"imageshare:source": "cn-hangzhou/m-Base00000001"}
+	if _, _, err := c.CopyImage(ctx, other); cloud.Code(err) != "IdempotentParameterMismatch" {
+		t.Fatalf("the token with other tags: %v, want IdempotentParameterMismatch", err)
+	}
+	// Found again by its origin key in its region, Creating, only when every status is asked for.
+	find := cloud.DescribeImagesInput{Region: "cn-shanghai", OwnerAlias: "self", Page: 1, PageSize: 100,
+		Tags: map[string]string{"imageshare:source": "cn-hangzhou/m-Base00000001"}}
+	if p, err := c.DescribeImages(ctx, find); err != nil || len(p.Images) != 0 {
+		t.Fatalf("without Status a Creating copy is not listed: %+v %v", p, err)
+	}
+	find.Statuses = cloud.AllStatuses
+	p, err := c.DescribeImages(ctx, find)
+	if err != nil || len(p.Images) != 1 || p.Images[0].ID != id || p.Images[0].Status != "Creating" || p.Images[0].Tags["imageshare:accounts"] != member {
+		t.Fatalf("lookup by origin key: %+v %v", p, err)
+	}
+	find.Tags = map[string]string{"imageshare:source": ""} // every copy of the region
+	if p, err := c.DescribeImages(ctx, find); err != nil || len(p.Images) != 1 {
+		t.Fatalf("lookup by key: %+v %v", p, err)
+	}
+	if _, err := c.UntagResources(ctx, "cn-shanghai", []string{id}, []string{"imageshare:accounts"}); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := w.cloud.Image("cn-shanghai", id); v.Tags["imageshare:accounts"] != "" || v.Tags["imageshare:source"] == "" {
+		t.Fatalf("after UntagResources: %v", v.Tags)
+	}
+	w.clock.Advance(10 * time.Minute)
+	w.cloud.RunDue()
+	if v, _ := w.cloud.Image("cn-shanghai", id); v.Status != "Available" {
+		t.Fatalf("copy is %s after its duration", v.Status)
+	}
+
+	// Encrypted sources: refused without a key of the destination, and with a key that
+	// does not exist there; copied with one that does.
+	enc := cloud.CopyImageInput{Region: region, Image: "m-Secret000001", Destination: "cn-shanghai"}
+	if _, _, err := c.CopyImage(ctx, enc); cloud.Code(err) != "OperationDeined.EncryptedSnapshot" {
+		t.Fatalf("encrypted without a key: %v", err)
+	}
+	enc.KMSKeyID = "key-bj-1"
+	if _, _, err := c.CopyImage(ctx, enc); cloud.Code(err) != "InvalidParameter.KMSKeyId.NotFound" {
+		t.Fatalf("a key of another region: %v", err)
+	}
+	enc.KMSKeyID = "key-sh-1"
+	eid, _, err := c.CopyImage(ctx, enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := w.cloud.Image("cn-shanghai", eid); v.Encrypted != "cmk" {
+		t.Fatalf("encrypted copy: %+v", v)
+	}
+	// A region the cloud does not have.
+	if _, _, err := c.CopyImage(ctx, cloud.CopyImageInput{Region: region, Image: "m-Base00000001", Destination: "cn-atlantis"}); cloud.Code(err) != "DestinationRegion.NotFound" {
+		t.Fatalf("unknown region: %v", err)
+	}
+}

@@ -20,6 +20,13 @@ func (c *Client) DescribeImages(ctx context.Context, in cloud.DescribeImagesInpu
 	req.ImageOwnerAlias = in.OwnerAlias
 	req.PageNumber = requests.NewInteger(max(in.Page, 1))
 	req.PageSize = requests.NewInteger(max(in.PageSize, 1))
+	if len(in.Tags) > 0 {
+		var ts []ecs.DescribeImagesTag
+		for _, k := range slices.Sorted(maps.Keys(in.Tags)) {
+			ts = append(ts, ecs.DescribeImagesTag{Key: k, Value: in.Tags[k]})
+		}
+		req.Tag = &ts
+	}
 	var resp *ecs.DescribeImagesResponse
 	if err := c.send(ctx, req.RpcRequest, "ecs", in.Region, "DescribeImages", func() (err error) {
 		resp, err = c.ecs.DescribeImages(req)
@@ -129,4 +136,37 @@ func (c *Client) UntagResources(ctx context.Context, region string, images, keys
 		return cloud.Result{}, err
 	}
 	return cloud.Result{RequestID: resp.RequestId}, nil
+}
+
+// CopyImage copies an image to another region, tagging the copy at creation. The SDK's
+// request has no ClientToken field (v1.63.107); the current API accepts one (official
+// API metadata; alibabacloud-go/ecs-20140526 CopyImageRequest), so it is sent as a
+// query parameter like the SDK's own fields.
+func (c *Client) CopyImage(ctx context.Context, in cloud.CopyImageInput) (string, cloud.Result, error) {
+	req := ecs.CreateCopyImageRequest()
+	req.RegionId = in.Region
+	req.ImageId = in.Image
+	req.DestinationRegionId = in.Destination
+	if len(in.Tags) > 0 {
+		var ts []ecs.CopyImageTag
+		for _, k := range slices.Sorted(maps.Keys(in.Tags)) {
+			ts = append(ts, ecs.CopyImageTag{Key: k, Value: in.Tags[k]})
+		}
+		req.Tag = &ts
+	}
+	if in.KMSKeyID != "" {
+		req.Encrypted = requests.NewBoolean(true)
+		req.KMSKeyId = in.KMSKeyID
+	}
+	if in.ClientToken != "" {
+		req.QueryParams["ClientToken"] = in.ClientToken
+	}
+	var resp *ecs.CopyImageResponse
+	if err := c.send(ctx, req.RpcRequest, "ecs", in.Region, "CopyImage", func() (err error) {
+		resp, err = c.ecs.CopyImage(req)
+		return err
+	}); err != nil {
+		return "", cloud.Result{}, err
+	}
+	return resp.ImageId, cloud.Result{RequestID: resp.RequestId}, nil
 }

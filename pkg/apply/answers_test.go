@@ -9,7 +9,7 @@ import (
 
 // writes are the write calls the applier makes, by product.
 var writes = map[string][]string{
-	"ecs":             {"ModifyImageSharePermission", "TagResources"},
+	"ecs":             {"ModifyImageSharePermission", "TagResources", "UntagResources", "CopyImage"},
 	"resourcesharing": {"CreateResourceShare", "AssociateResourceShare", "DisassociateResourceShare", "UpdateResourceShare", "DeleteResourceShare"},
 }
 

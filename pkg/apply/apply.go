@@ -49,6 +49,14 @@ type Outcome struct {
 	// Held: per image, confirmed removals make-before-break still holds back, for the
 	// re-checks of the chain to carry.
 	Held map[string]state.Confirmation
+	// Handoff: per region, the copies this run made or retagged (docs/regions.md), whose
+	// jobs go to the deployment of the region.
+	Handoff map[string][]string
+	// Actors of a handed-over copy are those of its source: Handoff's copy → source.
+	HandoffSource map[string]string
+	// Asks: copies whose tags are not what their source asks for: a job for each source,
+	// to its deployment.
+	Asks []plan.SourceAsk
 }
 
 // Changes counts the changes among the entries.
@@ -106,7 +114,8 @@ func (a *Applier) sleep(ctx context.Context, d time.Duration) error {
 
 // Apply executes p, which was planned from st.
 func (a *Applier) Apply(ctx context.Context, st *state.State, p *plan.Plan) (*Outcome, error) {
-	r := &run{a: a, st: st, p: p, out: &Outcome{Postpone: map[string]time.Duration{}, Confirm: map[string]state.Confirmation{}, Held: map[string]state.Confirmation{}},
+	r := &run{a: a, st: st, p: p, out: &Outcome{Postpone: map[string]time.Duration{}, Confirm: map[string]state.Confirmation{}, Held: map[string]state.Confirmation{},
+		Handoff: map[string][]string{}, HandoffSource: map[string]string{}},
 		shareIDs: map[string]string{}, broken: map[string]bool{}, skip: map[string]bool{}, recheck: map[string]bool{},
 		rsRefused: map[string]bool{}, stopReported: map[string]bool{}, products: map[string]string{}}
 	for _, ip := range p.Images {
@@ -121,12 +130,18 @@ func (a *Applier) Apply(ctx context.Context, st *state.State, p *plan.Plan) (*Ou
 			r.out.Postpone[ip.Image] = ip.Postpone
 			r.entry(ip.Image, plan.ActPostpone, "", "image-not-available", fmt.Sprintf("the image is not Available yet; looking again in %s", ip.Postpone))
 		}
+		for _, k := range ip.Keep {
+			r.entry(ip.Image, plan.ActKeep, k.Subject, k.Reason, k.Message)
+		}
+		if ip.AskSource != nil && !a.Settings.DryRun {
+			r.out.Asks = append(r.out.Asks, *ip.AskSource)
+		}
 	}
 	if a.Settings.DryRun {
 		r.dryRun()
 		return r.out, nil
 	}
-	steps := []func(context.Context) error{r.make, r.associate, r.retain, r.direct, r.breakPhase}
+	steps := []func(context.Context) error{r.make, r.associate, r.retain, r.direct, r.breakPhase, r.copies}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			r.finish()
@@ -842,6 +857,9 @@ func (r *run) dryRun() {
 		}
 		for _, ref := range ip.Disassociate {
 			r.entry(ip.Image, plan.ActDisassociate, ref.Name, "left resource share", "")
+		}
+		for _, op := range ip.Copies {
+			r.copyEntry(ip.Image, op)
 		}
 		// R12: a first look reports its removals "after confirmation" and queues nothing.
 		for _, rm := range ip.Confirm {

@@ -9,6 +9,7 @@ const (
 	scopeTarget  = "target"  // refuse the folder (narrow the batch of targets)
 	scopeRun     = "run"     // stop every Resource Sharing write of the run
 	scopeGone    = "gone"    // the image is gone: nothing to do
+	scopeRegion  = "region"  // refuse the copy to one region (docs/regions.md)
 )
 
 // remedy says, per error code, what it concerns and what a person can do about it.
@@ -24,7 +25,7 @@ var remedies = map[string]remedy{
 	"AssumeRoleError":                                      {scopeImage, "the image is encrypted: create the RAM role AliyunECSShareEncryptImageDefaultRole in the owner account, then retag or wait for the next sweep"},
 	"InvalidOperation.ServiceKeyEncryptedImageUnsupported": {scopeImage, "images encrypted with the service key cannot be shared; copy the image (CopyImage) encrypting it with a customer-managed KMS key and share the copy"},
 	"OperationDenied.InvalidImageStatus":                   {scopeImage, "the image is deprecated; images cannot be shared in this state"},
-	"IncorrectImageStatus":                                 {scopeImage, "the image is not Available"},
+	"IncorrectImageStatus":                                 {scopeImage, "the image is not Available (it changed meanwhile); looked at again on the next run"},
 	"QuotaExceed.ShareImage":                               {scopeImage, "the account's quota of shared custom images is reached; raise it in Quota Center or unshare other images"},
 	"QuotaExceed.ShareImageUser":                           {scopeImage, "the image reached its quota of accounts it can be shared with; share with a folder instead, or raise the quota in Quota Center and MAX_ACCOUNTS_PER_IMAGE"},
 	"InvalidImageId.NotFound":                              {scopeGone, "the image is gone"},
@@ -38,6 +39,33 @@ var remedies = map[string]remedy{
 	"NotManagementAccount":                                 {scopeRun, "sharing with the directory needs the management account (or a delegated administrator); deploy the functions there"},
 	"Forbidden.RAM":                                        {scopeImage, "the functions' RAM role lacks an ECS permission; attach the policy `imageshare policy --account ID --region R` prints (deploy/ram-policy.json for the default settings)"},
 	"NoPermission":                                         {scopeRun, "the functions' RAM role lacks a Resource Management or Resource Sharing permission; attach the policy `imageshare policy --account ID --region R` prints (deploy/ram-policy.json for the default settings)"},
+
+	// CopyImage's answers (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-copyimage):
+	// each refuses the copy to one region; the other regions go on.
+	"DestinationRegion.NotFound":                    {scopeRegion, "the cloud has no such region for the account (or it is not enabled); fix the regions tag, or enable the region"},
+	"RegionNotSupportCopy":                          {scopeRegion, "the region does not support copying images; remove it from the regions tag"},
+	"InvalidRegion.NotSupport":                      {scopeRegion, "the region does not support this encryption of copies; remove it from the regions tag or from COPY_KMS_KEYS"},
+	"OperationDenied.NonCompliantDestinationRegion": {scopeRegion, "copying to this region is not in compliance with regulations for the account; remove it from the regions tag"},
+	"QuotaExceed.Image":                             {scopeRegion, "the account's quota of custom images in the region is reached; raise it in Quota Center or delete unused images there (tried again on the next run)"},
+	"QuotaExceed.Snapshot":                          {scopeRegion, "the account's quota of snapshots in the region is reached; raise it or delete unused snapshots there (tried again on the next run)"},
+	"SizeExceed.Image":                              {scopeRegion, "the image is larger than a copy may be; ask Alibaba Cloud support to allow it, or copy its snapshots by hand"},
+	"OperationDenied.ImageCopying":                  {scopeRegion, "a copy of the image is under way; looked at again on the next run"},
+	"OperationDenied.NotPublished":                  {scopeRegion, "the image is built from a Marketplace image that is not published in the region; it cannot be copied there"},
+	"OperationDenied.NotAuthorized":                 {scopeRegion, "the image is built from a Marketplace image the account is not authorized to use in the region; it cannot be copied there"},
+	"OperationDeined.EncryptedSnapshot":             {scopeRegion, "the image is encrypted and cannot be copied to the region as asked; set COPY_KMS_KEYS to a customer-managed key of that region"},
+	"OperationDenied.EncryptSnapshotAcrossRegion":   {scopeRegion, "the image cannot be copied to the region with this encryption; check COPY_KMS_KEYS"},
+	"InvalidParameter.KMSKeyId.NotFound":            {scopeRegion, "the KMS key COPY_KMS_KEYS names for the region does not exist there; name a customer-managed key of that region"},
+	"InvalidParameter.KMSKeyId.CMKNotEnabled":       {scopeRegion, "the KMS key COPY_KMS_KEYS names for the region is not enabled; enable it"},
+	"InvalidParameter.KMSKeyId.KMSUnauthorized":     {scopeRegion, "ECS may not use the KMS key COPY_KMS_KEYS names for the region; authorize it (RAM role AliyunECSDiskEncryptDefaultRole)"},
+	"OperationDenied.KmsServiceUnauthorized":        {scopeRegion, "the account has not authorized ECS to use KMS; authorize it in the KMS console"},
+	"InvalidParameter.KmsNotEnabled":                {scopeRegion, "KMS is not activated for the account; activate it to copy encrypted images"},
+	"IdempotentParameterMismatch":                   {scopeRegion, "a copy asked for earlier today with other tags is not listed yet; looked at again on the next run"},
+	"InvalidDescription.Malformed":                  {scopeImage, requestRemedy},
+	"InvalidParameter.EncryptedIllegal":             {scopeImage, requestRemedy},
+	"InvalidImageName.Malformed":                    {scopeImage, requestRemedy},
+	"InvalidImageName.Duplicated":                   {scopeImage, requestRemedy},
+	"QuotaExceed.Tags":                              {scopeImage, "the copy would carry more than 20 tags; use fewer accounts and folders keys on the image"},
+	"Param.Conflict":                                {scopeImage, requestRemedy},
 
 	// Answers about the image or the share the call named, which changed under the run.
 	"InvalidResourceId.NotFound":        {scopeGone, "the image is gone"},

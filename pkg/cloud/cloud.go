@@ -20,6 +20,10 @@ type API interface {
 	DescribeImageSharePermission(ctx context.Context, region, image string, page int) (SharePermissionPage, error)
 	ModifyImageSharePermission(ctx context.Context, region, image string, add, remove []string) (Result, error)
 	TagResources(ctx context.Context, region string, images []string, tags map[string]string) (Result, error)
+	// UntagResources removes tag keys from images.
+	UntagResources(ctx context.Context, region string, images []string, keys []string) (Result, error)
+	// CopyImage copies an image to another region and returns the copy's ID.
+	CopyImage(ctx context.Context, in CopyImageInput) (string, Result, error)
 	// ResourceManager 2020-03-31 (global)
 	GetResourceDirectory(ctx context.Context) (Directory, error)
 	ListAccounts(ctx context.Context, page int) (AccountPage, error)
@@ -51,6 +55,7 @@ const (
 	MaxSharePage        = 100 // DescribeImageSharePermission PageSize
 	MaxAccountsPerCall  = 10  // ModifyImageSharePermission AddAccount.N / RemoveAccount.N
 	MaxTagResources     = 50  // TagResources ResourceId.N
+	MaxTagsPerCall      = 20  // TagResources Tag.N, UntagResources TagKey.N, CopyImage Tag.N, DescribeImages Tag.N
 	MaxDirectoryPage    = 100 // ListAccounts PageSize
 	MaxSharingPage      = 100 // Resource Sharing MaxResults
 	MaxSharingEntities  = 5   // Resources.N / Targets.N per Resource Sharing call
@@ -80,6 +85,22 @@ type DescribeImagesInput struct {
 	OwnerAlias string   // "self" for our images
 	Page       int      // from 1
 	PageSize   int      // at most MaxImagePage
+	// Tags filters on tags (Tag.N.Key, Tag.N.Value): every key must be present, with the
+	// value given unless it is "" (any value).
+	Tags map[string]string
+}
+
+// CopyImageInput is one CopyImage request: Image of Region copied to Destination.
+type CopyImageInput struct {
+	Region, Image, Destination string
+	// Tags are set on the copy when it is made.
+	Tags map[string]string
+	// KMSKeyID: encrypt the copy with this customer-managed key of the destination
+	// (Encrypted=true); "" copies without asking for encryption.
+	KMSKeyID string
+	// ClientToken makes the request idempotent: the same token and parameters answer
+	// the first request's copy.
+	ClientToken string
 }
 
 // Image is one image as DescribeImages reports it.

@@ -55,6 +55,24 @@ type Config struct {
 	// functions', failed ones with their errorCode), in the writer's account: package
 	// cloudsim/actiontrail keeps them for LookupEvents.
 	Trail Recorder
+
+	// Copies (CopyImage, copies.go).
+	// Regions are the region IDs the cloud has; a CopyImage to another destination is
+	// answered DestinationRegion.NotFound (default KnownRegions).
+	Regions []string
+	// CopyReadyAfter: a copy turns Available (or CreateFailed) this long after CopyImage
+	// (default ImageReadyAfter).
+	CopyReadyAfter time.Duration
+	// CopyFails: per destination region, how many of the next copies there end
+	// CreateFailed instead of Available.
+	CopyFails map[string]int
+	// CopyListDelay: DescribeImages lists a copy only this long after CopyImage made it
+	// (default 0: at once).
+	CopyListDelay time.Duration
+	// KMSKeys: per region, the customer-managed KMS keys that exist there.
+	KMSKeys map[string][]string
+	// ImageQuota: custom images an account may hold per region (0: not limited).
+	ImageQuota int
 }
 
 // Recorder keeps ActionTrail records (package cloudsim/actiontrail's Trail).
@@ -89,6 +107,11 @@ type Cloud struct {
 
 	qpsMu   sync.Mutex
 	buckets map[string]*bucket
+
+	// copies: how many copies of a source each destination got (source/region), for
+	// deterministic copy IDs; tokens: CopyImage's ClientTokens by account and token.
+	copies map[string]int
+	tokens map[string]copyToken
 }
 
 // New returns an empty cloud.
@@ -108,6 +131,13 @@ func New(cfg Config) *Cloud {
 	if cfg.ImageReadyAfter <= 0 {
 		cfg.ImageReadyAfter = time.Minute
 	}
+	if cfg.CopyReadyAfter <= 0 {
+		cfg.CopyReadyAfter = cfg.ImageReadyAfter
+	}
+	if cfg.Regions == nil {
+		cfg.Regions = KnownRegions
+	}
+	cfg.CopyFails = maps.Clone(cfg.CopyFails)
 	if cfg.ShareQuotaPerImage <= 0 {
 		cfg.ShareQuotaPerImage = 50
 	}
@@ -133,6 +163,8 @@ func New(cfg Config) *Cloud {
 		regions:  map[string]*regionState{},
 		nonces:   map[string]time.Time{},
 		buckets:  map[string]*bucket{},
+		copies:   map[string]int{},
+		tokens:   map[string]copyToken{},
 	}
 }
 
@@ -235,6 +267,9 @@ type ImageSpec struct {
 	SharedWith  []string
 	Created     time.Time // default now
 	ReadyAt     time.Time // Creating/Waiting images turn Available then (zero: never)
+	// ProductRegions: for an image built from a Marketplace image, the regions its
+	// product is published in (nil: every region); CopyImage elsewhere is refused.
+	ProductRegions []string
 }
 
 // PutImage puts an image in a region (replacing one of the same id).
@@ -244,7 +279,7 @@ func (c *Cloud) PutImage(region string, im ImageSpec) {
 	now := c.clock.Now()
 	x := &image{ID: im.ID, Region: region, Owner: im.Owner, Name: im.Name, Status: im.Status, ProductCode: im.ProductCode,
 		Encrypted: im.Encrypted, Tags: maps.Clone(im.Tags), Direct: map[string]time.Time{}, Blocked: map[string]bool{},
-		Created: im.Created, ReadyAt: im.ReadyAt, seq: c.nextSeq()}
+		Created: im.Created, ReadyAt: im.ReadyAt, ProductRegions: slices.Clone(im.ProductRegions), seq: c.nextSeq()}
 	if x.Status == "" {
 		x.Status = statusAvailable
 	}
@@ -402,6 +437,9 @@ func (c *Cloud) nextDueLocked() (due, bool) {
 			if (im.Status == statusCreating || im.Status == statusWaiting) && !im.ReadyAt.IsZero() {
 				consider(due{at: im.ReadyAt, seq: im.seq, apply: func(time.Time) []Event {
 					im.Status = statusAvailable
+					if im.failOnReady {
+						im.Status = statusCreateFailed
+					}
 					return nil
 				}})
 			}
@@ -472,6 +510,7 @@ func (c *Cloud) RunDue() {
 // ImageView is an image as the tests and the sandbox see it.
 type ImageView struct {
 	ID, Region, Owner, Status, ProductCode, Encrypted string
+	Created                                           time.Time
 	Tags                                              map[string]string
 	Direct                                            []string // sorted direct shares
 	// Organization: sorted Associated targets of the shares in which the image's
@@ -484,7 +523,7 @@ type ImageView struct {
 }
 
 func (c *Cloud) viewLocked(im *image) ImageView {
-	v := ImageView{ID: im.ID, Region: im.Region, Owner: im.Owner, Status: im.Status, ProductCode: im.ProductCode,
+	v := ImageView{ID: im.ID, Region: im.Region, Owner: im.Owner, Status: im.Status, ProductCode: im.ProductCode, Created: im.Created,
 		Encrypted: im.Encrypted, Tags: maps.Clone(im.Tags), Direct: slices.Sorted(maps.Keys(im.Direct)), Organization: []string{}}
 	seen := map[string]bool{}
 	for _, s := range c.region(im.Region).shares {
@@ -534,6 +573,21 @@ func (c *Cloud) Images(region string) []ImageView {
 	out := make([]ImageView, 0, len(r.images))
 	for _, id := range slices.Sorted(maps.Keys(r.images)) {
 		out = append(out, c.viewLocked(r.images[id]))
+	}
+	return out
+}
+
+// AllImages returns every image of every region, sorted by region and ID.
+func (c *Cloud) AllImages() []ImageView {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.purge(c.clock.Now())
+	var out []ImageView
+	for _, rn := range slices.Sorted(maps.Keys(c.regions)) {
+		r := c.regions[rn]
+		for _, id := range slices.Sorted(maps.Keys(r.images)) {
+			out = append(out, c.viewLocked(r.images[id]))
+		}
 	}
 	return out
 }

@@ -56,6 +56,8 @@ var invalidParamter = answer{400, "InvalidParamter", "Invalid Parameter."}
 // then letters, digits, periods, colons, underscores and hyphens (CreateImage).
 var imageNameRE = regexp.MustCompile(`^[\p{L}][\p{L}0-9.:_-]{1,127}$`)
 
+var invalidDescription = answer{400, "InvalidDescription.Malformed", "The specified destination description is wrongly formed."}
+
 func init() {
 	addContracts(
 		&contract{product: "ecs", action: "DescribeImages", source: ecsDocs + "describeimages", dryRun: true, params: []param{
@@ -157,9 +159,15 @@ func init() {
 			regionID(),
 			{name: "ImageId", required: true, missing: missingParameter("ImageId")},
 			{name: "DestinationImageName", pattern: imageNameRE, invalid: answer{400, "InvalidImageName.Malformed", "The specified destination image name is wrongly formed."}},
+			// "2 to 256 characters … cannot start with http:// or https://" (the prefix is
+			// checked below).
+			{name: "DestinationDescription", minLen: 2, maxLen: 256, invalid: invalidDescription},
 			{name: "Tag", kind: kStructs, max: 20, tooMany: answer{403, "QuotaExceed.Tags", "The maximum number of tags is exceeded."},
 				fields: []param{tagKeyField, tagValueField}},
 		}, check: func(p map[string]string) *emu.APIError {
+			if d := strings.ToLower(p["DestinationDescription"]); strings.HasPrefix(d, "http://") || strings.HasPrefix(d, "https://") {
+				return invalidDescription.err()
+			}
 			if p["KMSKeyId"] != "" && !strings.EqualFold(p["Encrypted"], "true") {
 				return emu.Errorf(400, "InvalidParameter.EncryptedIllegal", "The specified parameter Encrypted must be true when kmsKeyId is not empty.")
 			}

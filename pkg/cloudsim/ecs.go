@@ -84,7 +84,7 @@ func (c *Cloud) describeImages(x *exec) (map[string]any, *emu.APIError) {
 		if len(ids) > 0 && !slices.Contains(ids, im.ID) {
 			continue
 		}
-		if !slices.Contains(statuses, im.Status) {
+		if !slices.Contains(statuses, im.Status) || x.now.Before(im.ListedAt) {
 			continue
 		}
 		if name != "" && !strings.Contains(im.Name, name) {
@@ -482,51 +482,6 @@ func (c *Cloud) createImage(x *exec) (map[string]any, *emu.APIError) {
 		im.Tags[t["Key"]] = t["Value"]
 	}
 	c.region(x.region).images[id] = im
-	x.respElems = map[string]any{"ImageId": id, "RequestId": x.reqID}
-	return map[string]any{"ImageId": id}, nil
-}
-
-func (c *Cloud) copyImage(x *exec) (map[string]any, *emu.APIError) {
-	src, err := c.ownImage(x, x.p("ImageId"))
-	if err != nil {
-		return nil, err
-	}
-	dst := x.p("DestinationRegionId")
-	if dst == "" {
-		dst = x.region // a copy within the region (to encrypt it, say)
-	}
-	if src.Status != statusAvailable {
-		return nil, emu.Errorf(400, "IncorrectImageStatus", "The image not available.")
-	}
-	tags := structs(x.params, "Tag")
-	for _, t := range tags {
-		if err := checkTag(t["Key"], t["Value"]); err != nil {
-			return nil, err
-		}
-	}
-	enc := src.Encrypted
-	if boolParam(x.params, "Encrypted") {
-		// A customer key given re-encrypts with it; without one the service key is used.
-		enc = "service-key"
-		if x.p("KMSKeyId") != "" {
-			enc = "cmk"
-		}
-	}
-	id := "m-" + randomFrom("abcdefghijklmnopqrstuvwxyz0123456789", 20)
-	name := x.p("DestinationImageName")
-	if name == "" {
-		name = src.Name
-	}
-	if x.p("DestinationImageName") != "" && c.nameTaken(dst, src.Owner, name) {
-		return nil, emu.Errorf(400, "InvalidImageName.Duplicated", "The destination image is exist.")
-	}
-	im := &image{ID: id, Region: dst, Owner: src.Owner, Name: name, Status: statusCreating, ProductCode: src.ProductCode,
-		Encrypted: enc, Tags: map[string]string{}, Direct: map[string]time.Time{}, Blocked: map[string]bool{}, Created: x.now,
-		ReadyAt: x.now.Add(c.cfg.ImageReadyAfter), Copied: true, seq: c.nextSeq()}
-	for _, t := range tags {
-		im.Tags[t["Key"]] = t["Value"]
-	}
-	c.region(dst).images[id] = im
 	x.respElems = map[string]any{"ImageId": id, "RequestId": x.reqID}
 	return map[string]any{"ImageId": id}, nil
 }

@@ -12,10 +12,11 @@ import (
 
 // Image statuses.
 const (
-	statusCreating   = "Creating"
-	statusWaiting    = "Waiting"
-	statusAvailable  = "Available"
-	statusDeprecated = "Deprecated"
+	statusCreating     = "Creating"
+	statusWaiting      = "Waiting"
+	statusAvailable    = "Available"
+	statusDeprecated   = "Deprecated"
+	statusCreateFailed = "CreateFailed"
 )
 
 // Association and share statuses.
@@ -88,7 +89,13 @@ type image struct {
 	Blocked                 map[string]bool      // OrgGrantsListed: covered accounts removed by hand
 	Created, ReadyAt        time.Time
 	Copied                  bool
-	seq                     int
+	// ProductRegions: where the Marketplace product of the image is published (nil: everywhere).
+	ProductRegions []string
+	// ListedAt: DescribeImages lists the image from then on (zero: at once); failOnReady:
+	// at ReadyAt the image turns CreateFailed instead of Available.
+	ListedAt    time.Time
+	failOnReady bool
+	seq         int
 }
 
 // failure is why an association ended Failed: the reason, its description, the

@@ -92,7 +92,10 @@ func (d *Deps) imageEvents(ctx context.Context, inv Invocation, payload []byte) 
 		}
 	}
 	var bodies []string
+	elsewhere := map[string][]string{} // jobs of regions this deployment does not cover
 	for _, r := range order {
+		own := slices.Contains(d.regions(inv), r)
+		n := len(bodies)
 		proto := job.Job{V: job.Version, Region: r, Reason: job.ReasonEvent, RetryFailed: true, Notify: true, Cause: cause[r]}
 		if whole[r] {
 			j := proto
@@ -111,11 +114,28 @@ func (d *Deps) imageEvents(ctx context.Context, inv Invocation, payload []byte) 
 				bodies = append(bodies, j.Encode())
 			}
 		}
+		if !own {
+			// A CopyImage names its destination: a region another deployment covers gets
+			// the job in its queue (docs/regions.md).
+			elsewhere[r] = append(elsewhere[r], bodies[n:]...)
+			bodies = bodies[:n]
+		}
 	}
 	if err := d.send(ctx, inv, bodies, d.Settings.SettleDelay); err != nil {
 		return nil, err
 	}
 	s.Jobs = len(bodies)
+	for _, r := range slices.Sorted(maps.Keys(elsewhere)) {
+		err := d.sendToRegion(ctx, inv, r, elsewhere[r], d.Settings.SettleDelay)
+		if cloud.Code(err) == "QueueNotExist" {
+			d.Log.Warn("no deployment covers the region an event names: the image waits for one", "region", r, "jobs", len(elsewhere[r]))
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.Jobs += len(elsewhere[r])
+	}
 	return s.bytes(), nil
 }
 

@@ -49,6 +49,25 @@ type group struct {
 	confirm map[string][]state.Confirmation
 	// untagged: images whose event removed prefix tags (a hint for the report).
 	untagged map[string]bool
+	// hints: per image, further regions to look for its copies in (a copy there asked).
+	hints map[string][]string
+	// copies: images named by jobs that hand a new copy over, with the job's attempt: a
+	// copy the region does not list yet is looked at again (docs/regions.md).
+	copies map[string]int
+}
+
+// regionsOf lists the regions to look for copies in that the jobs carried for images.
+func (g *group) regionsOf(images []string) []string {
+	var out []string
+	for _, im := range images {
+		out = append(out, g.hints[im]...)
+	}
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if len(out) > job.MaxRegions {
+		out = out[:job.MaxRegions]
+	}
+	return out
 }
 
 // changesOnly is what the jobs a run hands on say of its notifications.
@@ -106,7 +125,8 @@ func (d *Deps) reconcile(ctx context.Context, inv Invocation, payload []byte) ([
 		g := groups[j.Region]
 		if g == nil {
 			g = &group{recheck: -1, cause: j.Cause, reason: j.Reason, notified: map[string]bool{}, moved: map[string]bool{}, joined: map[string]bool{},
-				actors: map[string][]report.Actor{}, confirm: map[string][]state.Confirmation{}, untagged: map[string]bool{}}
+				actors: map[string][]report.Actor{}, confirm: map[string][]state.Confirmation{}, untagged: map[string]bool{}, hints: map[string][]string{},
+				copies: map[string]int{}}
 			groups[j.Region] = g
 		}
 		for _, a := range j.Actors {
@@ -123,6 +143,13 @@ func (d *Deps) reconcile(ctx context.Context, inv Invocation, payload []byte) ([
 		for _, im := range j.Untagged {
 			g.untagged[im] = true
 		}
+		for _, im := range j.Images {
+			for _, r := range j.Regions {
+				if !slices.Contains(g.hints[im], r) {
+					g.hints[im] = append(g.hints[im], r)
+				}
+			}
+		}
 		switch {
 		case j.Kind == job.KindRegion && j.Account != "" && j.Reason == job.ReasonMove:
 			g.moved[j.Account] = true
@@ -137,6 +164,11 @@ func (d *Deps) reconcile(ctx context.Context, inv Invocation, payload []byte) ([
 		g.refusals = g.refusals || (j.Notify && !j.ChangesOnly)
 		for _, f := range j.Notified {
 			g.notified[f] = true
+		}
+		if j.Reason == job.ReasonCopy {
+			for _, im := range j.Images {
+				g.copies[im] = max(g.copies[im], j.Attempt)
+			}
 		}
 		if j.Reason == job.ReasonRecheck && j.Attempt > g.recheck {
 			g.recheck = j.Attempt
@@ -230,8 +262,8 @@ func (d *Deps) run(ctx context.Context, api cloud.API, inv Invocation, region st
 			}
 		}
 	}
-	r := &runner{d: d, inv: inv, region: region, g: g, a: a, total: &apply.Outcome{Postpone: map[string]time.Duration{},
-		Confirm: map[string]state.Confirmation{}, Held: map[string]state.Confirmation{}}}
+	r := &runner{d: d, inv: inv, region: region, g: g, a: a, o: o, total: &apply.Outcome{Postpone: map[string]time.Duration{},
+		Confirm: map[string]state.Confirmation{}, Held: map[string]state.Confirmation{}, Handoff: map[string][]string{}, HandoffSource: map[string]string{}}}
 	var err error
 	switch {
 	case !g.all && len(ids) == 0:
@@ -246,6 +278,9 @@ func (d *Deps) run(ctx context.Context, api cloud.API, inv Invocation, region st
 	if err := d.followUps(ctx, inv, region, g, r.total); err != nil {
 		return nil, err
 	}
+	if err := d.unlistedCopies(ctx, inv, region, g, r.unlisted); err != nil {
+		return nil, err
+	}
 	attrs := []any{"region", region, "images", r.images, "changes", r.total.Changes(), "dryRun", d.Settings.DryRun,
 		"awaitingConfirmation", len(r.total.Confirm), "maxRSSKB", maxRSSKB()}
 	if as := g.actorsOf(""); len(as) > 0 {
@@ -258,12 +293,15 @@ func (d *Deps) run(ctx context.Context, api cloud.API, inv Invocation, region st
 // runner plans and applies the chunks of one run and collects what they did.
 type runner struct {
 	d      *Deps
+	o      *observe.Observer
 	inv    Invocation
 	region string
 	g      *group
 	a      *apply.Applier
 	total  *apply.Outcome
 	images int
+	// unlisted: copies handed over that the region does not list yet.
+	unlisted []string
 }
 
 // apply plans st, applies the plan, reports, and adds the outcome to the run's.
@@ -275,9 +313,19 @@ func (r *runner) apply(ctx context.Context, st *state.State) (*plan.Plan, error)
 		}
 	}
 	st.ConfirmAll = r.d.SkipConfirmationForTests
+	// Copies in other regions (docs/regions.md): the sources' copies where their tags,
+	// the deployment and the jobs say to look, and the copies' sources.
+	if err := r.o.Copies(ctx, st, r.d.regions(r.inv), r.g.hints); err != nil {
+		return nil, fmt.Errorf("observe copies of %s: %w", r.region, err)
+	}
 	p := plan.Make(st, r.d.Settings)
 	out, err := r.a.Apply(ctx, st, p)
 	r.images += len(st.Images)
+	for _, im := range st.Images {
+		if _, ok := r.g.copies[im.ID]; ok && im.Missing {
+			r.unlisted = append(r.unlisted, im.ID)
+		}
+	}
 	// Whatever was done is reported, even when the run stops on an error.
 	if out != nil {
 		for i := range out.Entries {
@@ -297,6 +345,11 @@ func (r *runner) apply(ctx context.Context, st *state.State) (*plan.Plan, error)
 		}
 		maps.Copy(r.total.Confirm, out.Confirm)
 		maps.Copy(r.total.Held, out.Held)
+		for region, ids := range out.Handoff {
+			r.total.Handoff[region] = append(r.total.Handoff[region], ids...)
+		}
+		maps.Copy(r.total.HandoffSource, out.HandoffSource)
+		r.total.Asks = append(r.total.Asks, out.Asks...)
 	}
 	if err != nil {
 		return p, fmt.Errorf("apply %s: %w", r.region, err)
@@ -540,7 +593,7 @@ func (r *runner) handOn(ctx context.Context, rest []state.Image) error {
 		ids[i] = im.ID
 	}
 	proto := job.Job{V: job.Version, Region: r.region, Reason: r.g.reason, RetryFailed: r.g.retryFailed, Notify: r.g.notify, ChangesOnly: r.g.changesOnly(),
-		Cause: r.g.cause, Notified: r.g.fingerprints()}
+		Cause: r.g.cause, Notified: r.g.fingerprints(), Regions: r.g.regionsOf(ids)}
 	if r.g.reason == job.ReasonRecheck {
 		proto.Attempt = max(r.g.recheck, 0)
 	}
@@ -658,7 +711,7 @@ func (d *Deps) followUps(ctx context.Context, inv Invocation, region string, g *
 				"after", d.Settings.SettleDelay.String(), "actors", g.actorsOf(im))
 		}
 		proto := job.Job{V: job.Version, Region: region, Reason: job.ReasonConfirm, RetryFailed: g.retryFailed, Notify: g.notify, ChangesOnly: g.changesOnly(),
-			Cause: g.cause, Notified: g.fingerprints()}
+			Cause: g.cause, Notified: g.fingerprints(), Regions: g.regionsOf(slices.Collect(maps.Keys(out.Confirm)))}
 		if err := d.send(ctx, inv, g.bodies(proto, slices.Collect(maps.Keys(out.Confirm)), confirm, nil), d.Settings.SettleDelay); err != nil {
 			return err
 		}
@@ -679,7 +732,7 @@ func (d *Deps) followUps(ctx context.Context, inv Invocation, region string, g *
 			return err
 		}
 	}
-	return nil
+	return d.copyJobs(ctx, inv, region, g, out)
 }
 
 // bodies encodes the jobs for images: copies of proto, one set per group of images with

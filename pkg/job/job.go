@@ -40,6 +40,11 @@ const (
 	// ReasonConfirm: the second look of R12, SETTLE_DELAY after a run that found
 	// removals; it carries them (Confirm).
 	ReasonConfirm = "confirm"
+	// ReasonCopy: copies a run of their source made or retagged, handed to the
+	// deployment of their region (docs/regions.md); ReasonCopyCheck: a copy asks the
+	// deployment of its source to look at the source (Regions names the copy's region).
+	ReasonCopy      = "copy"
+	ReasonCopyCheck = "copy-check"
 )
 
 // MaxImages bounds the images of one job (one DescribeImages call).
@@ -91,7 +96,13 @@ type Job struct {
 	// Untagged lists images of the job whose event removed prefix tags: a hint for the
 	// report (an image released with its shares), never an input of a decision.
 	Untagged []string `json:"untagged,omitempty"`
+	// Regions are further regions to look for copies of the job's images in, beyond
+	// those their tags name and the deployment covers: a copy there asked (docs/regions.md).
+	Regions []string `json:"regions,omitempty"`
 }
+
+// MaxRegions bounds the regions a job names.
+const MaxRegions = 64
 
 // MaxSplit bounds a chain of dead-letter splits: one round to turn a region job into
 // image jobs, then halvings of at most MaxImages images down to one.
@@ -122,6 +133,7 @@ var (
 	fingerprintRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	accountRE     = regexp.MustCompile(`^[0-9]{16}$`)
 	shareNameRE   = regexp.MustCompile(`^imageshare-[0-9a-f]{32}$`)
+	regionRE      = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)
 )
 
 // validActor: identifiers only, short and printable (they come from an event).
@@ -210,14 +222,22 @@ func (j Job) Validate() error {
 			return fmt.Errorf("job confirmation of %s must carry 1 to %d removals, not %d", c.Image, MaxRemovals, len(c.Removals))
 		}
 		for _, r := range c.Removals {
-			if !accountRE.MatchString(r) && !shareNameRE.MatchString(r) {
-				return fmt.Errorf("job confirmation of %s: %q is neither an account ID nor a managed share name", c.Image, r)
+			if !accountRE.MatchString(r) && !shareNameRE.MatchString(r) && !regionRE.MatchString(r) {
+				return fmt.Errorf("job confirmation of %s: %q is neither an account ID, a managed share name nor a region (a copy's retag)", c.Image, r)
 			}
 		}
 	}
 	for _, im := range j.Untagged {
 		if !slices.Contains(j.Images, im) {
 			return fmt.Errorf("job marks image %q untagged, which the job does not name", im)
+		}
+	}
+	if len(j.Regions) > MaxRegions || (len(j.Regions) > 0 && j.Kind != KindImages) {
+		return fmt.Errorf("job names %d regions to look for copies in (at most %d, in an images job)", len(j.Regions), MaxRegions)
+	}
+	for _, r := range j.Regions {
+		if !regionRE.MatchString(r) {
+			return fmt.Errorf("job region to look for copies in %q is not a region ID", r)
 		}
 	}
 	return nil

@@ -80,6 +80,8 @@ type Observer struct {
 	heldValid bool
 	members   map[string]*cloud.Account // GetAccount answers (nil: not a member)
 	ancestors map[string][]string       // ListAncestors answers (nil: not a folder)
+	// copyListings: per region, the owner's images carrying the origin key (Copies).
+	copyListings map[string][]cloud.Image
 }
 
 // New returns an Observer.
@@ -131,7 +133,7 @@ func (o *Observer) managed(tags map[string]string) bool {
 
 func (o *Observer) toState(im cloud.Image) state.Image {
 	return state.Image{ID: im.ID, OwnerAlias: im.OwnerAlias, Status: im.Status, Created: im.Created,
-		ProductCode: im.ProductCode, Tags: im.Tags, SelfShared: im.SelfShared}
+		ProductCode: im.ProductCode, Tags: im.Tags, SelfShared: im.SelfShared, Encrypted: im.Encrypted}
 }
 
 // ListImages lists the region's managed images (every owned custom image when

@@ -9,7 +9,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -42,6 +44,22 @@ const (
 	ReasonImageWait         = "image-wait"
 	ReasonAssociationFailed = "association-failed"
 	ReasonRetain            = "retain-limit"
+	// Copies to other regions (docs/regions.md); their subject is the region.
+	ReasonCopyEncryptedNoKey = "copy-encrypted-no-key"
+	ReasonCopyFailed         = "copy-failed"
+	ReasonDuplicateCopy      = "duplicate-copy"
+	ReasonNoDeployment       = "no-deployment"
+	ReasonRegionsOnCopy      = "regions-on-copy"
+	ReasonCopyLookup         = "copy-lookup"
+)
+
+// Actions about copies in other regions (docs/regions.md): a copy made, a copy's tags
+// written, a copy kept that no tag asks for (or whose source is gone); and the R12
+// removal of a retag that takes access away.
+const (
+	ActCopy  = "copy"
+	ActRetag = "retag"
+	ActKeep  = "keep"
 )
 
 // Refusal is one thing not done, with a remedy a person can act on.
@@ -150,11 +168,42 @@ type ImagePlan struct {
 	// fingerprint does them.
 	Held     []string  `json:"held,omitempty"`
 	Refusals []Refusal `json:"refusals,omitempty"`
+	// Copies are the writes to the image's copies in other regions (docs/regions.md).
+	Copies []CopyOp `json:"copies,omitempty"`
+	// Keep reports copies kept although nothing asks for them: for a copy, that its
+	// source is gone.
+	Keep []Refusal `json:"keep,omitempty"`
+	// AskSource: the image is a copy whose tags are not what its source asks for; its
+	// source's deployment is asked to look (a job for the source).
+	AskSource *SourceAsk `json:"askSource,omitempty"`
 	// Postpone > 0: the image is not Available yet; look again after this long.
 	Postpone time.Duration `json:"postpone,omitempty"`
 	// Recheck: an association of the image is in transition or changed by this plan, so
 	// a delayed re-check must follow until every association is final.
 	Recheck bool `json:"recheck,omitempty"`
+}
+
+// CopyOp is one write to the copy of an image in another region: a copy to make
+// (Op ActCopy, with every tag it carries) or the tags of a copy to write (Op ActRetag:
+// Set added or overwritten, Unset removed; Withdrawn when the region is no longer asked
+// for).
+type CopyOp struct {
+	Op        string            `json:"op"`
+	Region    string            `json:"region"`
+	Copy      string            `json:"copy,omitempty"` // the copy retagged
+	Tags      map[string]string `json:"tags,omitempty"` // ActCopy: the copy's tags; ActRetag: the keys to set
+	Unset     []string          `json:"unset,omitempty"`
+	KMSKeyID  string            `json:"kmsKeyId,omitempty"`
+	Token     string            `json:"token,omitempty"`
+	Withdrawn bool              `json:"withdrawn,omitempty"`
+}
+
+// SourceAsk names a copy's source and the copy's region, for a job that asks the
+// source's deployment to look there.
+type SourceAsk struct {
+	Region string `json:"region"` // the source's region
+	Image  string `json:"image"`
+	Copy   string `json:"copy"` // the copy's region
 }
 
 // Share operations on managed resource shares.
@@ -197,7 +246,7 @@ func (p *Plan) Writes() bool {
 // Writes reports whether the image plan calls any write API.
 func (ip *ImagePlan) Writes() bool {
 	return len(ip.Share) > 0 || len(ip.Unshare) > 0 || len(ip.Associate) > 0 || len(ip.Disassociate) > 0 || ip.Retain != nil ||
-		len(ip.Reassert) > 0
+		len(ip.Reassert) > 0 || len(ip.Copies) > 0
 }
 
 // Image returns the plan of one image, if any.
@@ -263,6 +312,31 @@ func (p *Plan) String() string {
 		}
 		for _, r := range ip.Refusals {
 			fmt.Fprintf(&b, "%s: refuse %q %s: %s\n", ip.Image, r.Subject, r.Reason, r.Message)
+		}
+		for _, op := range ip.Copies {
+			switch op.Op {
+			case ActCopy:
+				fmt.Fprintf(&b, "%s: copy to %s\n", ip.Image, op.Region)
+			default:
+				what := "retag"
+				if op.Withdrawn {
+					what = "withdraw"
+				}
+				fmt.Fprintf(&b, "%s: %s copy %s in %s", ip.Image, what, op.Copy, op.Region)
+				for _, k := range slices.Sorted(maps.Keys(op.Tags)) {
+					fmt.Fprintf(&b, " %s=%s", k, op.Tags[k])
+				}
+				for _, k := range op.Unset {
+					fmt.Fprintf(&b, " -%s", k)
+				}
+				b.WriteByte('\n')
+			}
+		}
+		for _, k := range ip.Keep {
+			fmt.Fprintf(&b, "%s: keep %q %s: %s\n", ip.Image, k.Subject, k.Reason, k.Message)
+		}
+		if a := ip.AskSource; a != nil {
+			fmt.Fprintf(&b, "%s: ask the deployment of %s to look at source %s for %s\n", ip.Image, a.Region, a.Image, a.Copy)
 		}
 		if ip.Postpone > 0 {
 			fmt.Fprintf(&b, "%s: postpone %s\n", ip.Image, ip.Postpone)

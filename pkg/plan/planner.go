@@ -144,6 +144,10 @@ func (p *planner) prepare(img *state.Image) *imageCtx {
 		c.done = true
 		return c
 	}
+	if c.pol.IsCopy() && len(c.pol.RegionsKeys) > 0 {
+		c.refuse(c.pol.RegionsKeys[0], ReasonRegionsOnCopy, fmt.Sprintf("this image is the copy of %s: a copy is never copied again, so its regions keys are ignored; set them on the source",
+			policy.SourceValue(c.pol.SourceRegion, c.pol.SourceImage)))
+	}
 	p.guard(c)
 	return c
 }
@@ -392,6 +396,7 @@ func (p *planner) finish(c *imageCtx) ImagePlan {
 	if p.inTransition(c.img.ID) {
 		c.plan.Recheck = true
 	}
+	p.copies(c)
 	return c.plan
 }
 

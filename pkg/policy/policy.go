@@ -5,6 +5,7 @@ package policy
 
 import (
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -26,7 +27,15 @@ var (
 	accountRE   = regexp.MustCompile(`^[0-9]{16}$`)
 	folderRE    = regexp.MustCompile(`^fd-[A-Za-z0-9]{10}$`)
 	directoryRE = regexp.MustCompile(`^rd-[A-Za-z0-9]{6,}$`)
+	regionRE    = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)
+	imageRE     = regexp.MustCompile(`^m-[A-Za-z0-9]{1,64}$`)
 )
+
+// IsRegion reports whether s is a well-formed region ID (cn-hangzhou, ap-southeast-1).
+func IsRegion(s string) bool { return regionRE.MatchString(s) }
+
+// IsImage reports whether s is a well-formed image ID.
+func IsImage(s string) bool { return imageRE.MatchString(s) }
 
 // IsAccount reports whether s is a well-formed account ID.
 func IsAccount(s string) bool { return accountRE.MatchString(s) }
@@ -55,21 +64,43 @@ type Policy struct {
 	// Folders holds folder and directory IDs to share with through Resource Sharing.
 	Folders []string
 	Mode    Mode
+	// Regions lists the regions the regions keys ask for copies in (docs/regions.md),
+	// sorted, each once; RegionsKeys names those keys, in key order.
+	Regions     []string
+	RegionsKeys []string
+	// SourceRegion and SourceImage are the origin key's value: the image is the copy of
+	// that source (both empty when the key is absent).
+	SourceRegion, SourceImage string
 	// Errors: when not empty the image is frozen (left exactly as it is).
 	Errors []TagError
 }
+
+// IsCopy reports whether the tags carry the origin key.
+func (p Policy) IsCopy() bool { return p.SourceImage != "" }
 
 // Keys of the language, relative to the prefix.
 const (
 	keyAccounts = "accounts"
 	keyFolders  = "folders"
 	keyMode     = "mode"
+	keyRegions  = "regions"
+	keySource   = "source"
 )
+
+// RegionsKey is the key that asks for copies in other regions; SourceKey the origin key
+// imageshare writes on each copy (docs/regions.md).
+func RegionsKey(prefix string) string { return prefix + ":" + keyRegions }
+
+// SourceKey is the origin key of copies.
+func SourceKey(prefix string) string { return prefix + ":" + keySource }
+
+// SourceValue is the origin key's value for a copy of image in region.
+func SourceValue(region, image string) string { return region + "/" + image }
 
 // Parse reads the tags of one image under prefix.
 func Parse(prefix string, tags map[string]string) Policy {
 	p := Policy{Mode: Exact}
-	var accountKeys, folderKeys []keyed
+	var accountKeys, folderKeys, regionKeys []keyed
 	for key, value := range tags {
 		if key != prefix && !strings.HasPrefix(key, prefix+":") {
 			continue
@@ -85,8 +116,12 @@ func Parse(prefix string, tags map[string]string) Policy {
 			folderKeys = append(folderKeys, keyed{key: key, suffix: suffixOf(rest, keyFolders), value: value})
 		case rest == keyMode:
 			p.parseMode(key, value)
+		case rest == keyRegions || strings.HasPrefix(rest, keyRegions+":"):
+			regionKeys = append(regionKeys, keyed{key: key, suffix: suffixOf(rest, keyRegions), value: value})
+		case rest == keySource:
+			p.parseSource(key, value)
 		default:
-			p.Errors = append(p.Errors, TagError{Key: key, Subject: key, Reason: "unknown key under the prefix (keys are " + prefix + ":accounts[:…], " + prefix + ":folders[:…], " + prefix + ":mode)"})
+			p.Errors = append(p.Errors, TagError{Key: key, Subject: key, Reason: "unknown key under the prefix (keys are " + prefix + ":accounts[:…], " + prefix + ":folders[:…], " + prefix + ":mode, " + prefix + ":regions[:…]; " + prefix + ":source is written by imageshare on copies)"})
 		}
 	}
 	sortKeys(accountKeys)
@@ -116,6 +151,20 @@ func Parse(prefix string, tags map[string]string) Policy {
 			}
 		}
 	}
+	sortKeys(regionKeys)
+	for _, k := range regionKeys {
+		p.RegionsKeys = append(p.RegionsKeys, k.key)
+		for _, tok := range p.tokens(k.key, k.value) {
+			if !IsRegion(tok) {
+				p.Errors = append(p.Errors, TagError{Key: k.key, Subject: tok, Reason: "not a region ID (such as cn-shanghai)"})
+				continue
+			}
+			if !slices.Contains(p.Regions, tok) {
+				p.Regions = append(p.Regions, tok)
+			}
+		}
+	}
+	sort.Strings(p.Regions)
 	sort.SliceStable(p.Errors, func(i, j int) bool {
 		if p.Errors[i].Key != p.Errors[j].Key {
 			return p.Errors[i].Key < p.Errors[j].Key
@@ -136,6 +185,20 @@ func (p *Policy) parseMode(key, value string) {
 		subject = key
 	}
 	p.Errors = append(p.Errors, TagError{Key: key, Subject: subject, Reason: "mode must be exact or additive"})
+}
+
+// parseSource reads the origin key: <region>/<image ID>.
+func (p *Policy) parseSource(key, value string) {
+	r, im, ok := strings.Cut(strings.TrimSpace(value), "/")
+	if !ok || !IsRegion(r) || !IsImage(im) {
+		subject := strings.TrimSpace(value)
+		if subject == "" {
+			subject = key
+		}
+		p.Errors = append(p.Errors, TagError{Key: key, Subject: subject, Reason: "the origin key of a copy must be <region>/<image ID>, such as cn-hangzhou/m-Base00000001"})
+		return
+	}
+	p.SourceRegion, p.SourceImage = r, im
 }
 
 // tokens splits a list value; `none` alone is the explicit empty list.
@@ -238,6 +301,46 @@ func KeyOrder(prefix, base string, keys []string) []string {
 	out := make([]string, len(ks))
 	for i, k := range ks {
 		out[i] = k.key
+	}
+	return out
+}
+
+// SharingKey reports whether key is one of the keys a copy carries from its source:
+// accounts, accounts:…, folders, folders:…, mode (docs/regions.md).
+func SharingKey(prefix, key string) bool {
+	rest, ok := strings.CutPrefix(key, prefix+":")
+	if !ok {
+		return false
+	}
+	return rest == keyMode || rest == keyAccounts || strings.HasPrefix(rest, keyAccounts+":") ||
+		rest == keyFolders || strings.HasPrefix(rest, keyFolders+":")
+}
+
+// CopyTags are the prefix tags a copy of an image carries (docs/regions.md): the
+// source's sharing keys with their values byte for byte and the origin key when the
+// copy's region is wanted, or, when it is withdrawn, only accounts=none and the origin
+// key. Tags outside the prefix are not part of it.
+func CopyTags(prefix string, source map[string]string, sourceRegion, sourceImage string, wanted bool) map[string]string {
+	out := map[string]string{SourceKey(prefix): SourceValue(sourceRegion, sourceImage)}
+	if !wanted {
+		out[prefix+":"+keyAccounts] = "none"
+		return out
+	}
+	for k, v := range source {
+		if SharingKey(prefix, k) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// PrefixTags returns the tags under the prefix (the prefix key itself included).
+func PrefixTags(prefix string, tags map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range tags {
+		if k == prefix || strings.HasPrefix(k, prefix+":") {
+			out[k] = v
+		}
 	}
 	return out
 }

@@ -173,3 +173,83 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestParseRegionsAndSource(t *testing.T) {
+	tests := []struct {
+		name          string
+		tags          map[string]string
+		regions       []string
+		srcRegion     string
+		srcImage      string
+		errs          []string // "key|subject"
+		accountsAfter []string
+	}{
+		{name: "regions", tags: map[string]string{"imageshare:regions": "cn-shanghai, cn-beijing"}, regions: []string{"cn-beijing", "cn-shanghai"}},
+		{name: "regions keys unioned, each once", tags: map[string]string{"imageshare:regions": "cn-shanghai", "imageshare:regions:2": "ap-southeast-1 cn-shanghai"},
+			regions: []string{"ap-southeast-1", "cn-shanghai"}},
+		{name: "regions none", tags: map[string]string{"imageshare:regions": "none"}},
+		{name: "bad region token", tags: map[string]string{"imageshare:regions": "cn-shanghai Shanghai"}, regions: []string{"cn-shanghai"},
+			errs: []string{"imageshare:regions|Shanghai"}},
+		{name: "regions empty value", tags: map[string]string{"imageshare:regions": " "}, errs: []string{"imageshare:regions|imageshare:regions"}},
+		{name: "none beside a region", tags: map[string]string{"imageshare:regions": "none cn-beijing"}, regions: []string{"cn-beijing"},
+			errs: []string{"imageshare:regions|none"}},
+		{name: "origin key", tags: map[string]string{"imageshare:source": "cn-hangzhou/m-Base00000001", "imageshare:accounts": a1},
+			srcRegion: "cn-hangzhou", srcImage: "m-Base00000001", accountsAfter: []string{a1}},
+		{name: "origin key without a region", tags: map[string]string{"imageshare:source": "m-Base00000001"},
+			errs: []string{"imageshare:source|m-Base00000001"}},
+		{name: "origin key with a bad image", tags: map[string]string{"imageshare:source": "cn-hangzhou/Base"},
+			errs: []string{"imageshare:source|cn-hangzhou/Base"}},
+		{name: "empty origin key", tags: map[string]string{"imageshare:source": ""}, errs: []string{"imageshare:source|imageshare:source"}},
+		{name: "sources is not a key", tags: map[string]string{"imageshare:sources": "cn-hangzhou/m-A"}, errs: []string{"imageshare:sources|imageshare:sources"}},
+		{name: "region singular is not a key", tags: map[string]string{"imageshare:region": "cn-hangzhou"}, errs: []string{"imageshare:region|imageshare:region"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := Parse("imageshare", tc.tags)
+			if !p.Managed {
+				t.Fatal("not managed")
+			}
+			if !reflect.DeepEqual(p.Regions, tc.regions) {
+				t.Errorf("regions %v, want %v", p.Regions, tc.regions)
+			}
+			if p.SourceRegion != tc.srcRegion || p.SourceImage != tc.srcImage || p.IsCopy() != (tc.srcImage != "") {
+				t.Errorf("source %q/%q, want %q/%q", p.SourceRegion, p.SourceImage, tc.srcRegion, tc.srcImage)
+			}
+			var errs []string
+			for _, e := range p.Errors {
+				errs = append(errs, e.Key+"|"+e.Subject)
+			}
+			if !reflect.DeepEqual(errs, tc.errs) {
+				t.Errorf("errors %v, want %v", errs, tc.errs)
+			}
+			if !reflect.DeepEqual(p.Accounts, tc.accountsAfter) {
+				t.Errorf("accounts %v, want %v", p.Accounts, tc.accountsAfter)
+			}
+		})
+	}
+}
+
+func TestCopyTags(t *testing.T) {
+	src := map[string]string{"imageshare:accounts": a1, "imageshare:accounts:2": a2, "imageshare:folders": f1, "imageshare:mode": "additive",
+		"imageshare:regions": "cn-shanghai", "Name": "golden", "imageshare:source": "cn-beijing/m-Older"}
+	got := CopyTags("imageshare", src, "cn-hangzhou", "m-Base00000001", true)
+	want := map[string]string{"imageshare:accounts": a1, "imageshare:accounts:2": a2, "imageshare:folders": f1, "imageshare:mode": "additive",
+		"imageshare:source": "cn-hangzhou/m-Base00000001"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("wanted copy tags %v, want %v", got, want)
+	}
+	got = CopyTags("imageshare", src, "cn-hangzhou", "m-Base00000001", false)
+	want = map[string]string{"imageshare:accounts": "none", "imageshare:source": "cn-hangzhou/m-Base00000001"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("withdrawn copy tags %v, want %v", got, want)
+	}
+	if p := Parse("imageshare", got); len(p.Errors) > 0 || len(p.Accounts) > 0 || !p.IsCopy() {
+		t.Fatalf("withdrawn tags parse as %+v", p)
+	}
+	for key, sharing := range map[string]bool{"imageshare:accounts": true, "imageshare:accounts:x": true, "imageshare:folders:2": true,
+		"imageshare:mode": true, "imageshare:regions": false, "imageshare:source": false, "imageshare:accountsx": false, "other:accounts": false} {
+		if SharingKey("imageshare", key) != sharing {
+			t.Errorf("SharingKey(%s) = %v", key, !sharing)
+		}
+	}
+}

@@ -134,6 +134,11 @@ func (c *Client) sendBatch(ctx context.Context, q mns.AliMNSQueue, batch []mns.M
 	if err == nil {
 		return nil
 	}
+	if mns.ERR_MNS_QUEUE_NOT_EXIST.IsEqual(err) {
+		// Not retried: a queue that does not exist (a region without a deployment, for a
+		// copy's job) does not appear by trying again.
+		return &cloud.Error{Code: "QueueNotExist", HTTPStatus: 404, Action: "BatchSendMessage", Message: "queue " + q.Name() + " does not exist"}
+	}
 	if len(resp.Messages) != len(batch) {
 		return fmt.Errorf("send to queue %s: %w", q.Name(), err)
 	}

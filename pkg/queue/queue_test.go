@@ -152,3 +152,49 @@ func TestSendNeedsBatchSendMessage(t *testing.T) {
 		t.Fatal("a denied send enqueued a message")
 	}
 }
+
+// A copy's job goes to the job queue of the copy's region (docs/regions.md): the client
+// of another region reaches that region's queue with the deployment's policy (the job
+// queue of every region), and a region without the queue (no deployment there) is
+// answered QueueNotExist, which is not retried.
+func TestSendToTheQueueOfAnotherRegion(t *testing.T) {
+	clock, keys := emu.NewClock(emu.Epoch), emu.NewKeyring()
+	store := ram.NewStore()
+	m := mns.New(mns.Config{Clock: clock, Keys: keys, RAM: store, FunctionRole: "imageshare-fc"})
+	doc, err := rampolicy.Render(rampolicy.Deployment{Account: acct, Region: region, JobQueue: "imageshare-jobs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Grant(acct, "imageshare-fc", "imageshare-fc", string(doc)); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := emu.Listen(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	if err := m.EnsureQueue(acct, "cn-shanghai", "imageshare-jobs", mns.QueueAttributes{MaximumMessageSize: 65536, MessageRetentionPeriod: 345600, VisibilityTimeout: 30}); err != nil {
+		t.Fatal(err)
+	}
+	cred := keys.AssumeRole(acct, "imageshare-fc", "s", time.Hour)
+	for _, tc := range []struct {
+		region  string
+		missing bool
+	}{{"cn-shanghai", false}, {"cn-beijing", true}} {
+		c, err := queue.New(queue.Config{AccountID: acct, Region: tc.region, Endpoint: srv.URL(),
+			Credentials: cloud.Credentials{AccessKeyID: cred.AccessKeyID, AccessKeySecret: cred.AccessKeySecret, SecurityToken: cred.SecurityToken}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.Send(context.Background(), "imageshare-jobs", []string{`{"v":1}`}, time.Minute)
+		switch {
+		case tc.missing && (cloud.Code(err) != "QueueNotExist" || cloud.Retryable(err)):
+			t.Fatalf("%s: %v, want QueueNotExist, not retried", tc.region, err)
+		case !tc.missing && err != nil:
+			t.Fatalf("%s: %v", tc.region, err)
+		}
+	}
+	if _, d, _ := m.Depth(acct, "cn-shanghai", "imageshare-jobs"); d != 1 {
+		t.Fatalf("cn-shanghai's queue holds %d delayed jobs, want 1", d)
+	}
+}

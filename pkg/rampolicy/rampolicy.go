@@ -86,8 +86,12 @@ func (d Deployment) Check() error {
 // Build returns the policy: every action the functions call, each on the narrowest
 // resource its reference documents.
 //
-//   - ECS image reads and writes on the account's images, in the function's region and
-//     the regions the sweep covers (ECS documents resource-level Image ARNs for them).
+//   - ECS share-list reads, shares and copies on the account's images in the function's
+//     region and the regions the sweep covers (ECS documents resource-level Image ARNs
+//     for them; CopyImage is checked on the source image's region).
+//   - DescribeImages, TagResources and UntagResources on the account's images in every
+//     region: the copies of images (docs/regions.md) go to regions tags name, which are
+//     not known when the policy is made.
 //   - Resource Directory reads on "*": GetResourceDirectory and ListAncestors are "All
 //     Resources" and the directory's ARNs name the management account, which is not the
 //     deployment's own for a delegated administrator.
@@ -97,6 +101,9 @@ func (d Deployment) Check() error {
 //     batches), PublishMessage on the notification topic's messages when there is one.
 //   - ActionTrail LookupEvents on "*" when the organization poll is on: its reference
 //     lists it as "All Resources".
+//     batches) in every region, since a copy's job goes to the queue of the deployment
+//     of the copy's region; PublishMessage on the notification topic's messages when
+//     there is one.
 func Build(d Deployment) (Document, error) {
 	if err := d.Check(); err != nil {
 		return Document{}, err
@@ -108,13 +115,23 @@ func Build(d Deployment) (Document, error) {
 			images = append(images, arn)
 		}
 	}
+	everyRegion := []string{"acs:ecs:*:" + d.Account + ":image/*"}
 	doc := Document{Version: "1", Statement: []Statement{
+		{Sid: "FindOwnImagesAndTheirCopiesInEveryRegion", Effect: "Allow",
+			Action:   []string{"ecs:DescribeImages"},
+			Resource: everyRegion},
 		{Sid: "ReadOwnImagesAndTheirShares", Effect: "Allow",
-			Action:   []string{"ecs:DescribeImages", "ecs:DescribeImageSharePermission"},
+			Action:   []string{"ecs:DescribeImageSharePermission"},
 			Resource: images},
 		{Sid: "ShareOwnImagesAndRecordRetainedSharesInTags", Effect: "Allow",
-			Action:   []string{"ecs:ModifyImageSharePermission", "ecs:TagResources"},
+			Action:   []string{"ecs:ModifyImageSharePermission"},
 			Resource: images},
+		{Sid: "CopyOwnImagesToOtherRegions", Effect: "Allow",
+			Action:   []string{"ecs:CopyImage"},
+			Resource: images},
+		{Sid: "TagOwnImagesAndTheirCopiesInEveryRegion", Effect: "Allow",
+			Action:   []string{"ecs:TagResources", "ecs:UntagResources"},
+			Resource: everyRegion},
 		{Sid: "ReadTheResourceDirectory", Effect: "Allow",
 			Action: []string{"resourcemanager:GetResourceDirectory", "resourcemanager:GetAccount", "resourcemanager:ListAccounts",
 				"resourcemanager:ListAncestors", "resourcemanager:ListHandshakesForResourceDirectory"},
@@ -126,7 +143,7 @@ func Build(d Deployment) (Document, error) {
 			Resource: []string{"*"}},
 		{Sid: "EnqueueJobs", Effect: "Allow",
 			Action:   []string{"mns:BatchSendMessage"},
-			Resource: []string{"acs:mns:" + d.Region + ":" + d.Account + ":/queues/" + d.JobQueue + "/messages"}},
+			Resource: []string{"acs:mns:*:" + d.Account + ":/queues/" + d.JobQueue + "/messages"}},
 	}}
 	if d.NotifyTopic != "" {
 		doc.Statement = append(doc.Statement, Statement{Sid: "PublishNotifications", Effect: "Allow",

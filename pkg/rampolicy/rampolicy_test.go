@@ -47,7 +47,10 @@ func TestBuildFollowsTheSettings(t *testing.T) {
 	}
 	want := map[string][]string{
 		"ecs:ModifyImageSharePermission":      {"acs:ecs:cn-hangzhou:1000000000000001:image/*", "acs:ecs:cn-shanghai:1000000000000001:image/*"},
-		"mns:BatchSendMessage":                {"acs:mns:cn-hangzhou:1000000000000001:/queues/jobs-2/messages"},
+		"mns:BatchSendMessage":                {"acs:mns:*:1000000000000001:/queues/jobs-2/messages"},
+		"ecs:CopyImage":                       {"acs:ecs:cn-hangzhou:1000000000000001:image/*", "acs:ecs:cn-shanghai:1000000000000001:image/*"},
+		"ecs:DescribeImages":                  {"acs:ecs:*:1000000000000001:image/*"},
+		"ecs:UntagResources":                  {"acs:ecs:*:1000000000000001:image/*"},
 		"mns:PublishMessage":                  {"acs:mns:cn-hangzhou:1000000000000001:/topics/notices/messages"},
 		"resourcesharing:CreateResourceShare": {"*"},
 		"resourcesharing:UpdateResourceShare": {"*"},
@@ -69,7 +72,7 @@ func TestBuildFollowsTheSettings(t *testing.T) {
 		Version   string
 		Statement []struct{ Effect string }
 	}
-	if err := json.Unmarshal(doc.JSON(), &back); err != nil || back.Version != "1" || len(back.Statement) != 6 {
+	if err := json.Unmarshal(doc.JSON(), &back); err != nil || back.Version != "1" || len(back.Statement) != 9 {
 		t.Fatalf("%v %+v", err, back)
 	}
 	// Without the organization poll, ActionTrail is not read.
@@ -103,7 +106,7 @@ func TestWithout(t *testing.T) {
 	if err != nil || len(less.Statement) != len(doc.Statement)-1 || strings.Contains(string(less.JSON()), "BatchSendMessage") {
 		t.Fatalf("%v\n%s", err, less.JSON())
 	}
-	less, err = doc.Without("ShareOwnImagesAndRecordRetainedSharesInTags", "ecs:TagResources")
+	less, err = doc.Without("TagOwnImagesAndTheirCopiesInEveryRegion", "ecs:TagResources")
 	if err != nil || !strings.Contains(string(less.JSON()), "ModifyImageSharePermission") || strings.Contains(string(less.JSON()), "TagResources") {
 		t.Fatalf("%v\n%s", err, less.JSON())
 	}

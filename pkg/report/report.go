@@ -61,12 +61,15 @@ const (
 	ActPostpone = "postpone"
 	// ActRelease warns that an image whose prefix tags were removed still has shares.
 	ActRelease = "release"
+	// ActKeep says that a copy in another region is kept although no tag asks for it, or
+	// its source is gone (docs/regions.md).
+	ActKeep = "keep"
 )
 
 // Change reports whether the entry is a change (as opposed to a refusal, postponement
 // or warning).
 func (e Entry) Change() bool {
-	return e.Action != "refuse" && e.Action != ActPostpone && e.Action != ActRelease
+	return e.Action != "refuse" && e.Action != ActPostpone && e.Action != ActRelease && e.Action != ActKeep
 }
 
 // MayResolve reports whether a refusal with this reason may be resolved by what a chain
@@ -104,7 +107,7 @@ func Log(ctx context.Context, l *slog.Logger, e Entry) {
 	if len(e.Actors) > 0 {
 		attrs = append(attrs, slog.Any("actors", e.Actors))
 	}
-	if e.Action == "refuse" || e.Action == ActRelease {
+	if e.Action == "refuse" || e.Action == ActRelease || e.Action == ActKeep {
 		level = slog.LevelWarn
 	}
 	l.LogAttrs(ctx, level, "imageshare "+e.Action, attrs...)
@@ -134,6 +137,11 @@ func Sentence(e Entry) string {
 		s = fmt.Sprintf("Image %s is not available yet; imageshare looks again later", e.Image)
 	case ActRelease:
 		s = fmt.Sprintf("Image %s was released with shares: %s", e.Image, strings.TrimSuffix(e.Message, "."))
+	case "copy", "retag", ActKeep:
+		s = fmt.Sprintf("Image %s, region %s: %s", e.Image, e.Subject, strings.TrimSuffix(e.Message, "."))
+		if e.Subject == "" {
+			s = fmt.Sprintf("Image %s: %s", e.Image, strings.TrimSuffix(e.Message, "."))
+		}
 	default:
 		s = fmt.Sprintf("Image %s: %s %s", e.Image, e.Action, e.Subject)
 	}

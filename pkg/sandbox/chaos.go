@@ -126,6 +126,8 @@ type Write struct {
 	Images []cloudsim.ImageView
 	// Shares: the resource shares of the write's region right after it.
 	Shares []cloudsim.ShareView
+	// Elsewhere: the images of every other region right after it (the sources of copies).
+	Elsewhere []cloudsim.ImageView
 }
 
 // audit finds credentials in what the functions log and publish (rule R10: credentials

@@ -2,9 +2,11 @@ package sandbox
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
+	"imageshare/pkg/cloudsim"
 	"imageshare/pkg/scenario"
 )
 
@@ -42,7 +44,77 @@ func (sb *sandbox) expectations(res *Result) []string {
 			}
 		}
 	}
+	out = append(out, sb.copyFailures()...)
 	out = append(out, refusalFailures(sb.sc.Expect, res.Refusals)...)
+	return out
+}
+
+// copyFailures checks expect.copies: per source and region, the number of the owner's
+// images there whose origin key names the source, and the live copy (the newest that
+// is not CreateFailed): its status, shares and tags.
+func (sb *sandbox) copyFailures() []string {
+	var out []string
+	if len(sb.sc.Expect.Copies) == 0 {
+		return nil
+	}
+	prefix := sb.env["TAG_PREFIX"]
+	if prefix == "" {
+		prefix = "imageshare"
+	}
+	all := sb.cloud.AllImages()
+	for _, src := range slices.Sorted(maps.Keys(sb.sc.Expect.Copies)) {
+		origin := ""
+		for _, v := range all {
+			if v.ID == src {
+				origin = v.Region + "/" + src
+			}
+		}
+		for _, region := range slices.Sorted(maps.Keys(sb.sc.Expect.Copies[src])) {
+			want := sb.sc.Expect.Copies[src][region]
+			what := fmt.Sprintf("copies of %s in %s", src, region)
+			var copies []cloudsim.ImageView
+			for _, v := range all {
+				if v.Region == region && v.Owner == sb.sc.Owner && strings.HasSuffix(v.Tags[prefix+":source"], "/"+src) &&
+					(origin == "" || v.Tags[prefix+":source"] == origin) {
+					copies = append(copies, v)
+				}
+			}
+			var ids []string
+			for _, c := range copies {
+				ids = append(ids, c.ID+" ("+c.Status+")")
+			}
+			if want.Count != nil && len(copies) != *want.Count {
+				out = append(out, fmt.Sprintf("%s: %d, want %d (%s)", what, len(copies), *want.Count, orNone(ids)))
+			}
+			if want.Status == "" && want.Direct == nil && want.Organization == nil && want.Tags == nil {
+				continue
+			}
+			var live *cloudsim.ImageView
+			for i := range copies {
+				if copies[i].Status != "CreateFailed" && (live == nil || copies[i].Created.After(live.Created)) {
+					live = &copies[i]
+				}
+			}
+			if live == nil {
+				out = append(out, fmt.Sprintf("%s: no live copy (%s)", what, orNone(ids)))
+				continue
+			}
+			if want.Status != "" && live.Status != want.Status {
+				out = append(out, fmt.Sprintf("%s: copy %s is %s, want %s", what, live.ID, live.Status, want.Status))
+			}
+			if want.Direct != nil {
+				out = append(out, diffSet(what+" (copy "+live.ID+") direct", nonNil(live.Direct), *want.Direct)...)
+			}
+			if want.Organization != nil {
+				out = append(out, diffSet(what+" (copy "+live.ID+") organization", nonNil(live.Organization), *want.Organization)...)
+			}
+			for _, k := range slices.Sorted(maps.Keys(want.Tags)) {
+				if v, ok := live.Tags[k]; !ok || v != want.Tags[k] {
+					out = append(out, fmt.Sprintf("%s (copy %s) tags: %s = %q, want %q", what, live.ID, k, v, want.Tags[k]))
+				}
+			}
+		}
+	}
 	return out
 }
 

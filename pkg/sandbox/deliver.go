@@ -34,11 +34,17 @@ func (sb *sandbox) onEvent(ev cloudsim.Event) {
 	}
 	var head struct {
 		Source string `json:"source"`
+		Region string `json:"aliyunregionid"`
 	}
 	_ = json.Unmarshal(ev.Body, &head)
 	sb.mu.Lock()
 	defer sb.mu.Unlock()
 	if !sb.eventsOn || (head.Source == "acs.resourcemanager" && !sb.sc.Cloud.OrgEvents) {
+		return
+	}
+	if head.Source == "acs.ecs" && head.Region != sb.sc.Region {
+		// EventBridge is regional: an ECS call in another region goes to that region's
+		// bus, where the scenario has no deployment (its REGIONS are swept, not heard).
 		return
 	}
 	sb.bus = append(sb.bus, pending{body: ev.Body})

@@ -74,6 +74,10 @@ type ImageState struct {
 	Direct       []string          `json:"direct"`
 	Organization []string          `json:"organization"`
 	Tags         map[string]string `json:"tags"`
+	// Region is the image's region when it is not the scenario's (a copy elsewhere),
+	// and Status its status then.
+	Region string `json:"region,omitempty"`
+	Status string `json:"status,omitempty"`
 }
 
 // Result is the outcome of a run.
@@ -377,14 +381,18 @@ func dedupRefusals(rs []Refusal) []Refusal {
 	return out
 }
 
-// images returns the state of every image of the scenario's region, images of other
-// accounts (owner: others) included, so that expectations can say they are untouched.
+// images returns the state of every image, of every region (copies elsewhere, images
+// of other accounts (owner: others) included, so that expectations can say they are
+// untouched); an image outside the scenario's region carries its region and status.
 func (sb *sandbox) images() map[string]ImageState {
 	out := map[string]ImageState{}
-	for _, v := range sb.cloud.Images(sb.sc.Region) {
+	for _, v := range sb.cloud.AllImages() {
 		st := ImageState{Direct: nonNil(v.Direct), Organization: nonNil(v.Organization), Tags: v.Tags}
 		if st.Tags == nil {
 			st.Tags = map[string]string{}
+		}
+		if v.Region != sb.sc.Region {
+			st.Region, st.Status = v.Region, v.Status
 		}
 		out[v.ID] = st
 	}

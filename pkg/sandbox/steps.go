@@ -16,10 +16,11 @@ func (sb *sandbox) person(product, action string, params map[string]string) {
 	sb.personAs(sb.owner, product, action, params)
 }
 
-// personAs performs one API call as a person of the caller's account.
+// personAs performs one API call as a person of the caller's account, in the region of
+// the image it names (the scenario's region when it names none or an unknown one).
 func (sb *sandbox) personAs(caller emu.Identity, product, action string, params map[string]string) {
 	if params["RegionId"] == "" && product != "resourcemanager" {
-		params["RegionId"] = sb.sc.Region
+		params["RegionId"] = sb.regionOf(firstNonEmpty(params["ImageId"], params["ResourceId.1"]))
 	}
 	if _, _, err := sb.cloud.Call(caller, product, action, params); err != nil {
 		sb.tracef("step %s failed: %s %s", action, err.Code, err.Message)
@@ -150,4 +151,25 @@ func (sb *sandbox) orgShare(o *scenario.OrgShare) {
 		list("Targets", o.RemoveTargets, p, false)
 		sb.person("resourcesharing", "DisassociateResourceShare", p)
 	}
+}
+
+// regionOf returns the region holding an image (the scenario's region when none does).
+func (sb *sandbox) regionOf(image string) string {
+	if image != "" {
+		for _, v := range sb.cloud.AllImages() {
+			if v.ID == image {
+				return v.Region
+			}
+		}
+	}
+	return sb.sc.Region
+}
+
+func firstNonEmpty(xs ...string) string {
+	for _, x := range xs {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
 }

@@ -94,7 +94,8 @@ func newWorld(sc *scenario.Scenario, opts Options, wc worldConfig) (*sandbox, er
 	sb.cloud = cloudsim.New(cloudsim.Config{Clock: sb.clock, Keys: sb.keys, RAM: sb.ram, Faults: faults, FunctionRole: sb.role,
 		OrgGrantsListed: sc.Cloud.OrgGrantsListed, AssociationDelay: associationDelay, TrackAccess: !opts.NoInvariant && !wc.standalone,
 		Latency: opts.Latency, QPS: opts.QPS,
-		ShareQuotaPerImage: sb.shareQuota(), Services: services, Trail: sb.trail})
+		ShareQuotaPerImage: sb.shareQuota(), Services: services, Trail: sb.trail,
+		CopyReadyAfter: copyReadyAfter(sc), CopyFails: sc.CopyFails, CopyListDelay: sc.Cloud.CopyListDelay, KMSKeys: sc.KMSKeys})
 	if !wc.standalone {
 		sb.cloud.OnEvent(sb.onEvent)
 		sb.cloud.OnWrite(func(w cloudsim.WriteRecord) {
@@ -104,8 +105,14 @@ func newWorld(sc *scenario.Scenario, opts Options, wc worldConfig) (*sandbox, er
 			if opts.OnWrite != nil {
 				// Called while the function waits for the write's answer: with one
 				// invocation at a time, this is the cloud right after the write.
+				var elsewhere []cloudsim.ImageView
+				for _, v := range sb.cloud.AllImages() {
+					if v.Region != w.Region {
+						elsewhere = append(elsewhere, v)
+					}
+				}
 				opts.OnWrite(Write{WriteRecord: w, Members: sb.cloud.Members(), Images: sb.cloud.Images(w.Region),
-					Shares: sb.cloud.ResourceShares(w.Region)})
+					Shares: sb.cloud.ResourceShares(w.Region), Elsewhere: elsewhere})
 			}
 		})
 		sb.cloud.OnKill(sb.onKill)
@@ -139,6 +146,14 @@ func newWorld(sc *scenario.Scenario, opts Options, wc worldConfig) (*sandbox, er
 		return nil, err
 	}
 	return sb, nil
+}
+
+// copyReadyAfter is how long a copy takes in the scenario's cloud.
+func copyReadyAfter(sc *scenario.Scenario) time.Duration {
+	if sc.Cloud.CopyReadyAfter > 0 {
+		return sc.Cloud.CopyReadyAfter
+	}
+	return scenario.DefaultCopyReadyAfter
 }
 
 // racing reports whether Options.Concurrent applies to f: it reads the job queue.
@@ -361,8 +376,13 @@ func (sb *sandbox) buildWorld(bare bool) error {
 			owner = "1999999999999999"
 			c.AddAccount(owner, "china")
 		}
-		c.PutImage(sc.Region, cloudsim.ImageSpec{ID: im.ID, Owner: owner, Status: im.Status, ProductCode: im.ProductCode,
-			Encrypted: im.Encrypted, Tags: im.Tags, SharedWith: im.SharedWith, Created: created, ReadyAt: readyAt})
+		region := im.Region
+		if region == "" {
+			region = sc.Region
+		}
+		c.PutImage(region, cloudsim.ImageSpec{ID: im.ID, Owner: owner, Status: im.Status, ProductCode: im.ProductCode,
+			Encrypted: im.Encrypted, Tags: im.Tags, SharedWith: im.SharedWith, Created: created, ReadyAt: readyAt,
+			ProductRegions: im.ProductRegions})
 	}
 	// Present at the start, oldest first: a second apart, the last a second before the
 	// start, so that shares of one name are ordered by CreateTime as in the file.

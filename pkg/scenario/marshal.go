@@ -118,6 +118,19 @@ func (s *Scenario) node() (*yaml.Node, error) {
 	top.list("outside", s.Outside).strMap("settings", s.Settings).list("roles", s.Roles).list("deny", s.Deny)
 	cm := newMap().add("org_events", boolNode(s.Cloud.OrgEvents)).add("org_grants_listed", boolNode(s.Cloud.OrgGrantsListed)).
 		add("lookup_delay", lit(s.Cloud.LookupDelay.String()))
+	if s.Cloud.CopyReadyAfter > 0 {
+		cm.add("copy_ready_after", durNode(s.Cloud.CopyReadyAfter))
+	}
+	if s.Cloud.CopyListDelay > 0 {
+		cm.add("copy_list_delay", durNode(s.Cloud.CopyListDelay))
+	}
+	if s.CopyFails != nil {
+		fails := map[string]string{}
+		for k, v := range s.CopyFails {
+			fails[k] = strconv.Itoa(v)
+		}
+		cm.add("copy_fails", strMap(fails))
+	}
 	cm.n.Style = yaml.FlowStyle
 	top.add("cloud", cm.n)
 	fm := newMap().add("seed", lit(strconv.FormatInt(s.Faults.Seed, 10))).
@@ -126,12 +139,22 @@ func (s *Scenario) node() (*yaml.Node, error) {
 		add("kill", lit(strconv.FormatFloat(s.Faults.Kill, 'g', -1, 64)))
 	fm.n.Style = yaml.FlowStyle
 	top.add("faults", fm.n)
+	if s.KMSKeys != nil {
+		km := newMap()
+		for _, r := range slices.Sorted(maps.Keys(s.KMSKeys)) {
+			km.add(r, strList(nonNil(s.KMSKeys[r])))
+		}
+		top.add("kms_keys", km.n)
+	}
 	if s.Images != nil {
 		il := &yaml.Node{Kind: yaml.SequenceNode}
 		for _, im := range s.Images {
 			m := newMap().add("id", str(im.ID)).add("status", str(im.Status)).add("owner", str(im.Owner)).
 				add("product_code", str(im.ProductCode)).add("encrypted", str(im.Encrypted)).
-				strMap("tags", im.Tags).list("shared_with", im.SharedWith)
+				strMap("tags", im.Tags).list("shared_with", im.SharedWith).list("product_regions", im.ProductRegions)
+			if im.Region != "" {
+				m.add("region", str(im.Region))
+			}
 			il.Content = append(il.Content, m.n)
 		}
 		top.add("images", il)
@@ -172,6 +195,32 @@ func (s *Scenario) node() (*yaml.Node, error) {
 			im.n.Content = append(im.n.Content, str(id), m.n)
 		}
 		em.add("images", im.n)
+	}
+	if s.Expect.Copies != nil {
+		cm := newMap()
+		for _, src := range slices.Sorted(maps.Keys(s.Expect.Copies)) {
+			rm := newMap()
+			for _, r := range slices.Sorted(maps.Keys(s.Expect.Copies[src])) {
+				ec := s.Expect.Copies[src][r]
+				m := newMap()
+				if ec.Count != nil {
+					m.add("count", lit(strconv.Itoa(*ec.Count)))
+				}
+				if ec.Status != "" {
+					m.add("status", str(ec.Status))
+				}
+				if ec.Direct != nil {
+					m.add("direct", strList(nonNil(*ec.Direct)))
+				}
+				if ec.Organization != nil {
+					m.add("organization", strList(nonNil(*ec.Organization)))
+				}
+				m.strMap("tags", ec.Tags)
+				rm.add(r, m.n)
+			}
+			cm.n.Content = append(cm.n.Content, str(src), rm.n)
+		}
+		em.add("copies", cm.n)
 	}
 	if s.Expect.Refusals != nil {
 		rl := &yaml.Node{Kind: yaml.SequenceNode}

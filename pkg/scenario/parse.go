@@ -27,6 +27,7 @@ var (
 	settingRE   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	actionRE    = regexp.MustCompile(`^[a-z][a-z0-9-]*:[A-Za-z*][A-Za-z0-9*]*$`)
 	shareNameRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,50}$`)
+	kmsKeyRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_:/.\-]{0,63}$`)
 	yamlLineRE  = regexp.MustCompile(`^yaml: line ([0-9]+): (.*)$`)
 )
 
@@ -336,7 +337,7 @@ func (p *parser) tags(n *yaml.Node, what string) (map[string]string, error) {
 
 func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 	f, err := p.fields(root, "scenario", "region", "owner", "directory", "outside", "settings", "roles", "deny",
-		"cloud", "faults", "images", "resource_shares", "steps", "expect")
+		"cloud", "faults", "kms_keys", "images", "resource_shares", "steps", "expect")
 	if err != nil {
 		return nil, err
 	}
@@ -430,9 +431,38 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 		}
 	}
 	if e, ok := f["cloud"]; ok && !isNull(e.val) {
-		cf, err := p.fields(e.val, "cloud", "org_events", "org_grants_listed", "lookup_delay")
+		cf, err := p.fields(e.val, "cloud", "org_events", "org_grants_listed", "lookup_delay", "copy_ready_after", "copy_fails", "copy_list_delay")
 		if err != nil {
 			return nil, err
+		}
+		if c, ok := cf["copy_ready_after"]; ok {
+			if sc.Cloud.CopyReadyAfter, err = p.duration(c.val, "cloud.copy_ready_after"); err != nil {
+				return nil, err
+			}
+		}
+		if c, ok := cf["copy_list_delay"]; ok {
+			if sc.Cloud.CopyListDelay, err = p.duration(c.val, "cloud.copy_list_delay"); err != nil {
+				return nil, err
+			}
+		}
+		if c, ok := cf["copy_fails"]; ok {
+			m, err := p.stringMap(c.val, "cloud.copy_fails", func(kn *yaml.Node, k string) error {
+				if !regionRE.MatchString(k) {
+					return p.errf(kn, "cloud.copy_fails: %q is not a region ID", k)
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+			sc.CopyFails = map[string]int{}
+			for k, v := range m {
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 1 || n > 1000 {
+					return nil, p.errf(c.val, "cloud.copy_fails.%s: want a whole number from 1 to 1000, found %q", k, v)
+				}
+				sc.CopyFails[k] = n
+			}
 		}
 		if c, ok := cf["org_events"]; ok {
 			if sc.Cloud.OrgEvents, err = p.boolean(c.val, "cloud.org_events"); err != nil {
@@ -461,6 +491,11 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 	}
 	if e, ok := f["faults"]; ok && !isNull(e.val) {
 		if err := p.faults(e.val, &sc.Faults); err != nil {
+			return nil, err
+		}
+	}
+	if e, ok := f["kms_keys"]; ok && !isNull(e.val) {
+		if err := p.kmsKeys(e.val, sc); err != nil {
 			return nil, err
 		}
 	}
@@ -747,7 +782,7 @@ func (p *parser) faults(n *yaml.Node, out *Faults) error {
 
 func (p *parser) imageDef(n *yaml.Node, w string) (Image, error) {
 	im := Image{Status: "Available", Owner: "self", Encrypted: "none"}
-	f, err := p.fields(n, w, "id", "status", "owner", "product_code", "encrypted", "tags", "shared_with")
+	f, err := p.fields(n, w, "id", "region", "status", "owner", "product_code", "product_regions", "encrypted", "tags", "shared_with")
 	if err != nil {
 		return im, err
 	}
@@ -788,7 +823,46 @@ func (p *parser) imageDef(n *yaml.Node, w string) (Image, error) {
 			return im, err
 		}
 	}
+	if e, ok := f["region"]; ok {
+		if im.Region, err = p.id(e.val, w+".region", regionRE, "region"); err != nil {
+			return im, err
+		}
+	}
+	if e, ok := f["product_regions"]; ok {
+		if im.ProductRegions, err = p.regions(e.val, w+".product_regions"); err != nil {
+			return im, err
+		}
+	}
 	return im, nil
+}
+
+// regions reads a list of region IDs.
+func (p *parser) regions(n *yaml.Node, what string) ([]string, error) {
+	return p.strings(n, what, func(n *yaml.Node, w string) (string, error) { return p.id(n, w, regionRE, "region") })
+}
+
+// kmsKeys reads kms_keys: a mapping of region to the KMS key IDs that exist there.
+func (p *parser) kmsKeys(n *yaml.Node, sc *Scenario) error {
+	if n.Kind != yaml.MappingNode {
+		return p.errf(n, "kms_keys: want a mapping of region to key IDs, found %s", kindName(n))
+	}
+	sc.KMSKeys = map[string][]string{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		kn, vn := n.Content[i], n.Content[i+1]
+		r, err := p.id(kn, "kms_keys", regionRE, "region")
+		if err != nil {
+			return err
+		}
+		if _, dup := sc.KMSKeys[r]; dup {
+			return p.errf(kn, "kms_keys: region %s given twice", r)
+		}
+		keys, err := p.strings(vn, "kms_keys."+r, func(n *yaml.Node, w string) (string, error) { return p.id(n, w, kmsKeyRE, "KMS key ID") })
+		if err != nil {
+			return err
+		}
+		sc.KMSKeys[r] = keys
+	}
+	return nil
 }
 
 func (p *parser) resourceShare(n *yaml.Node, w string, images map[string]int) (ResourceShare, error) {
@@ -1220,9 +1294,14 @@ func writeJSONString(buf *bytes.Buffer, s string) {
 }
 
 func (p *parser) expect(n *yaml.Node, out *Expect) error {
-	f, err := p.fields(n, "expect", "images", "refusals", "no_other_refusals")
+	f, err := p.fields(n, "expect", "images", "copies", "refusals", "no_other_refusals")
 	if err != nil {
 		return err
+	}
+	if e, ok := f["copies"]; ok && !isNull(e.val) {
+		if err := p.expectCopies(e.val, out); err != nil {
+			return err
+		}
 	}
 	if e, ok := f["images"]; ok && !isNull(e.val) {
 		if e.val.Kind != yaml.MappingNode {
@@ -1331,3 +1410,93 @@ func (p *parser) expect(n *yaml.Node, out *Expect) error {
 }
 
 // sortedKeys returns the keys of m in order.
+
+// expectCopies reads expect.copies: source image → region → what must hold there.
+func (p *parser) expectCopies(n *yaml.Node, out *Expect) error {
+	if n.Kind != yaml.MappingNode {
+		return p.errf(n, "expect.copies: want a mapping of source image to regions, found %s", kindName(n))
+	}
+	out.Copies = map[string]map[string]ExpectCopy{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		kn, vn := n.Content[i], n.Content[i+1]
+		src, err := p.image(kn, "expect.copies")
+		if err != nil {
+			return err
+		}
+		if _, dup := out.Copies[src]; dup {
+			return p.errf(kn, "expect.copies: image %s given twice", src)
+		}
+		if vn.Kind != yaml.MappingNode {
+			return p.errf(vn, "expect.copies.%s: want a mapping of region to expectations, found %s", src, kindName(vn))
+		}
+		byRegion := map[string]ExpectCopy{}
+		for j := 0; j+1 < len(vn.Content); j += 2 {
+			rn, en := vn.Content[j], vn.Content[j+1]
+			r, err := p.id(rn, "expect.copies."+src, regionRE, "region")
+			if err != nil {
+				return err
+			}
+			if _, dup := byRegion[r]; dup {
+				return p.errf(rn, "expect.copies.%s: region %s given twice", src, r)
+			}
+			w := "expect.copies." + src + "." + r
+			var ec ExpectCopy
+			if !isNull(en) {
+				ff, err := p.fields(en, w, "count", "status", "direct", "organization", "tags")
+				if err != nil {
+					return err
+				}
+				if e, ok := ff["count"]; ok {
+					v, err := p.text(e.val, w+".count")
+					if err != nil {
+						return err
+					}
+					c, cerr := strconv.Atoi(v)
+					if cerr != nil || c < 0 || c > 1000 {
+						return p.errf(e.val, "%s.count: want a whole number from 0 to 1000, found %q", w, v)
+					}
+					ec.Count = &c
+				}
+				if e, ok := ff["status"]; ok {
+					if ec.Status, err = p.enum(e.val, w+".status", Statuses); err != nil {
+						return err
+					}
+				}
+				if e, ok := ff["direct"]; ok {
+					if isNull(e.val) {
+						return p.errf(e.val, "%s.direct: want a list (use [] for none)", w)
+					}
+					l, err := p.accounts(e.val, w+".direct")
+					if err != nil {
+						return err
+					}
+					ec.Direct = &l
+				}
+				if e, ok := ff["organization"]; ok {
+					if isNull(e.val) {
+						return p.errf(e.val, "%s.organization: want a list (use [] for none)", w)
+					}
+					l, err := p.strings(e.val, w+".organization", func(n *yaml.Node, w string) (string, error) {
+						s, err := p.text(n, w)
+						if err == nil && !directoryRE.MatchString(s) && !folderRE.MatchString(s) && !accountRE.MatchString(s) {
+							err = p.errf(n, "%s: bad target %q (want a directory, folder or account ID)", w, s)
+						}
+						return s, err
+					})
+					if err != nil {
+						return err
+					}
+					ec.Organization = &l
+				}
+				if e, ok := ff["tags"]; ok {
+					if ec.Tags, err = p.tags(e.val, w+".tags"); err != nil {
+						return err
+					}
+				}
+			}
+			byRegion[r] = ec
+		}
+		out.Copies[src] = byRegion
+	}
+	return nil
+}

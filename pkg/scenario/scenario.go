@@ -40,9 +40,15 @@ type Scenario struct {
 	Roles []string
 	// Deny lists RAM actions the functions' role is explicitly denied (on every
 	// resource, beside the deployment's policy), e.g. "ecs:TagResources".
-	Deny           []string
-	Cloud          Cloud
-	Faults         Faults
+	Deny   []string
+	Cloud  Cloud
+	Faults Faults
+	// KMSKeys: per region, the customer-managed KMS keys that exist there (a copy of an
+	// encrypted image is encrypted with one; docs/regions.md).
+	KMSKeys map[string][]string
+	// CopyFails (cloud.copy_fails in the file; kept out of Cloud so that Cloud stays
+	// comparable): per region, how many of the next copies made there end CreateFailed.
+	CopyFails      map[string]int
 	Images         []Image
 	ResourceShares []ResourceShare
 	Steps          []Step
@@ -86,6 +92,11 @@ type Cloud struct {
 	// LookupDelay: ActionTrail's LookupEvents lists a global event (a Resource Directory
 	// write) this long after it happened (default 0).
 	LookupDelay time.Duration
+	// CopyReadyAfter: a CopyImage copy turns Available (or CreateFailed) this long after
+	// it is made (0: DefaultCopyReadyAfter).
+	CopyReadyAfter time.Duration
+	// CopyListDelay: DescribeImages lists a copy only this long after it is made (0: at once).
+	CopyListDelay time.Duration
 }
 
 // MaxLookupDelay bounds cloud.lookup_delay: ActionTrail keeps 90 days of events, and a
@@ -107,6 +118,11 @@ type Image struct {
 	Encrypted   string // "none" (default), "cmk" or "service-key"
 	Tags        map[string]string
 	SharedWith  []string // direct shares present at the start
+	// Region is where the image is ("": the scenario's region).
+	Region string
+	// ProductRegions: where the Marketplace product of the image is published (nil:
+	// every region); a copy elsewhere is refused by the cloud.
+	ProductRegions []string
 }
 
 // ResourceShare is a share made by people, present at the start.
@@ -118,7 +134,10 @@ type ResourceShare struct {
 
 // Expect holds what must be true at the end.
 type Expect struct {
-	Images   map[string]ExpectImage
+	Images map[string]ExpectImage
+	// Copies: per source image and region, what must be true of its copies there
+	// (docs/regions.md).
+	Copies   map[string]map[string]ExpectCopy
 	Refusals []ExpectRefusal
 	// NoOtherRefusals (`no_other_refusals: true`): every refusal the run reported must
 	// match one of Refusals, so an unexpected refusal fails the scenario.
@@ -130,6 +149,18 @@ type ExpectImage struct {
 	Direct       *[]string         // exact set of direct shares
 	Organization *[]string         // exact set of Associated targets of shares holding the image
 	Tags         map[string]string // these tags must be present
+}
+
+// ExpectCopy is what must be true of the copies of one source in one region. Count is
+// the number of the owner's images there whose origin key names the source (nil: not
+// checked); the other fields are about the live copy (the newest one that is not
+// CreateFailed), which must exist when any of them is given.
+type ExpectCopy struct {
+	Count        *int
+	Status       string
+	Direct       *[]string
+	Organization *[]string
+	Tags         map[string]string
 }
 
 // ExpectRefusal must be among the run's refusals: same image and subject, and, when
@@ -269,8 +300,9 @@ func (s *Step) Kind() string {
 
 // Defaults.
 const (
-	DefaultReadyAfter  = time.Minute
-	DefaultAcceptAfter = time.Minute
+	DefaultReadyAfter     = time.Minute
+	DefaultAcceptAfter    = time.Minute
+	DefaultCopyReadyAfter = 5 * time.Minute
 )
 
 // Enumerations of the format.

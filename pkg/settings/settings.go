@@ -46,6 +46,9 @@ type Settings struct {
 	// FunctionRole is the RAM role the functions run as; events caused by it are dropped
 	// so that the functions' own writes cannot loop.
 	FunctionRole string
+	// CopyKMSKeys: per region, the customer-managed KMS key that encrypts copies of
+	// encrypted images there (docs/regions.md).
+	CopyKMSKeys map[string]string
 	// Endpoints overrides service endpoints (emulated cloud, VPC endpoints); keys are
 	// the services of EndpointVars.
 	Endpoints map[string]string
@@ -82,6 +85,7 @@ var Vars = []Var{
 	{"ORG_POLL_LAG", "10m", "how late ActionTrail may list an event: each poll looks back ORG_POLL + ORG_POLL_LAG"},
 	{"ORG_EVENTS_REGION", "ap-southeast-1", "the region whose LookupEvents lists global (Resource Directory) events"},
 	{"FUNCTION_ROLE", "imageshare-fc", "RAM role of the functions; its events are dropped"},
+	{"COPY_KMS_KEYS", "", "region=key ID pairs: the KMS key that encrypts copies of encrypted images in each region"},
 }
 
 // EndpointVars maps the endpoint override variables to their service. The last four
@@ -220,6 +224,10 @@ func Load(getenv func(string) string) (Settings, error) {
 		return s, fail("FUNCTION_ROLE", v, "must be a RAM role name: 1-64 letters, digits, . or -")
 	}
 	s.FunctionRole = v
+	v, _ = get("COPY_KMS_KEYS")
+	if s.CopyKMSKeys, err = kmsKeys(v); err != nil {
+		return s, fail("COPY_KMS_KEYS", v, err.Error())
+	}
 
 	s.Endpoints = map[string]string{}
 	for _, name := range slices.Sorted(maps.Keys(EndpointVars)) {
@@ -279,6 +287,34 @@ func orgPoll(get func(string) (string, bool)) (time.Duration, error) {
 		return 0, &Error{Name: "ORG_POLL", Value: v, Problem: "must be 0 (off) or a whole number of minutes that divides 60: 1m, 2m, 3m, 4m, 5m, 6m, 10m, 12m, 15m, 20m, 30m or 60m"}
 	}
 	return d, nil
+}
+
+// kmsKeyRE: a KMS key ID (at most 64 characters, CopyImage's KMSKeyId).
+var kmsKeyRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_:/.\-]{0,63}$`)
+
+// kmsKeys reads region=key pairs, one key per region.
+func kmsKeys(v string) (map[string]string, error) {
+	var out map[string]string // nil: no key
+	toks := policy.Split(v)
+	if len(toks) == 1 && toks[0] == "none" {
+		return nil, nil
+	}
+	for _, t := range toks {
+		if out == nil {
+			out = map[string]string{}
+		}
+		r, k, ok := strings.Cut(t, "=")
+		switch {
+		case !ok || !regionRE.MatchString(r):
+			return nil, fmt.Errorf("%q is not region=key ID (such as cn-shanghai=key-sh-0123)", t)
+		case !kmsKeyRE.MatchString(k):
+			return nil, fmt.Errorf("%q is not a KMS key ID (letters, digits and _ : / . -, at most 64)", k)
+		case out[r] != "" && out[r] != k:
+			return nil, fmt.Errorf("region %s has two keys (%s and %s)", r, out[r], k)
+		}
+		out[r] = k
+	}
+	return out, nil
 }
 
 func accountList(v string) ([]string, error) {

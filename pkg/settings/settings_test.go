@@ -121,3 +121,18 @@ func TestOrgPoll(t *testing.T) {
 		t.Fatalf("got %+v", s)
 	}
 }
+
+// TestCopyKMSKeys: COPY_KMS_KEYS is region=key pairs, one key per region.
+func TestCopyKMSKeys(t *testing.T) {
+	s, err := Load(env(map[string]string{"COPY_KMS_KEYS": "cn-shanghai=key-sh-1, cn-beijing=key-bj-1;cn-shanghai=key-sh-1"}))
+	if err != nil || len(s.CopyKMSKeys) != 2 || s.CopyKMSKeys["cn-shanghai"] != "key-sh-1" || s.CopyKMSKeys["cn-beijing"] != "key-bj-1" {
+		t.Fatalf("%+v %v", s.CopyKMSKeys, err)
+	}
+	for v, want := range map[string]string{"cn-shanghai": "region=key ID", "Shanghai=key-1": "region=key ID",
+		"cn-shanghai=key 1": "region=key ID", "cn-shanghai=a,cn-shanghai=b": "two keys", "cn-shanghai=": "not a KMS key ID"} {
+		_, err := Load(env(map[string]string{"COPY_KMS_KEYS": v}))
+		if err == nil || !strings.Contains(err.Error(), "COPY_KMS_KEYS") || !strings.Contains(err.Error(), want) {
+			t.Errorf("COPY_KMS_KEYS=%q: %v, want an error naming the setting and %q", v, err, want)
+		}
+	}
+}

@@ -47,7 +47,22 @@ type Image struct {
 	Direct []string
 	// Missing: the image was named by a job but the cloud does not know it (deleted).
 	Missing bool
+	// Encrypted: a disk snapshot of the image is encrypted (a copy elsewhere needs a key
+	// of that region).
+	Encrypted bool
 }
+
+// Copy is an image of the owner, in another region than its source, whose origin key
+// names the source (docs/regions.md).
+type Copy struct {
+	ID, Region, Status string
+	Created            time.Time
+	Tags               map[string]string
+}
+
+// Live reports whether the copy counts as the source's copy in its region: any status
+// but CreateFailed (a failed attempt).
+func (c Copy) Live() bool { return c.Status != CreateFailed }
 
 // Member is an account of the Resource Directory.
 type Member struct {
@@ -99,6 +114,14 @@ type State struct {
 	// R12): the removals a first look found, or confirmed ones still held back, each with
 	// the fingerprint of the tags that look saw.
 	Confirmed map[string][]Confirmation
+	// Copies holds, per source image of the run and per region looked in, the copies
+	// found there (an empty list: none). A region absent was not looked in.
+	Copies map[string]map[string][]Copy
+	// Sources holds, per copy of the run (an image carrying the origin key), its source as
+	// read in the source's region (Missing: gone, or not the owner's).
+	Sources map[string]Image
+	// CopyLookupFailed: regions where copies could not be looked for, with the error.
+	CopyLookupFailed map[string]string
 	// ConfirmAll is a test-only switch: every R12 removal counts as confirmed, so it is
 	// done on the first look. It exists to show, in the sandbox, the cut R12 prevents;
 	// nothing outside tests sets it (it is no setting).

@@ -76,7 +76,7 @@ func run() int {
 	flag.DurationVar(&o.latency, "latency", 30*time.Millisecond, "latency of every cloud call")
 	qps := flag.String("qps", "", "QPS limits of the throttled run: Action=rate,… (over the defaults)")
 	seed := flag.Uint64("seed", 1, "workload seed")
-	skip := flag.String("skip", "", "phases to leave out: baseline,sweep,throttled,events,poll,coldstart")
+	skip := flag.String("skip", "", "phases to leave out: baseline,sweep,throttled,events,poll,regions,coldstart")
 	flag.StringVar(&o.trace, "trace", "", "write what the sandbox does and every function log line to this file")
 	flag.Parse()
 	o.seed = *seed
@@ -131,6 +131,7 @@ type Report struct {
 	Events   *EventResult
 	Polls    []PollResult
 	Cold     *ColdStart
+	Regions  *RegionsResult
 	// Problems: what went wrong (a run that did not converge, failed jobs).
 	Problems []string
 }
@@ -227,6 +228,18 @@ func bench(ctx context.Context, o options) (*Report, error) {
 	if phase("poll") {
 		if rep.Polls, err = runPolls(ctx, o.latency, trace); err != nil {
 			return nil, err
+		}
+	}
+	if phase("regions") {
+		n := 100
+		if o.small {
+			n = 20
+		}
+		if rep.Regions, err = runRegions(ctx, n, o.latency, trace); err != nil {
+			return nil, err
+		}
+		if m := len(rep.Regions.Mismatch); m > 0 {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("the regions run ended on a wrong state (%d problems), e.g. %s", m, rep.Regions.Mismatch[0]))
 		}
 	}
 	if phase("coldstart") {
@@ -540,6 +553,9 @@ func (r *Report) json() map[string]any {
 		}
 		out["org_poll"] = polls
 	}
+	if g := r.Regions; g != nil {
+		g.json(out)
+	}
 	if c := r.Cold; c != nil {
 		out["cold_start_ms"] = ms(c.Median)
 		out["cold_start_max_ms"] = ms(c.Max)
@@ -620,6 +636,7 @@ func (r *Report) print(f *os.File) {
 	line("event p99 / round trips", "event_p99_over_round_trips", targetEventOverRoundTrip, true, "%.2f")
 	line("sweep peak memory (MB)", "sweep_peak_mem_mb", targetPeakMemMB, true, "%.1f")
 	line("cold start (ms)", "cold_start_ms", targetColdStartMS, true, "%.1f")
+	line("regions calls / floor", "regions_calls_over_floor", targetRegionsCallsOverFloor, true, "%.3f")
 	fmt.Fprintln(tw)
 	if s := r.Sweep; s != nil {
 		fmt.Fprintf(tw, "sweep wall\t%.1fs\t(MNS calls %d, invocations %v)\n", s.Wall.Seconds(), total(s.MNS), s.Invocations)
@@ -658,6 +675,9 @@ func (r *Report) print(f *os.File) {
 		}
 		fmt.Fprintf(tw, "org poll, %d writes\t%d polls, %d LookupEvents calls (%d throttled)\t%s; %d reconcile invocations\n",
 			p.Writes, len(p.Polls), p.Calls, p.Throttled, strings.Join(ticks, "; "), p.Reconcile)
+	}
+	if g := r.Regions; g != nil {
+		g.print(tw)
 	}
 	if c := r.Cold; c != nil {
 		fmt.Fprintf(tw, "cold start\tmedian %.1fms max %.1fms\t(%d starts; binary %.1f MB)\n", ms(c.Median), ms(c.Max), c.Runs, c.BinaryMB)

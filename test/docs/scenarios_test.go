@@ -123,6 +123,7 @@ func TestScenarioFormatDocumented(t *testing.T) {
 		"expect":                  head + "expect: {ZZ}\n",
 		"expect.images":           head + "expect: {images: {m-Probe0001: {ZZ}}}\n",
 		"expect.refusals":         head + "expect: {refusals: [{ZZ, image: m-Probe0001, subject: \"\"}]}\n",
+		"expect.copies":           head + "expect: {copies: {m-Probe0001: {cn-shanghai: {ZZ}}}}\n",
 		"the tag_image step":      head + dir + "steps: [{tag_image: {ZZ}}]\n",
 		"the untag_image step":    head + dir + "steps: [{untag_image: {ZZ}}]\n",
 		"the create_image step":   head + dir + "steps: [{create_image: {ZZ}}]\n",

@@ -3,7 +3,10 @@
 // allow-list or with the owner (R3), never IsPublic (R1), only images the owner owns
 // (R1), only resource shares the functions own — by name, R4 — and never with
 // external targets, at most MAX_ACCOUNTS_PER_IMAGE direct shares (R6) and
-// MAX_MANAGED_SHARES managed shares (R4), tags written only for R8. The Auditor is fed
+// MAX_MANAGED_SHARES managed shares (R4), tags written only for R8 and on copies (only
+// the source's sharing keys and the origin key, only on copies of the owner's own
+// images), and copies made only of the owner's images, carrying only those keys
+// (docs/regions.md). The Auditor is fed
 // by sandbox.Options.OnWrite; test/chaos uses it on every seed, and this package's
 // tests run it over the scenario library and hostile scenarios.
 package guardrail
@@ -17,6 +20,7 @@ import (
 	"strings"
 	"sync"
 
+	"imageshare/pkg/cloudsim"
 	"imageshare/pkg/sandbox"
 	"imageshare/pkg/scenario"
 )
@@ -34,6 +38,7 @@ type Auditor struct {
 	maxDirect   int
 	maxManaged  int
 	tagWrites   bool // REDUNDANCY_SCOPE=all: R8 writes tags
+	tagPrefix   string
 	writeTarget map[string]bool
 
 	mu       sync.Mutex
@@ -58,6 +63,7 @@ func New(sc *scenario.Scenario) *Auditor {
 		a.maxManaged = n
 	}
 	a.tagWrites = sc.Settings["REDUNDANCY_SCOPE"] == "all"
+	a.tagPrefix = sc.Settings["TAG_PREFIX"]
 	return a
 }
 
@@ -123,12 +129,14 @@ func (a *Auditor) OnWrite(w sandbox.Write) {
 			}
 		}
 	case "TagResources", "UntagResources":
-		if !a.tagWrites {
-			a.fail(w, "writes tags although REDUNDANCY_SCOPE is not all")
-		}
 		for _, id := range numbered(p, "ResourceId") {
 			ownImage(id)
+			if !a.copyTags(w, id) && !a.tagWrites {
+				a.fail(w, "writes tags on image %s, which is not a copy, although REDUNDANCY_SCOPE is not all", id)
+			}
 		}
+	case "CopyImage":
+		a.copyImage(w)
 	case "CreateResourceShare":
 		if !managedName.MatchString(p["ResourceShareName"]) {
 			a.fail(w, "creates resource share %q, not a managed name", p["ResourceShareName"])
@@ -231,4 +239,121 @@ func (a *Auditor) PeakManaged() int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.managed
+}
+
+// image finds an image by ID in the write's region or elsewhere.
+func image(w sandbox.Write, id string) (cloudsim.ImageView, bool) {
+	for _, v := range slices.Concat(w.Images, w.Elsewhere) {
+		if v.ID == id {
+			return v, true
+		}
+	}
+	return cloudsim.ImageView{}, false
+}
+
+// prefix is the tag prefix of the written keys (imageshare unless TAG_PREFIX changes it).
+func (a *Auditor) prefix() string {
+	if a.tagPrefix != "" {
+		return a.tagPrefix
+	}
+	return "imageshare"
+}
+
+// sharingKey: accounts, accounts:…, folders, folders:…, mode under the prefix.
+func sharingKey(prefix, k string) bool {
+	rest, ok := strings.CutPrefix(k, prefix+":")
+	return ok && (rest == "mode" || rest == "accounts" || strings.HasPrefix(rest, "accounts:") || rest == "folders" || strings.HasPrefix(rest, "folders:"))
+}
+
+// copyTags checks a tag write on image id when it is a copy (it carries the origin key
+// after the write): written keys are the source's sharing keys with the source's values
+// (or accounts=none where the source no longer asks for the copy's region) and the
+// origin key unchanged; removed keys are prefix keys the source does not ask for. It
+// reports whether the image is a copy.
+func (a *Auditor) copyTags(w sandbox.Write, id string) bool {
+	prefix := a.prefix()
+	im, ok := image(w, id)
+	if !ok {
+		return false
+	}
+	origin := im.Tags[prefix+":source"]
+	if origin == "" {
+		return false
+	}
+	srcRegion, srcID, _ := strings.Cut(origin, "/")
+	src, ok := image(w, srcID)
+	switch {
+	case !ok || src.Region != srcRegion:
+		a.fail(w, "writes tags on copy %s, whose source %s does not exist", id, origin)
+		return true
+	case src.Owner != a.owner:
+		a.fail(w, "writes tags on copy %s of image %s, which the owner does not own", id, origin)
+		return true
+	}
+	wanted := slices.Contains(sep.Split(src.Tags[prefix+":regions"], -1), im.Region)
+	p := w.Params
+	if w.Action == "TagResources" {
+		for i := 1; ; i++ {
+			k, ok := p["Tag."+strconv.Itoa(i)+".Key"]
+			if !ok {
+				break
+			}
+			v := p["Tag."+strconv.Itoa(i)+".Value"]
+			switch {
+			case k == prefix+":source":
+				if v != origin {
+					a.fail(w, "rewrites the origin key of copy %s to %q", id, v)
+				}
+			case !sharingKey(prefix, k):
+				a.fail(w, "writes key %s on copy %s, which is neither a sharing key nor the origin key", k, id)
+			case k == prefix+":accounts" && v == "none" && !wanted:
+			case src.Tags[k] != v:
+				a.fail(w, "writes %s=%q on copy %s, while its source %s has %q", k, v, id, origin, src.Tags[k])
+			}
+		}
+		return true
+	}
+	for _, k := range numbered(p, "TagKey") {
+		switch {
+		case k == prefix+":source":
+			a.fail(w, "removes the origin key of copy %s", id)
+		case wanted && sharingKey(prefix, k) && src.Tags[k] != "":
+			a.fail(w, "removes %s from copy %s, which its source %s still has", k, id, origin)
+		}
+	}
+	return true
+}
+
+// copyImage checks a copy: of the owner's own image, tagged only with the origin key
+// naming that image and the source's sharing keys with their values, never regions.
+func (a *Auditor) copyImage(w sandbox.Write) {
+	prefix := a.prefix()
+	p := w.Params
+	src, ok := image(w, p["ImageId"])
+	if !ok || src.Owner != a.owner {
+		a.fail(w, "copies image %s, which is not the owner's", p["ImageId"])
+		return
+	}
+	origin := false
+	for i := 1; ; i++ {
+		k, ok := p["Tag."+strconv.Itoa(i)+".Key"]
+		if !ok {
+			break
+		}
+		v := p["Tag."+strconv.Itoa(i)+".Value"]
+		switch {
+		case k == prefix+":source":
+			origin = true
+			if v != p["RegionId"]+"/"+p["ImageId"] {
+				a.fail(w, "tags the copy of %s with origin %q", p["ImageId"], v)
+			}
+		case !sharingKey(prefix, k):
+			a.fail(w, "tags the copy of %s with %s, neither a sharing key nor the origin key", p["ImageId"], k)
+		case src.Tags[k] != v:
+			a.fail(w, "tags the copy of %s with %s=%q, while the image has %q", p["ImageId"], k, v, src.Tags[k])
+		}
+	}
+	if !origin {
+		a.fail(w, "copies image %s without the origin key", p["ImageId"])
+	}
 }

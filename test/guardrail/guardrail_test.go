@@ -173,10 +173,30 @@ func TestAuditorCatchesEachBreach(t *testing.T) {
 		{"outsider target", base("AssociateResourceShare", map[string]string{"ResourceShareId": "rs-managed", "Targets.1": "2000000000000001"}), "neither the directory"},
 		{"too many managed shares", twoManaged, "over MAX_MANAGED_SHARES"},
 		{"unexpected action", base("DeleteImage", map[string]string{"ImageId": "m-Mine"}), "no reason"},
+		// Copies (docs/regions.md).
+		{"copy", copyWrite("CopyImage", map[string]string{"RegionId": "cn-hangzhou", "ImageId": "m-Mine", "DestinationRegionId": "cn-shanghai",
+			"Tag.1.Key": "imageshare:source", "Tag.1.Value": "cn-hangzhou/m-Mine", "Tag.2.Key": "imageshare:accounts", "Tag.2.Value": "1000000000000002"}), ""},
+		{"copy of their image", copyWrite("CopyImage", map[string]string{"RegionId": "cn-hangzhou", "ImageId": "m-Theirs",
+			"Tag.1.Key": "imageshare:source", "Tag.1.Value": "cn-hangzhou/m-Theirs"}), "not the owner's"},
+		{"copy without origin", copyWrite("CopyImage", map[string]string{"RegionId": "cn-hangzhou", "ImageId": "m-Mine",
+			"Tag.1.Key": "imageshare:accounts", "Tag.1.Value": "1000000000000002"}), "without the origin key"},
+		{"copy carrying regions", copyWrite("CopyImage", map[string]string{"RegionId": "cn-hangzhou", "ImageId": "m-Mine",
+			"Tag.1.Key": "imageshare:source", "Tag.1.Value": "cn-hangzhou/m-Mine", "Tag.2.Key": "imageshare:regions", "Tag.2.Value": "cn-shanghai"}), "neither a sharing key"},
+		{"copy with other accounts", copyWrite("CopyImage", map[string]string{"RegionId": "cn-hangzhou", "ImageId": "m-Mine",
+			"Tag.1.Key": "imageshare:source", "Tag.1.Value": "cn-hangzhou/m-Mine", "Tag.2.Key": "imageshare:accounts", "Tag.2.Value": "1000000000000009"}), "while the image has"},
+		{"retag a copy", copyWrite("TagResources", map[string]string{"ResourceId.1": "m-Copy", "Tag.1.Key": "imageshare:accounts", "Tag.1.Value": "1000000000000002"}), ""},
+		{"retag a copy with other accounts", copyWrite("TagResources", map[string]string{"ResourceId.1": "m-Copy", "Tag.1.Key": "imageshare:accounts", "Tag.1.Value": "2000000000000001"}), "while its source"},
+		{"withdraw a wanted copy", copyWrite("TagResources", map[string]string{"ResourceId.1": "m-Copy", "Tag.1.Key": "imageshare:accounts", "Tag.1.Value": "none"}), "while its source"},
+		{"rewrite the origin", copyWrite("TagResources", map[string]string{"ResourceId.1": "m-Copy", "Tag.1.Key": "imageshare:source", "Tag.1.Value": "cn-hangzhou/m-Theirs"}), "rewrites the origin key"},
+		{"untag a wanted key", copyWrite("UntagResources", map[string]string{"ResourceId.1": "m-Copy", "TagKey.1": "imageshare:accounts"}), "still has"},
+		{"copy of their image retagged", copyWrite("TagResources", map[string]string{"ResourceId.1": "m-TheirCopy", "Tag.1.Key": "imageshare:accounts", "Tag.1.Value": "1000000000000002"}), "does not own"},
 	}
 	for _, tc := range cases {
 		a := New(sc)
 		a.OnWrite(tc.w)
+		if a.Writes() != 1 {
+			t.Fatalf("%s: not audited", tc.name)
+		}
 		got := strings.Join(a.Problems(), "\n")
 		switch {
 		case tc.breach == "" && got != "":
@@ -184,6 +204,25 @@ func TestAuditorCatchesEachBreach(t *testing.T) {
 		case tc.breach != "" && !strings.Contains(got, tc.breach):
 			t.Errorf("%s: breach not caught (want %q): %q", tc.name, tc.breach, got)
 		}
+	}
+}
+
+// copyWrite is a write in cn-shanghai, where m-Copy is the copy of the owner's m-Mine
+// (cn-hangzhou, asking for cn-shanghai) and m-TheirCopy carries the origin key of
+// another account's image.
+func copyWrite(action string, p map[string]string) sandbox.Write {
+	src := map[string]string{"imageshare:accounts": "1000000000000002", "imageshare:regions": "cn-shanghai"}
+	return sandbox.Write{
+		WriteRecord: cloudsim.WriteRecord{Action: action, RequestID: "R-" + action, Region: "cn-shanghai", Params: p},
+		Members:     map[string]string{"1000000000000001": "r-1", "1000000000000002": "fd-Prod000001"},
+		Images: []cloudsim.ImageView{
+			{ID: "m-Copy", Region: "cn-shanghai", Owner: "1000000000000001", Tags: map[string]string{"imageshare:source": "cn-hangzhou/m-Mine", "imageshare:accounts": "1000000000000002"}},
+			{ID: "m-TheirCopy", Region: "cn-shanghai", Owner: "1000000000000001", Tags: map[string]string{"imageshare:source": "cn-hangzhou/m-Theirs"}},
+		},
+		Elsewhere: []cloudsim.ImageView{
+			{ID: "m-Mine", Region: "cn-hangzhou", Owner: "1000000000000001", Tags: src},
+			{ID: "m-Theirs", Region: "cn-hangzhou", Owner: "1999999999999999", Tags: src},
+		},
 	}
 }
 

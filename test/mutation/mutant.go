@@ -10,7 +10,8 @@ type Mutant struct {
 	// Name is area/what-breaks, unique in the catalogue.
 	Name string
 	// Rule is what it breaks: R1…R11, §2 (tags), §3 (settings), §5 (events), or
-	// "tests" for the honesty of the test harness itself.
+	// "tests" for the honesty of the test harness itself, or "regions" for copies in
+	// other regions (docs/regions.md).
 	Rule string
 	// Breaks says the promise it breaks, in a sentence.
 	Breaks string

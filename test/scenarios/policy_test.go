@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"imageshare"
+	"imageshare/pkg/policy"
 	"imageshare/pkg/rampolicy"
 	"imageshare/pkg/sandbox"
 	"imageshare/pkg/scenario"
@@ -140,6 +141,8 @@ var needs = map[string]need{
 	"ecs:DescribeImageSharePermission":                   {scenario: "events-tag-resources.yaml"},
 	"ecs:ModifyImageSharePermission":                     {scenario: "events-tag-resources.yaml"},
 	"ecs:TagResources":                                   {scenario: "r08-untagged-retained.yaml"},
+	"ecs:CopyImage":                                      {scenario: "regions-copy.yaml"},
+	"ecs:UntagResources":                                 {scenario: "regions-follow-and-withdraw.yaml"},
 	"resourcemanager:GetResourceDirectory":               {scenario: "events-tag-resources.yaml"},
 	"resourcemanager:GetAccount":                         {scenario: "events-tag-resources.yaml"},
 	"resourcemanager:ListAccounts":                       {scenario: "sweep-large-batch.yaml", denied: true},
@@ -169,6 +172,12 @@ func TestEveryPartOfThePolicyIsNeeded(t *testing.T) {
 		d := rampolicy.Deployment{Account: sc.Owner, Region: sc.Region, JobQueue: "imageshare-jobs", OrgPoll: sc.Settings["ORG_POLL"] != "0"}
 		if sc.Settings["NOTIFY_TOPIC"] != "" {
 			d.NotifyTopic = sc.Settings["NOTIFY_TOPIC"]
+		}
+		// The regions the scenario's deployment covers (its copies' regions).
+		for _, r := range policy.Split(sc.Settings["REGIONS"]) {
+			if r != sc.Region {
+				d.Regions = append(d.Regions, r)
+			}
 		}
 		doc, err := rampolicy.Build(d)
 		if err != nil {

@@ -163,6 +163,16 @@ var Catalogue = []Answer{
 	{ecs, acts("CreateImage", "CopyImage"), "InvalidImageName.Duplicated", 400, ecsRef + "createimage"},
 	{ecs, acts("CreateImage", "CopyImage"), "QuotaExceed.Tags", 403, ecsRef + "createimage"},
 	{ecs, acts("CopyImage"), "InvalidParameter.EncryptedIllegal", 400, ecsRef + "copyimage"},
+	{ecs, acts("CopyImage"), "InvalidDescription.Malformed", 400, ecsRef + "copyimage"},
+	{ecs, acts("CopyImage"), "DestinationRegion.NotFound", 400, ecsRef + "copyimage (\"The destination region not found.\")"},
+	{ecs, acts("CopyImage"), "QuotaExceed.Image", 403, ecsRef + "copyimage (\"The Image Quota exceeds.\")"},
+	{ecs, acts("CopyImage"), "OperationDenied.NotPublished", 403,
+		ecsRef + "copyimage (\"corresponding marketplace image is not published in destination region\")"},
+	{ecs, acts("CopyImage"), "OperationDeined.EncryptedSnapshot", 403,
+		ecsRef + "copyimage (sic; \"The image contains encrypted snapshots, which do not support copying.\"; answered to a cross-region copy of an encrypted image without a key of the destination region)"},
+	{ecs, acts("CopyImage"), "InvalidParameter.KMSKeyId.NotFound", 404, ecsRef + "copyimage (\"The specified KMSKeyId does not exist.\")"},
+	{ecs, acts("CopyImage"), "IdempotentParameterMismatch", 403,
+		"https://www.alibabacloud.com/help/doc-detail/25693.htm (How to ensure idempotence: a ClientToken reused with other parameters; 403 \"The specified clientToken is used.\" as ECS's metadata lists it for CreateSnapshot)"},
 	{ecs, acts("DeleteImage"), "ImageUseShared", 403, ecsRef + "deleteimage"},
 
 	// ---- ResourceManager 2020-03-31 ----
