@@ -12,7 +12,7 @@ import (
 
 // catalogueFloor is the number of mutants the catalogue may never go below: raise it
 // when you add mutants, never lower it.
-const catalogueFloor = 56
+const catalogueFloor = 57
 
 func TestCatalogueOnlyGrows(t *testing.T) {
 	if len(catalogue) < catalogueFloor {
