@@ -66,6 +66,19 @@ type Refusal struct {
 	Reason  string `json:"reason"`
 }
 
+// Report is one R10 line a function logged (a change, a refusal, a postponement):
+// when (emulated time), by which function, and whether it was a dry run's.
+type Report struct {
+	At                time.Time
+	Function          string
+	Action            string
+	Image             string
+	Subject           string
+	Reason            string
+	DryRun            bool
+	AfterConfirmation bool
+}
+
 // ImageState is the final state of one image.
 type ImageState struct {
 	Direct       []string          `json:"direct"`
@@ -78,6 +91,10 @@ type Result struct {
 	Images     map[string]ImageState `json:"images"`
 	Refusals   []Refusal             `json:"refusals"`
 	Violations []string              `json:"violations"`
+	// Reports are the functions' R10 lines in the order they printed them, duplicates
+	// kept: the chaos suite compares the refusals (and a dry run's changes) of the last
+	// runs exactly.
+	Reports []Report `json:"-"`
 	// Failures lists the expectations that do not hold, and "did not settle".
 	Failures []string `json:"-"`
 	// Before is the state at the start, for the demo's table.
@@ -163,7 +180,7 @@ type sandbox struct {
 	retries     []retry // failed deliveries waiting for their next attempt
 	timers      []*timer
 	writes      []cloudsim.WriteRecord
-	refusals    []Refusal
+	reports     []Report
 	violations  []string
 	invocations map[string]int
 	trace       io.Writer
@@ -280,7 +297,12 @@ func (sb *sandbox) run(ctx context.Context) (*Result, error) {
 	sb.audit.notifications(res.Notifications)
 	sb.mu.Lock()
 	res.Steps = append([]StepRecord(nil), sb.steps...)
-	res.Refusals = append([]Refusal(nil), sb.refusals...)
+	for _, r := range sb.reports {
+		if r.Action == "refuse" {
+			res.Refusals = append(res.Refusals, Refusal{Image: r.Image, Subject: r.Subject, Reason: r.Reason})
+		}
+	}
+	res.Reports = append([]Report(nil), sb.reports...)
 	res.Violations = append([]string(nil), sb.violations...)
 	res.Violations = append(res.Violations, sb.audit.leaks()...)
 	// Every answer the emulated cloud gave must be in its error catalogue.
@@ -376,7 +398,7 @@ func nonNil(s []string) []string {
 	return append([]string{}, s...)
 }
 
-// onLog reads one line a function printed: R10 refusals are collected.
+// onLog reads one line a function printed: R10 reports are collected.
 func (sb *sandbox) onLog(function string, instance int, line []byte) {
 	if sb.opts.Logs != nil {
 		fmt.Fprintf(sb.opts.Logs, "[%s#%d] %s\n", function, instance, line)
@@ -386,16 +408,19 @@ func (sb *sandbox) onLog(function string, instance int, line []byte) {
 		return
 	}
 	var rec struct {
-		Msg     string `json:"msg"`
-		Action  string `json:"action"`
-		Image   string `json:"image"`
-		Subject string `json:"subject"`
-		Reason  string `json:"reason"`
+		Msg               string `json:"msg"`
+		Action            string `json:"action"`
+		Image             string `json:"image"`
+		Subject           string `json:"subject"`
+		Reason            string `json:"reason"`
+		DryRun            bool   `json:"dryRun"`
+		AfterConfirmation bool   `json:"afterConfirmation"`
 	}
-	if json.Unmarshal(line, &rec) != nil || rec.Action != "refuse" || !strings.HasPrefix(rec.Msg, "imageshare ") {
+	if json.Unmarshal(line, &rec) != nil || rec.Action == "" || !strings.HasPrefix(rec.Msg, "imageshare ") {
 		return
 	}
 	sb.mu.Lock()
-	sb.refusals = append(sb.refusals, Refusal{Image: rec.Image, Subject: rec.Subject, Reason: rec.Reason})
+	sb.reports = append(sb.reports, Report{At: sb.clock.Now(), Function: function, Action: rec.Action, Image: rec.Image,
+		Subject: rec.Subject, Reason: rec.Reason, DryRun: rec.DryRun, AfterConfirmation: rec.AfterConfirmation})
 	sb.mu.Unlock()
 }

@@ -177,7 +177,12 @@ func compare(sc *scenario.Scenario, res *sandbox.Result, exp map[string]*expecta
 	for _, v := range res.Violations {
 		out = append(out, "invariant: "+v)
 	}
-	matched := map[string][]outcome{} // the branches the product's end state matches
+	dry := sc.Settings["DRY_RUN"] == "true"
+	if dry {
+		for _, w := range res.Writes {
+			out = append(out, fmt.Sprintf("DRY_RUN: the functions wrote %s (%s)", w.Action, w.RAMAction))
+		}
+	}
 	ids := slices.Sorted(maps.Keys(exp))
 	for _, id := range ids {
 		e := exp[id]
@@ -192,16 +197,24 @@ func compare(sc *scenario.Scenario, res *sandbox.Result, exp map[string]*expecta
 			out = append(out, fmt.Sprintf("image %s: missing at the end", id))
 			continue
 		}
+		var matched []outcome // the branches the product's end state matches
 		for _, o := range e.allowed {
 			if slices.Equal(sorted(got.Direct), o.direct) && slices.Equal(sorted(got.Organization), o.organization) && maps.Equal(got.Tags, o.tags) {
-				matched[id] = append(matched[id], o)
+				matched = append(matched, o)
 			}
 		}
-		if len(matched[id]) == 0 && e.lost && between(got, e.allowed) {
-			stats.add("images half reconciled at the end", 1)
+		determined := len(e.allowed) == 1
+		switch {
+		case len(matched) > 0 && determined:
+			stats.add("check: end state exact (determined)", 1)
+		case len(matched) > 0:
+			stats.add("check: end state one of the branches", 1)
+		case e.lost && between(got, e.allowed):
+			stats.add("check: end state between branches (a run may have died half way)", 1)
+			stats.add("check: refusals unchecked (a run may have died before logging)", 1)
 			continue
 		}
-		if len(matched[id]) == 0 {
+		if len(matched) == 0 {
 			msg := fmt.Sprintf("image %s: got direct %v organization %v, oracle wants %s", id, sorted(got.Direct), sorted(got.Organization), e.nominal)
 			if !maps.Equal(got.Tags, e.nominal.tags) {
 				msg += fmt.Sprintf(" (tags %v, want %v)", got.Tags, e.nominal.tags)
@@ -214,26 +227,48 @@ func compare(sc *scenario.Scenario, res *sandbox.Result, exp map[string]*expecta
 				msg += fmt.Sprintf("; or, since %s: %s", strings.Join(e.uncertain, "; "), strings.Join(dedup(alts), " | "))
 			}
 			out = append(out, msg)
-		}
-	}
-	// Refusals the final state calls for must have been reported: those of the last
-	// reconcile in every branch the end state matches (a branch in which the last
-	// reconcile was lost to the chaos asks for none). A run that died may have made its
-	// writes and not yet logged its refusals (its delivery is then dead-lettered, which
-	// is reported): images with such runs are not asked for refusals.
-	for _, id := range ids {
-		os := matched[id]
-		if len(os) == 0 || exp[id].lost {
 			continue
 		}
-		for _, r := range os[0].refusals {
-			inAll := true
-			for _, o := range os[1:] {
-				inAll = inAll && slices.Contains(o.refusals, r)
+		// Refusals, exactly: those the functions logged for the image from the oracle's
+		// last reconcile of it on must be the refusals of that reconcile (image, subject,
+		// reason); under DRY_RUN so must the changes it reported it would make. Where
+		// branches remain, the product must match one of the branches its end state
+		// matches. A run that died may have made its writes and not logged its refusals
+		// (its delivery is then dead-lettered, which is reported): a branch whose last
+		// look may be such a run is not asked for refusals.
+		var diffs []string
+		ok, checked := false, false
+		for _, o := range matched {
+			if e.lost && !o.lastLook.After(e.lostAt) {
+				continue // the last look may be the run that died
 			}
-			if inAll && !hasRefusal(res, id, r.subject) {
-				out = append(out, fmt.Sprintf("image %s: refusal of %q (%s) not reported", id, r.subject, r.reason))
+			checked = true
+			gotR, wantR := productRefusals(res, id, o.lastLook), oracleRefusals(o)
+			d := ""
+			if !slices.Equal(gotR, wantR) {
+				d = fmt.Sprintf("refusals since %s: got %v, oracle wants %v", o.lastLook.Format("15:04:05"), gotR, wantR)
+			} else if dry {
+				if gw, ww := productWould(res, id, o.lastLook), oracleWould(o); !slices.Equal(gw, ww) {
+					d = fmt.Sprintf("DRY_RUN reports since %s: got %v, oracle wants %v", o.lastLook.Format("15:04:05"), gw, ww)
+				}
 			}
+			if d == "" {
+				ok = true
+				break
+			}
+			diffs = append(diffs, d)
+		}
+		switch {
+		case !checked:
+			stats.add("check: refusals unchecked (a run may have died before logging)", 1)
+		case !ok:
+			out = append(out, fmt.Sprintf("image %s: %s", id, strings.Join(dedup(diffs), "; or ")))
+		case determined:
+			stats.add("check: refusals exact (determined)", 1)
+		case len(matched) == 1 || sameRefusals(matched):
+			stats.add("check: refusals exact (the branch is determined)", 1)
+		default:
+			stats.add("check: refusals exact (one of the matched branches)", 1)
 		}
 	}
 	// Nothing is dropped silently: every delivery given up on is reported, except that
@@ -317,13 +352,63 @@ func between(got sandbox.ImageState, allowed []outcome) bool {
 		inside(got.Organization, func(o outcome) []string { return o.organization })
 }
 
-func hasRefusal(res *sandbox.Result, image, subject string) bool {
-	for _, r := range res.Refusals {
-		if r.Image == image && r.Subject == subject {
-			return true
+// productRefusals lists, sorted and once each, the refusals of image the functions
+// logged at or after from (a dead letter's retries-exhausted report is checked apart).
+func productRefusals(res *sandbox.Result, image string, from time.Time) []string {
+	var out []string
+	for _, r := range res.Reports {
+		if r.Action == "refuse" && r.Image == image && !r.At.Before(from) && r.Reason != "retries-exhausted" {
+			out = append(out, fmt.Sprintf("%q/%s", r.Subject, r.Reason))
 		}
 	}
-	return false
+	return dedup(out)
+}
+
+func oracleRefusals(o outcome) []string {
+	var out []string
+	for _, r := range o.refusals {
+		out = append(out, fmt.Sprintf("%q/%s", r.subject, r.reason))
+	}
+	return dedup(out)
+}
+
+// productWould lists the changes a dry run reported for image at or after from.
+func productWould(res *sandbox.Result, image string, from time.Time) []string {
+	var out []string
+	for _, r := range res.Reports {
+		switch r.Action {
+		case "share", "unshare", "associate", "disassociate":
+			if r.Image == image && !r.At.Before(from) {
+				out = append(out, changeKey(change{r.Action, r.Subject, r.AfterConfirmation}))
+			}
+		}
+	}
+	return dedup(out)
+}
+
+func oracleWould(o outcome) []string {
+	var out []string
+	for _, c := range o.would {
+		out = append(out, changeKey(c))
+	}
+	return dedup(out)
+}
+
+func changeKey(c change) string {
+	if c.after {
+		return c.action + " " + c.subject + " (after confirmation)"
+	}
+	return c.action + " " + c.subject
+}
+
+// sameRefusals reports whether the branches agree on the last look and its refusals.
+func sameRefusals(os []outcome) bool {
+	for _, o := range os[1:] {
+		if !o.lastLook.Equal(os[0].lastLook) || !slices.Equal(oracleRefusals(o), oracleRefusals(os[0])) {
+			return false
+		}
+	}
+	return true
 }
 
 // reconciledAfter reports whether a batch of the job queue that names image was
