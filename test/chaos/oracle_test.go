@@ -184,22 +184,22 @@ func readTags(tags map[string]string) tagsRead {
 
 // world is what the oracle knows of the cloud.
 type world struct {
-	owner      string
-	dirID      string            // "" when the owner has no directory
-	parent     map[string]string // folder → parent (a folder or the root)
-	members    map[string]string // member → folder (or the root)
-	accounts   map[string]bool   // accounts that exist
-	allowed    map[string]bool   // ALLOWED_EXTERNAL_ACCOUNTS
-	maxDirect  int
-	revoke     bool
+	owner     string
+	dirID     string            // "" when the owner has no directory
+	parent    map[string]string // folder → parent (a folder or the root)
+	members   map[string]string // member → folder (or the root)
+	accounts  map[string]bool   // accounts that exist
+	allowed   map[string]bool   // ALLOWED_EXTERNAL_ACCOUNTS
+	maxDirect int
+	revoke    bool
 	// dryRun: DRY_RUN=true, nothing changes; scopeAll: REDUNDANCY_SCOPE=all (R8);
 	// listed: the cloud lists organization grants in DescribeImageSharePermission;
 	// role: the owner has AliyunECSShareEncryptImageDefaultRole; denyTag: the
 	// functions' role may not call ecs:TagResources.
 	dryRun, scopeAll, listed, role, denyTag bool
 	hand                                    []*handShare
-	images     map[string]*image
-	imageOrder []string
+	images                                  map[string]*image
+	imageOrder                              []string
 	// R12 in this simulation: second looks, removals they did, removals the tags took
 	// back in between (counted for the suite's tally).
 	looks, confirmed, withdrawn int
