@@ -419,8 +419,9 @@ func (sb *sandbox) onLog(function string, instance int, line []byte) {
 	if json.Unmarshal(line, &rec) != nil || rec.Action == "" || !strings.HasPrefix(rec.Msg, "imageshare ") {
 		return
 	}
+	at := sb.clock.Now() // before sb.mu: the clock is never read under it
 	sb.mu.Lock()
-	sb.reports = append(sb.reports, Report{At: sb.clock.Now(), Function: function, Action: rec.Action, Image: rec.Image,
+	sb.reports = append(sb.reports, Report{At: at, Function: function, Action: rec.Action, Image: rec.Image,
 		Subject: rec.Subject, Reason: rec.Reason, DryRun: rec.DryRun, AfterConfirmation: rec.AfterConfirmation})
 	sb.mu.Unlock()
 }

@@ -239,8 +239,8 @@ func compare(sc *scenario.Scenario, res *sandbox.Result, exp map[string]*expecta
 		var diffs []string
 		ok, checked := false, false
 		for _, o := range matched {
-			if e.lost && !o.lastLook.After(e.lostAt) {
-				continue // the last look may be the run that died
+			if o.lastFailed || e.lost && !o.lastLook.After(e.lostAt) {
+				continue // the last look may be the run that died, or follow from it
 			}
 			checked = true
 			gotR, wantR := productRefusals(res, id, o.lastLook), oracleRefusals(o)
@@ -548,6 +548,38 @@ func count(sc *scenario.Scenario, res *sandbox.Result, exp map[string]*expectati
 	}
 	if sc.Settings["MAX_ACCOUNTS_PER_IMAGE"] != "" {
 		stats.add("small MAX_ACCOUNTS_PER_IMAGE", 1)
+	}
+	for k, v := range map[string]string{"DRY_RUN": "true", "REDUNDANCY_SCOPE": "all"} {
+		if sc.Settings[k] == v {
+			stats.add(k+"="+v, 1)
+		}
+	}
+	if sc.Cloud.OrgGrantsListed {
+		stats.add("org_grants_listed", 1)
+	}
+	for _, d := range sc.Deny {
+		stats.add("deny "+d, 1)
+	}
+	if sc.Directory != nil && len(sc.Directory.Accounts) > 100 {
+		stats.add("directories over one ListAccounts page", 1)
+	}
+	for _, im := range sc.Images {
+		if im.Encrypted != "none" && im.Encrypted != "" {
+			stats.add("images encrypted "+im.Encrypted, 1)
+		}
+		if im.Status == "Creating" || im.Status == "Waiting" {
+			stats.add("images Creating at the start", 1)
+		}
+	}
+	for _, r := range res.Reports {
+		switch {
+		case r.Action == "retain":
+			stats.add("R8 retain writes (product)", 1)
+		case r.DryRun && r.Action != "refuse" && r.Action != "postpone":
+			stats.add("DRY_RUN changes reported (product)", 1)
+		case r.Reason == "AssumeRoleError" || r.Reason == "InvalidOperation.ServiceKeyEncryptedImageUnsupported":
+			stats.add("encryption refusals (product)", 1)
+		}
 	}
 	for _, st := range res.Steps {
 		stats.add("dead letters", len(st.DeadLetters))

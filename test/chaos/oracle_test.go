@@ -223,8 +223,9 @@ type image struct {
 	deleted bool
 	enc     string // none, cmk, service-key
 	// refusals of the image's last reconcile, and when it was
-	refusals []refusal
-	lastLook time.Time
+	refusals   []refusal
+	lastLook   time.Time
+	lastFailed bool
 	// would: under DRY_RUN, what the last reconcile reported it would do
 	would []change
 }
@@ -485,11 +486,9 @@ func (w *world) reconcile(im *image, now time.Time, carried *confirmation) (post
 	im.refusals = append(refused, more...)
 	if broken {
 		// The adds failed (R9, the image's whole direct part): make before break keeps
-		// the image in the shares it was to leave, for a later look.
-		for _, set := range leaving {
-			im.shares = append(im.shares, set)
-			wait.keys[shareKey(set)] = true
-		}
+		// the image in the shares it was to leave. The leave was confirmed, so no
+		// confirming job follows: a later run looks again.
+		im.shares = append(im.shares, leaving...)
 		leaving = nil
 	}
 	if w.dryRun {
@@ -1042,14 +1041,19 @@ func simulate(sc *scenario.Scenario, items []item, skip func(w *world, p *point,
 					continue
 				}
 				postponed, awaiting := w.reconcile(im, it.at, it.carry)
+				if im.lastLook.Equal(it.at) {
+					// A look that follows from a run the chaos may have cut short (or
+					// that is one) may not have happened, nor logged its refusals.
+					im.lastFailed = it.recon.failed || it.recon.uncertain
+				}
 				var later *item
 				switch {
 				case postponed && !im.readyAt.IsZero():
 					// The postponed job runs once the image is Available.
-					later = &item{at: im.readyAt, order: 1, recon: &point{id: -1, images: []string{id}, why: "postponed"}}
+					later = &item{at: im.readyAt, order: 1, recon: &point{id: -1, images: []string{id}, why: "postponed", failed: it.recon.failed || it.recon.uncertain}}
 				case awaiting != nil:
 					// R12: the confirming job, SETTLE_DELAY later.
-					later = &item{at: it.at.Add(settleDelay), order: 1, recon: &point{id: -1, images: []string{id}, why: "confirmation"}, carry: awaiting}
+					later = &item{at: it.at.Add(settleDelay), order: 1, recon: &point{id: -1, images: []string{id}, why: "confirmation", failed: it.recon.failed || it.recon.uncertain}, carry: awaiting}
 				}
 				if later != nil {
 					j := i + 1
@@ -1151,13 +1155,14 @@ type outcome struct {
 	deleted              bool
 	// lastLook: when the image was last reconciled (zero: never); would: what a dry
 	// run's last look reported it would do.
-	lastLook time.Time
-	would    []change
+	lastLook   time.Time
+	lastFailed bool
+	would      []change
 }
 
 func (w *world) outcome(id string) outcome {
 	im := w.images[id]
-	o := outcome{direct: sortedSet(im.direct), tags: im.tags, refusals: im.refusals, deleted: im.deleted, lastLook: im.lastLook, would: im.would}
+	o := outcome{direct: sortedSet(im.direct), tags: im.tags, refusals: im.refusals, deleted: im.deleted, lastLook: im.lastLook, lastFailed: im.lastFailed, would: im.would}
 	org := map[string]bool{}
 	for _, set := range im.shares {
 		for _, t := range set {
