@@ -5,7 +5,8 @@ package chaos
 // images with random tags (exact and additive, account and folder targets, none, tag
 // errors), encrypted images (customer key with and without the role, service key),
 // images still Creating at the start, hand-made resource shares, settings (DRY_RUN,
-// REDUNDANCY_SCOPE=all with or without ecs:TagResources, a cloud that lists organization
+// REDUNDANCY_SCOPE=all with or without ecs:TagResources, no
+// ecs:ModifyImageSharePermission, a cloud that lists organization
 // grants with REVOKE_REDUNDANT=false, small MAX_ACCOUNTS_PER_IMAGE), and a short sequence
 // of steps (tag edits, hand edits of share lists, joins, moves, removals, hand-made
 // share edits, lost events, `together` edits, hostile events). Every step it makes is
@@ -165,6 +166,11 @@ func generate(seed uint64) *scenario.Scenario {
 			// R8 cannot record what it would revoke: it revokes nothing and refuses.
 			sc.Deny = []string{"ecs:TagResources"}
 		}
+	}
+	if g.chance(0.04) {
+		// No share-list write is allowed: every image that needs one is refused
+		// (Forbidden.RAM), the failed calls' events are dropped, nothing loops.
+		sc.Deny = append(sc.Deny, "ecs:ModifyImageSharePermission")
 	}
 	if g.chance(0.06) {
 		sc.Settings["DRY_RUN"] = "true"

@@ -196,10 +196,11 @@ type world struct {
 	// listed: the cloud lists organization grants in DescribeImageSharePermission;
 	// role: the owner has AliyunECSShareEncryptImageDefaultRole; denyTag: the
 	// functions' role may not call ecs:TagResources.
-	dryRun, scopeAll, listed, role, denyTag bool
-	hand                                    []*handShare
-	images                                  map[string]*image
-	imageOrder                              []string
+	// denyModify: nor ecs:ModifyImageSharePermission.
+	dryRun, scopeAll, listed, role, denyTag, denyModify bool
+	hand                                                []*handShare
+	images                                              map[string]*image
+	imageOrder                                          []string
 	// R12 in this simulation: second looks, removals they did, removals the tags took
 	// back in between (counted for the suite's tally).
 	looks, confirmed, withdrawn int
@@ -604,6 +605,10 @@ func (w *world) retain(im *image) {
 		}
 		im.tags[k] = v
 	}
+	if w.denyModify {
+		im.refusals = []refusal{{"", "Forbidden.RAM"}} // recorded, not revoked
+		return
+	}
 	for _, a := range revoke {
 		delete(im.direct, a)
 	}
@@ -721,6 +726,20 @@ func (w *world) direct(im *image, t tagsRead, allowed []string, cov, covNow, soo
 			adds = append(adds, a)
 		}
 	}
+	removes := false
+	for a := range im.direct {
+		removes = removes || !real[a]
+	}
+	if w.denyModify && !w.dryRun && (removes || len(adds) > 0) {
+		// RAM denies every share-list write: the first one fails (removes go first),
+		// the image's direct part is refused as a whole, and a refused removal ends the
+		// chain of confirmations (the next look starts over).
+		refused = append(refused, refusal{"", "Forbidden.RAM"})
+		if removes {
+			clear(wait.keys)
+		}
+		return refused, true
+	}
 	if len(adds) > 0 && !w.dryRun {
 		code := ""
 		switch {
@@ -783,6 +802,7 @@ func newWorld(sc *scenario.Scenario) *world {
 	w.listed = sc.Cloud.OrgGrantsListed
 	w.role = slices.Contains(sc.Roles, "AliyunECSShareEncryptImageDefaultRole")
 	w.denyTag = slices.Contains(sc.Deny, "ecs:TagResources")
+	w.denyModify = slices.Contains(sc.Deny, "ecs:ModifyImageSharePermission")
 	for _, si := range sc.Images {
 		im := &image{id: si.ID, others: si.Owner == "others", status: si.Status, tags: cloneMap(si.Tags), direct: map[string]bool{}, enc: si.Encrypted}
 		if im.status == "" {
