@@ -34,8 +34,12 @@ func (sb *sandbox) onEvent(ev cloudsim.Event) {
 	}
 	var head struct {
 		Source string `json:"source"`
+		Region string `json:"aliyunregionid"`
 	}
 	_ = json.Unmarshal(ev.Body, &head)
+	if head.Source == "acs.ecs" && head.Region != "" && head.Region != sb.sc.Region {
+		return // a bus is regional: another region's ECS calls reach that region's bus
+	}
 	sb.mu.Lock()
 	defer sb.mu.Unlock()
 	if !sb.eventsOn || (head.Source == "acs.resourcemanager" && !sb.sc.Cloud.OrgEvents) {

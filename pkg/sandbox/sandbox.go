@@ -383,12 +383,32 @@ func dedupRefusals(rs []Refusal) []Refusal {
 // accounts (owner: others) included, so that expectations can say they are untouched.
 func (sb *sandbox) images() map[string]ImageState {
 	out := map[string]ImageState{}
-	for _, v := range sb.cloud.Images(sb.sc.Region) {
+	for _, v := range sb.allImages() {
 		st := ImageState{Direct: nonNil(v.Direct), Organization: nonNil(v.Organization), Tags: v.Tags}
 		if st.Tags == nil {
 			st.Tags = map[string]string{}
 		}
 		out[v.ID] = st
+	}
+	return out
+}
+
+// regions lists the scenario's region, then the other regions its images are in.
+func (sb *sandbox) regions() []string {
+	out := []string{sb.sc.Region}
+	for _, im := range sb.sc.Images {
+		if im.Region != "" && !slices.Contains(out, im.Region) {
+			out = append(out, im.Region)
+		}
+	}
+	return out
+}
+
+// allImages returns the images of every region of the scenario.
+func (sb *sandbox) allImages() []cloudsim.ImageView {
+	var out []cloudsim.ImageView
+	for _, r := range sb.regions() {
+		out = append(out, sb.cloud.Images(r)...)
 	}
 	return out
 }

@@ -138,7 +138,7 @@ func (sb *sandbox) checkInvariant() {
 	sb.writes = nil
 	sb.mu.Unlock()
 	cut := map[string]map[string]bool{}
-	for _, v := range sb.cloud.Images(sb.sc.Region) {
+	for _, v := range sb.allImages() {
 		for _, a := range v.Cut {
 			if cut[v.ID] == nil {
 				cut[v.ID] = map[string]bool{}

@@ -346,7 +346,11 @@ func (sb *sandbox) buildWorld(bare bool) error {
 			owner = "1999999999999999"
 			c.AddAccount(owner, "china")
 		}
-		c.PutImage(sc.Region, cloudsim.ImageSpec{ID: im.ID, Owner: owner, Status: im.Status, ProductCode: im.ProductCode,
+		region := sc.Region
+		if im.Region != "" {
+			region = im.Region
+		}
+		c.PutImage(region, cloudsim.ImageSpec{ID: im.ID, Owner: owner, Status: im.Status, ProductCode: im.ProductCode,
 			Encrypted: im.Encrypted, Tags: im.Tags, SharedWith: im.SharedWith, Created: created, ReadyAt: readyAt})
 	}
 	// Present at the start, oldest first: a second apart, the last a second before the

@@ -131,6 +131,9 @@ func (s *Scenario) node() (*yaml.Node, error) {
 			m := newMap().add("id", str(im.ID)).add("status", str(im.Status)).add("owner", str(im.Owner)).
 				add("product_code", str(im.ProductCode)).add("encrypted", str(im.Encrypted)).
 				strMap("tags", im.Tags).list("shared_with", im.SharedWith)
+			if im.Region != "" {
+				m.add("region", str(im.Region))
+			}
 			il.Content = append(il.Content, m.n)
 		}
 		top.add("images", il)

@@ -451,6 +451,7 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 		}
 	}
 	imageIDs := map[string]int{}
+	elsewhere := map[string]string{} // images of another region → their region
 	if e, ok := f["images"]; ok {
 		items, present, err := p.list(e.val, "images")
 		if err != nil {
@@ -467,7 +468,13 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 			if l, dup := imageIDs[im.ID]; dup {
 				return nil, p.errf(it, "images[%d]: duplicate image %s (already at line %d)", i, im.ID, l)
 			}
+			if im.Region == sc.Region {
+				im.Region = ""
+			}
 			imageIDs[im.ID] = it.Line
+			if im.Region != "" {
+				elsewhere[im.ID] = im.Region
+			}
 			sc.Images = append(sc.Images, im)
 		}
 	}
@@ -485,6 +492,11 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 			rs, err := p.resourceShare(it, fmt.Sprintf("resource_shares[%d]", i), imageIDs)
 			if err != nil {
 				return nil, err
+			}
+			for _, id := range rs.Images {
+				if r := elsewhere[id]; r != "" {
+					return nil, p.errf(it, "resource_shares[%d]: image %s is in region %s: resource shares are the scenario's region's (%s)", i, id, r, sc.Region)
+				}
 			}
 			sc.ResourceShares = append(sc.ResourceShares, rs)
 		}
@@ -733,7 +745,7 @@ func (p *parser) faults(n *yaml.Node, out *Faults) error {
 
 func (p *parser) imageDef(n *yaml.Node, w string) (Image, error) {
 	im := Image{Status: "Available", Owner: "self", Encrypted: "none"}
-	f, err := p.fields(n, w, "id", "status", "owner", "product_code", "encrypted", "tags", "shared_with")
+	f, err := p.fields(n, w, "id", "status", "owner", "product_code", "encrypted", "tags", "shared_with", "region")
 	if err != nil {
 		return im, err
 	}
@@ -771,6 +783,11 @@ func (p *parser) imageDef(n *yaml.Node, w string) (Image, error) {
 	}
 	if e, ok := f["shared_with"]; ok {
 		if im.SharedWith, err = p.accounts(e.val, w+".shared_with"); err != nil {
+			return im, err
+		}
+	}
+	if e, ok := f["region"]; ok {
+		if im.Region, err = p.id(e.val, w+".region", regionRE, "region"); err != nil {
 			return im, err
 		}
 	}

@@ -100,6 +100,10 @@ type Image struct {
 	Encrypted   string // "none" (default), "cmk" or "service-key"
 	Tags        map[string]string
 	SharedWith  []string // direct shares present at the start
+	// Region is where the image is ("": the scenario's region). An image of another
+	// region is reached only by the sweep, through REGIONS; steps and resource shares
+	// name images of the scenario's region.
+	Region string
 }
 
 // ResourceShare is a share made by people, present at the start.

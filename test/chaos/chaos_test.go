@@ -557,6 +557,9 @@ func count(sc *scenario.Scenario, res *sandbox.Result, exp map[string]*expectati
 	if sc.Cloud.OrgGrantsListed {
 		stats.add("org_grants_listed", 1)
 	}
+	if sc.Settings["REGIONS"] != "" {
+		stats.add("seeds with a second region", 1)
+	}
 	for _, d := range sc.Deny {
 		stats.add("deny "+d, 1)
 	}
@@ -570,6 +573,9 @@ func count(sc *scenario.Scenario, res *sandbox.Result, exp map[string]*expectati
 		if im.Status == "Creating" || im.Status == "Waiting" {
 			stats.add("images Creating at the start", 1)
 		}
+		if im.Region != "" {
+			stats.add("images in a second region", 1)
+		}
 	}
 	for _, r := range res.Reports {
 		switch {
@@ -579,6 +585,8 @@ func count(sc *scenario.Scenario, res *sandbox.Result, exp map[string]*expectati
 			stats.add("DRY_RUN changes reported (product)", 1)
 		case r.Reason == "AssumeRoleError" || r.Reason == "InvalidOperation.ServiceKeyEncryptedImageUnsupported":
 			stats.add("encryption refusals (product)", 1)
+		case r.Reason == "Forbidden.RAM":
+			stats.add("Forbidden.RAM refusals (product)", 1)
 		}
 	}
 	for _, st := range res.Steps {

@@ -4,7 +4,8 @@ package chaos
 // up to 3 deep; one seed in twenty over 150 members, more than one ListAccounts page),
 // images with random tags (exact and additive, account and folder targets, none, tag
 // errors), encrypted images (customer key with and without the role, service key),
-// images still Creating at the start, hand-made resource shares, settings (DRY_RUN,
+// images still Creating at the start, images in a second region that REGIONS names,
+// hand-made resource shares, settings (DRY_RUN,
 // REDUNDANCY_SCOPE=all with or without ecs:TagResources, no
 // ecs:ModifyImageSharePermission, a cloud that lists organization
 // grants with REVOKE_REDUNDANT=false, small MAX_ACCOUNTS_PER_IMAGE), and a short sequence
@@ -25,6 +26,9 @@ import (
 const (
 	owner  = "1000000000000001"
 	region = "cn-hangzhou"
+	// region2 is a region without a deployment of its own that REGIONS names: only
+	// the sweep (and the jobs it starts, org changes) reach its images.
+	region2 = "cn-shanghai"
 )
 
 type gen struct {
@@ -57,6 +61,7 @@ type genImage struct {
 	deleted   bool
 	others    bool
 	enc       string // none, cmk, service-key
+	elsewhere bool   // in region2: no step touches it
 }
 
 type genShare struct {
@@ -209,6 +214,15 @@ func generate(seed uint64) *scenario.Scenario {
 		g.images = append(g.images, im)
 		sc.Images = append(sc.Images, si)
 	}
+	if g.chance(0.1) {
+		sc.Settings["REGIONS"] = region2
+		for i, n := 0, 1+g.r.IntN(2); i < n; i++ {
+			im := &genImage{id: fmt.Sprintf("m-Second%02d%05d", i, g.r.IntN(100000)), enc: "none", elsewhere: true}
+			g.images = append(g.images, im)
+			sc.Images = append(sc.Images, scenario.Image{ID: im.id, Status: "Available", Owner: "self", Encrypted: "none",
+				Tags: g.tags(), SharedWith: g.someAccounts(g.r.IntN(4), false), Region: region2})
+		}
+	}
 	if g.chance(0.3) {
 		// An image of another account, shared with the owner and tagged: R1 leaves it.
 		im := &genImage{id: "m-Others" + fmt.Sprintf("%06d", g.r.IntN(1000000)), others: true}
@@ -265,7 +279,7 @@ func (g *gen) someImages(n int) []string {
 	for i := 0; i < n; i++ {
 		var pool []string
 		for _, im := range g.images {
-			if !im.deleted && !im.others && im.available && im.enc != "service-key" && !slices.Contains(out, im.id) {
+			if !im.deleted && !im.others && !im.elsewhere && im.available && im.enc != "service-key" && !slices.Contains(out, im.id) {
 				pool = append(pool, im.id)
 			}
 		}
@@ -442,7 +456,7 @@ func (g *gen) step(top bool) (scenario.Step, bool) {
 	live := func() []*genImage {
 		var out []*genImage
 		for _, im := range g.images {
-			if !im.deleted && !im.others {
+			if !im.deleted && !im.others && !im.elsewhere {
 				out = append(out, im)
 			}
 		}
