@@ -947,22 +947,28 @@ func timeline(sc *scenario.Scenario, rec []sandbox.StepRecord) ([]item, []*point
 					when = ready
 				}
 				add(when, &point{images: []string{p.CreateImage.Image}, why: "create event"})
-			case p.CreateAccount != nil && eventsOn && orgEvents:
-				add(at.Add(settleDelay), &point{all: true, org: "join", account: p.CreateAccount.Account, why: "account created"})
-			case p.RemoveAccount != nil && eventsOn && orgEvents:
-				add(at.Add(settleDelay), &point{all: true, org: "join", account: p.RemoveAccount.Account, why: "account removed"})
-			case p.MoveAccount != nil && eventsOn && orgEvents:
-				add(at.Add(settleDelay), &point{all: true, org: "move", account: p.MoveAccount.Account, why: "account moved"})
+			case p.CreateAccount != nil:
+				if when, ok := orgNoticed(at, eventsOn && orgEvents); ok {
+					add(when, &point{all: true, org: "join", account: p.CreateAccount.Account, why: "account created"})
+				}
+			case p.RemoveAccount != nil:
+				if when, ok := orgNoticed(at, eventsOn && orgEvents); ok {
+					add(when, &point{all: true, org: "join", account: p.RemoveAccount.Account, why: "account removed"})
+				}
+			case p.MoveAccount != nil:
+				if when, ok := orgNoticed(at, eventsOn && orgEvents); ok {
+					add(when, &point{all: true, org: "move", account: p.MoveAccount.Account, why: "account moved"})
+				}
 			case p.InviteAccount != nil:
 				acc := p.InviteAccount.AcceptAfter
 				if acc == 0 {
 					acc = scenario.DefaultAcceptAfter
 				}
 				items = append(items, item{at: at.Add(acc), order: 0, join: p.InviteAccount})
-				if eventsOn && orgEvents {
+				if when, ok := orgNoticed(at, eventsOn && orgEvents); ok {
 					// Nothing changes until the invitation is accepted: a run at the
 					// invitation may happen or not.
-					add(at.Add(settleDelay), &point{all: true, uncertain: true, why: "invitation sent"})
+					add(when, &point{all: true, uncertain: true, why: "invitation sent"})
 					when := at.Add(handshakeWait)
 					for when.Before(at.Add(acc)) {
 						when = when.Add(handshakeWait)
@@ -1016,6 +1022,21 @@ func timeline(sc *scenario.Scenario, rec []sandbox.StepRecord) ([]item, []*point
 		return items[i].order < items[j].order
 	})
 	return items, points, nil
+}
+
+// orgNoticed says when the functions act on a Resource Directory write made at `at`
+// whose event reaches the owner's bus (onBus) or not: SETTLE_DELAY after it, through
+// the bus, or never (the sweep covers it). This is the one place that knows how
+// directory changes are noticed: when org-events also polls ActionTrail (ORG_POLL), a
+// write off the bus is found by the first poll at a multiple of ORG_POLL after it was
+// listed (cloud.lookup_delay), and acted on SETTLE_DELAY after that poll; a write on
+// the bus may be found twice (the jobs carry the eventId, and a second run only
+// repeats the first's decision).
+func orgNoticed(at time.Time, onBus bool) (time.Time, bool) {
+	if !onBus {
+		return time.Time{}, false
+	}
+	return at.Add(settleDelay), true
 }
 
 var imageIDRE = regexp.MustCompile(`m-[A-Za-z0-9]+`)
