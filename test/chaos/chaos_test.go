@@ -1,8 +1,9 @@
 // Package chaos is the convergence-under-chaos suite (issue 6): seeded random
 // organizations, images, tags and steps run in the sandbox with throttling, server
 // errors, killed processes, duplicated and reordered deliveries and lost events; after
-// settling, the end state must equal an independent oracle's (oracle_test.go) and the
-// sandbox's invariant (no account lost access on the way) must have held throughout.
+// settling, the end state and the refusals of the last look at each image must equal an
+// independent oracle's (oracle_test.go), and the sandbox's invariant (no account lost
+// access on the way) must have held throughout.
 //
 //	go test ./test/chaos                          # 200 seeds
 //	go test ./test/chaos -chaos.seeds=2000        # more
