@@ -238,10 +238,14 @@ func compare(sc *scenario.Scenario, res *sandbox.Result, exp map[string]*expecta
 		// (its delivery is then dead-lettered, which is reported): a branch whose last
 		// look may be such a run is not asked for refusals.
 		var diffs []string
-		ok, checked := false, false
+		ok, checked, joined := false, false, false
 		for _, o := range matched {
-			if o.lastFailed || e.lost && !o.lastLook.After(e.lostAt) {
-				continue // the last look may be the run that died, or follow from it
+			if o.viaFailed || o.lastFailed || e.lost && !o.lastLook.After(e.lostAt) {
+				continue // the last look may be the run that died, follow from it, or be another than the product's
+			}
+			if o.lastJoined && !dry {
+				joined = true
+				continue // the last look is two runs of the product, the first one's refusals not the look's
 			}
 			checked = true
 			gotR, wantR := productRefusals(res, id, o.lastLook), oracleRefusals(o)
@@ -260,6 +264,8 @@ func compare(sc *scenario.Scenario, res *sandbox.Result, exp map[string]*expecta
 			diffs = append(diffs, d)
 		}
 		switch {
+		case !checked && joined:
+			stats.add("check: refusals unchecked (the last look joined a managed share: two runs)", 1)
 		case !checked:
 			stats.add("check: refusals unchecked (a run may have died before logging)", 1)
 		case !ok:

@@ -227,6 +227,7 @@ type image struct {
 	refusals   []refusal
 	lastLook   time.Time
 	lastFailed bool
+	lastJoined bool // the last look joined a managed share (two runs of the product)
 	// would: under DRY_RUN, what the last reconcile reported it would do
 	would []change
 }
@@ -367,7 +368,7 @@ func (w *world) reconcile(im *image, now time.Time, carried *confirmation) (post
 	if status == "Creating" || status == "Waiting" {
 		return true, nil
 	}
-	im.lastLook, im.would = now, nil
+	im.lastLook, im.would, im.lastJoined = now, nil, false
 	if status != "Available" {
 		im.refusals = []refusal{{"", "image-status"}}
 		return false, nil
@@ -455,6 +456,10 @@ func (w *world) reconcile(im *image, now time.Time, carried *confirmation) (post
 			return false, nil
 		}
 		im.shares = append(im.shares, target)
+		// The product does this in two runs, the second a re-check once the association
+		// reads Associated (tens of seconds later, more under faults): the refusals the
+		// first one logged are not this look's.
+		im.lastJoined = true
 	}
 	var keep, leaving [][]string
 	for _, set := range im.shares {
@@ -646,8 +651,9 @@ func chunks(ids []string) []string {
 //
 // On a cloud that lists organization grants, the current list is the direct shares
 // and every account covered now: an account only listed is never written (R7 off keeps
-// it), unless it is wanted and a share the run leaves (ending) reaches it — then it is
-// added again before the break, and is a direct share from then on.
+// it), unless the tags name it and a share the run leaves (ending) reaches it — then it
+// is added again before the break, while MAX_ACCOUNTS_PER_IMAGE leaves room, and is a
+// direct share from then on.
 //
 // An image encrypted with the service key, or with a customer key without the role,
 // cannot be shared with: its adds fail, one refusal of the image, and broken says the
@@ -720,8 +726,28 @@ func (w *world) direct(im *image, t tagsRead, allowed []string, cov, covNow, soo
 			real[a] = true
 		}
 	}
-	for _, a := range want {
-		if onlyListed[a] && ending[a] {
+	// Assert again, before the break, the accounts the tags name that the list shows
+	// and a share the run leaves reaches, in tag order, while MAX_ACCOUNTS_PER_IMAGE
+	// leaves room counting the accounts that are direct shares for certain (listed, not
+	// covered now) and the adds; the rest is refused. On a cloud that does not list
+	// grants these are direct shares already: a no-op.
+	room, reasserted := w.maxDirect-len(adds), 0
+	for a := range next {
+		if current[a] && !covNow[a] {
+			room--
+		}
+	}
+	for _, a := range allowed {
+		if cov[a] || !current[a] || !ending[a] {
+			continue
+		}
+		if room <= 0 {
+			refused = append(refused, refusal{a, "share-limit"})
+			continue
+		}
+		room--
+		reasserted++ // a call all the same: it fails where the adds fail
+		if onlyListed[a] {
 			real[a] = true
 			adds = append(adds, a)
 		}
@@ -730,7 +756,7 @@ func (w *world) direct(im *image, t tagsRead, allowed []string, cov, covNow, soo
 	for a := range im.direct {
 		removes = removes || !real[a]
 	}
-	if w.denyModify && !w.dryRun && (removes || len(adds) > 0) {
+	if w.denyModify && !w.dryRun && (removes || len(adds)+reasserted > 0) {
 		// RAM denies every share-list write: the first one fails (removes go first),
 		// the image's direct part is refused as a whole, and a refused removal ends the
 		// chain of confirmations (the next look starts over).
@@ -740,7 +766,7 @@ func (w *world) direct(im *image, t tagsRead, allowed []string, cov, covNow, soo
 		}
 		return refused, true
 	}
-	if len(adds) > 0 && !w.dryRun {
+	if len(adds)+reasserted > 0 && !w.dryRun {
 		code := ""
 		switch {
 		case im.enc == "service-key":
@@ -1196,14 +1222,17 @@ type outcome struct {
 	deleted              bool
 	// lastLook: when the image was last reconciled (zero: never); would: what a dry
 	// run's last look reported it would do.
-	lastLook   time.Time
-	lastFailed bool
-	would      []change
+	lastLook               time.Time
+	lastFailed, lastJoined bool
+	would                  []change
+	// viaFailed: the branch has a run the chaos cut short happen in full; its history
+	// of looks (and so of refusals) need not be the product's.
+	viaFailed bool
 }
 
 func (w *world) outcome(id string) outcome {
 	im := w.images[id]
-	o := outcome{direct: sortedSet(im.direct), tags: im.tags, refusals: im.refusals, deleted: im.deleted, lastLook: im.lastLook, lastFailed: im.lastFailed, would: im.would}
+	o := outcome{direct: sortedSet(im.direct), tags: im.tags, refusals: im.refusals, deleted: im.deleted, lastLook: im.lastLook, lastFailed: im.lastFailed, lastJoined: im.lastJoined, would: im.would}
 	org := map[string]bool{}
 	for _, set := range im.shares {
 		for _, t := range set {
@@ -1274,20 +1303,27 @@ func expect(sc *scenario.Scenario, rec []sandbox.StepRecord) (map[string]*expect
 				}
 			}
 		}
+		failedKept := len(unc) > maxBranchPoints && slices.ContainsFunc(unc[:len(unc)-maxBranchPoints], func(p *point) bool { return p.failed })
 		if len(unc) > maxBranchPoints {
 			unc = unc[len(unc)-maxBranchPoints:] // the latest ones decide the end state most
 		}
+		e.allowed[0].viaFailed = e.lost
 		for mask := 1; mask < 1<<len(unc); mask++ {
 			dropped := map[int]bool{}
+			viaFailed := failedKept
 			for i, p := range unc {
 				if mask&(1<<i) != 0 {
 					dropped[p.id] = true
+				} else if p.failed {
+					viaFailed = true
 				}
 			}
 			w := simulate(sc, items, func(w *world, p *point, im *image) bool {
 				return im.id == id && dropped[p.id] && (p.uncertain || !w.affected(im, p))
 			})
-			e.allowed = append(e.allowed, w.outcome(id))
+			o := w.outcome(id)
+			o.viaFailed = viaFailed
+			e.allowed = append(e.allowed, o)
 		}
 		out[id] = e
 	}
