@@ -228,6 +228,9 @@ type image struct {
 	lastLook   time.Time
 	lastFailed bool
 	lastJoined bool // the last look joined a managed share (two runs of the product)
+	// lastPoint: the last look that is a point of the timeline (no confirmation nor
+	// postponed job of one).
+	lastPoint time.Time
 	// would: under DRY_RUN, what the last reconcile reported it would do
 	would []change
 }
@@ -1108,6 +1111,9 @@ func simulate(sc *scenario.Scenario, items []item, skip func(w *world, p *point,
 					continue
 				}
 				postponed, awaiting := w.reconcile(im, it.at, it.carry)
+				if im.lastLook.Equal(it.at) && it.recon.id >= 0 {
+					im.lastPoint = it.at
+				}
 				if im.lastLook.Equal(it.at) {
 					// A look that follows from a run the chaos may have cut short (or
 					// that is one) may not have happened, nor logged its refusals.
@@ -1222,7 +1228,7 @@ type outcome struct {
 	deleted              bool
 	// lastLook: when the image was last reconciled (zero: never); would: what a dry
 	// run's last look reported it would do.
-	lastLook               time.Time
+	lastLook, lastPoint    time.Time
 	lastFailed, lastJoined bool
 	would                  []change
 	// viaFailed: the branch has a run the chaos cut short happen in full; its history
@@ -1232,7 +1238,7 @@ type outcome struct {
 
 func (w *world) outcome(id string) outcome {
 	im := w.images[id]
-	o := outcome{direct: sortedSet(im.direct), tags: im.tags, refusals: im.refusals, deleted: im.deleted, lastLook: im.lastLook, lastFailed: im.lastFailed, lastJoined: im.lastJoined, would: im.would}
+	o := outcome{direct: sortedSet(im.direct), tags: im.tags, refusals: im.refusals, deleted: im.deleted, lastLook: im.lastLook, lastFailed: im.lastFailed, lastJoined: im.lastJoined, lastPoint: im.lastPoint, would: im.would}
 	org := map[string]bool{}
 	for _, set := range im.shares {
 		for _, t := range set {
