@@ -240,35 +240,41 @@ func compare(sc *scenario.Scenario, res *sandbox.Result, exp map[string]*expecta
 		var diffs []string
 		ok, checked, joined := false, false, false
 		for _, o := range matched {
-			// A job the dead-letter queue split runs again later: where one did, the
-			// product's confirming runs need not be where the branch has them, so the
-			// window opens at the branch's last look of the timeline itself.
-			from := o.lastLook
-			if e.lost && !o.lastPoint.IsZero() {
-				from = o.lastPoint
+			// A job the dead-letter queue split (or a sweep that died) runs again later:
+			// where one did, the product's confirming runs need not be where the branch
+			// has them, so the window may also open at the branch's last look of the
+			// timeline itself.
+			windows := []time.Time{o.lastLook}
+			if e.lost && !o.lastPoint.IsZero() && !o.lastPoint.Equal(o.lastLook) {
+				windows = append(windows, o.lastPoint)
 			}
-			if o.viaFailed || o.lastFailed || e.lost && !from.After(e.lostAt) {
-				continue // the last look may be the run that died, follow from it, or be another than the product's
-			}
-			if o.lastJoined && !dry {
-				joined = true
-				continue // the last look is two runs of the product, the first one's refusals not the look's
-			}
-			checked = true
-			gotR, wantR := productRefusals(res, id, from), oracleRefusals(o)
-			d := ""
-			if !slices.Equal(gotR, wantR) {
-				d = fmt.Sprintf("refusals since %s: got %v, oracle wants %v", from.Format("15:04:05"), gotR, wantR)
-			} else if dry {
-				if gw, ww := productWould(res, id, from), oracleWould(o); !slices.Equal(gw, ww) {
-					d = fmt.Sprintf("DRY_RUN reports since %s: got %v, oracle wants %v", from.Format("15:04:05"), gw, ww)
+			for _, from := range windows {
+				if o.viaFailed || o.lastFailed || e.lost && !from.After(e.lostAt) {
+					continue // the last look may be the run that died, follow from it, or be another than the product's
 				}
+				if (o.lastJoined || !o.joinedAt.IsZero() && !o.joinedAt.Before(from)) && !dry {
+					joined = true
+					continue // the last look is two runs of the product, the first one's refusals not the look's
+				}
+				checked = true
+				gotR, wantR := productRefusals(res, id, from), oracleRefusals(o)
+				d := ""
+				if !slices.Equal(gotR, wantR) {
+					d = fmt.Sprintf("refusals since %s: got %v, oracle wants %v", from.Format("15:04:05"), gotR, wantR)
+				} else if dry {
+					if gw, ww := productWould(res, id, from), oracleWould(o); !slices.Equal(gw, ww) {
+						d = fmt.Sprintf("DRY_RUN reports since %s: got %v, oracle wants %v", from.Format("15:04:05"), gw, ww)
+					}
+				}
+				if d == "" {
+					ok = true
+					break
+				}
+				diffs = append(diffs, d)
 			}
-			if d == "" {
-				ok = true
+			if ok {
 				break
 			}
-			diffs = append(diffs, d)
 		}
 		switch {
 		case !checked && joined:

@@ -227,7 +227,8 @@ type image struct {
 	refusals   []refusal
 	lastLook   time.Time
 	lastFailed bool
-	lastJoined bool // the last look joined a managed share (two runs of the product)
+	lastJoined bool      // the last look joined a managed share (two runs of the product)
+	joinedAt   time.Time // when a look last did
 	// lastPoint: the last look that is a point of the timeline (no confirmation nor
 	// postponed job of one).
 	lastPoint time.Time
@@ -462,7 +463,7 @@ func (w *world) reconcile(im *image, now time.Time, carried *confirmation) (post
 		// The product does this in two runs, the second a re-check once the association
 		// reads Associated (tens of seconds later, more under faults): the refusals the
 		// first one logged are not this look's.
-		im.lastJoined = true
+		im.lastJoined, im.joinedAt = true, now
 	}
 	var keep, leaving [][]string
 	for _, set := range im.shares {
@@ -1229,6 +1230,7 @@ type outcome struct {
 	// lastLook: when the image was last reconciled (zero: never); would: what a dry
 	// run's last look reported it would do.
 	lastLook, lastPoint    time.Time
+	joinedAt               time.Time
 	lastFailed, lastJoined bool
 	would                  []change
 	// viaFailed: the branch has a run the chaos cut short happen in full; its history
@@ -1238,7 +1240,7 @@ type outcome struct {
 
 func (w *world) outcome(id string) outcome {
 	im := w.images[id]
-	o := outcome{direct: sortedSet(im.direct), tags: im.tags, refusals: im.refusals, deleted: im.deleted, lastLook: im.lastLook, lastFailed: im.lastFailed, lastJoined: im.lastJoined, lastPoint: im.lastPoint, would: im.would}
+	o := outcome{direct: sortedSet(im.direct), tags: im.tags, refusals: im.refusals, deleted: im.deleted, lastLook: im.lastLook, lastFailed: im.lastFailed, lastJoined: im.lastJoined, lastPoint: im.lastPoint, joinedAt: im.joinedAt, would: im.would}
 	org := map[string]bool{}
 	for _, set := range im.shares {
 		for _, t := range set {
