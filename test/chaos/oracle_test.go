@@ -1,6 +1,6 @@
 package chaos
 
-// The oracle: a second, deliberately simple implementation of the tag language and rules R1-R11 (tag
+// The oracle: a second, deliberately simple implementation of the tag language and rules R1-R12 (tag
 // language, settings, reconcile rules), written for this test from the text of the rules and
 // sharing no code with the product (no pkg/policy, pkg/plan, pkg/state). It works on
 // plain maps: a world (directory, hand-made resource shares, images) that the scenario's
@@ -21,6 +21,15 @@ package chaos
 // first look, and only those both looks found. So removals happen, SETTLE_DELAY later;
 // and a removal the tags took back in between (an untag-then-tag straddling a sweep)
 // does not happen at all.
+//
+// The settings and clouds the generator varies are modelled too: DRY_RUN (a look
+// changes nothing and records what it would do), REDUNDANCY_SCOPE=all (R8: an untagged
+// image's covered direct shares recorded in tags, then revoked), a cloud that lists
+// organization grants as direct shares (the list is direct shares ∪ coverage), encrypted
+// images (adds refused for the whole image; make before break then keeps the shares it
+// was to leave), and the actions RAM denies (ecs:TagResources for R8,
+// ecs:ModifyImageSharePermission). Each look records its refusals and when it was, for
+// the exact comparison of refusals.
 
 import (
 	"crypto/sha256"
