@@ -116,7 +116,7 @@ func (a *Applier) sleep(ctx context.Context, d time.Duration) error {
 func (a *Applier) Apply(ctx context.Context, st *state.State, p *plan.Plan) (*Outcome, error) {
 	r := &run{a: a, st: st, p: p, out: &Outcome{Postpone: map[string]time.Duration{}, Confirm: map[string]state.Confirmation{}, Held: map[string]state.Confirmation{},
 		Handoff: map[string][]string{}, HandoffSource: map[string]string{}},
-		shareIDs: map[string]string{}, broken: map[string]bool{}, skip: map[string]bool{}, recheck: map[string]bool{},
+		shareIDs: map[string]string{}, broken: map[string]bool{}, skip: map[string]bool{}, gone: map[string]bool{}, removesRefused: map[string]bool{}, recheck: map[string]bool{},
 		rsRefused: map[string]bool{}, stopReported: map[string]bool{}, products: map[string]string{}}
 	for _, ip := range p.Images {
 		r.products[ip.Image] = ip.ProductCode
@@ -160,8 +160,12 @@ type run struct {
 	shareIDs map[string]string // managed name → canonical share ID (existing or created)
 	broken   map[string]bool   // images whose make phase did not complete: no break for them
 	skip     map[string]bool   // images to leave alone for the rest of the run (gone, refused)
-	stopRS   string            // a whole-run error code: no further Resource Sharing writes
-	stopErr  error             // the error that set stopRS
+	gone     map[string]bool   // images the cloud no longer knows
+	// removesRefused: images a removal of whose direct shares the cloud refused for the
+	// whole image.
+	removesRefused map[string]bool
+	stopRS         string // a whole-run error code: no further Resource Sharing writes
+	stopErr        error  // the error that set stopRS
 	// stopReported: images already refused because of stopRS.
 	stopReported map[string]bool
 	recheck      map[string]bool
@@ -664,6 +668,7 @@ func (r *run) narrowModify(ctx context.Context, image string, add, remove []stri
 	switch remedyFor(cloud.Code(err)).scope {
 	case scopeGone:
 		r.skip[image] = true
+		r.gone[image] = true
 		return nil
 	case scopeAccount:
 		batch := append(slices.Clone(add), remove...)
@@ -689,6 +694,9 @@ func (r *run) narrowModify(ctx context.Context, image string, add, remove []stri
 	}
 	r.skip[image] = true
 	r.broken[image] = true
+	if len(remove) > 0 {
+		r.removesRefused[image] = true
+	}
 	r.refuseErr(image, "", err)
 	return nil
 }
@@ -796,10 +804,13 @@ func (r *run) finish() {
 	}
 	sort.Strings(r.out.Recheck)
 	// R12: what awaits a second look goes to a confirming job; confirmed leaves still
-	// held back ride on the chain's re-checks. An image that is gone, or whose writes
+	// held back ride on the chain's re-checks. An image that is gone, or whose removals
 	// the cloud refused for the whole image, gets neither: the next look starts over.
+	// An image whose adds alone were refused (encrypted without the role, say) keeps
+	// its confirming job: the removals do not depend on the adds, and starting over at
+	// every look would keep a share the tags no longer name for good.
 	for _, ip := range r.p.Images {
-		if r.skip[ip.Image] {
+		if r.gone[ip.Image] || r.removesRefused[ip.Image] {
 			continue
 		}
 		if len(ip.Confirm) > 0 {

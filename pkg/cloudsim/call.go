@@ -188,15 +188,17 @@ func (c *Cloud) do(r request) outcome {
 	if apply && actErr == nil {
 		track := c.cfg.TrackAccess && isFn && spec.write
 		var before map[string]map[string]bool
+		var directBefore map[string]int
 		if track {
 			before = c.snapshotLocked(x.region, r.product)
+			directBefore = c.directCountsLocked(x.region, r.product)
 		}
 		resp, actErr = spec.fn(c, x)
 		applied = actErr == nil
 		if applied && track {
 			writes = append(writes, WriteRecord{Seq: seq, Time: now, Action: r.action, RequestID: reqID, Region: x.region,
 				Params: maps.Clone(r.params), Caller: r.caller, Before: before, After: c.snapshotLocked(x.region, r.product),
-				DirectAfter: c.directCountsLocked(x.region, r.product)})
+				DirectBefore: directBefore, DirectAfter: c.directCountsLocked(x.region, r.product)})
 		}
 	}
 	final := gate

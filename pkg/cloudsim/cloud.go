@@ -358,9 +358,10 @@ type WriteRecord struct {
 	Caller    emu.Identity
 	// Before, After: image → accounts with access.
 	Before, After map[string]map[string]bool
-	// DirectAfter: image → number of direct shares right after the write, taken under
-	// the same lock, so that concurrent writers cannot hide a transient excess.
-	DirectAfter map[string]int
+	// DirectBefore, DirectAfter: image → number of direct shares right before and
+	// right after the write, taken under the same lock, so that concurrent writers
+	// cannot hide a transient excess.
+	DirectBefore, DirectAfter map[string]int
 }
 
 // Event is one CloudEvent put on an account's event bus.

@@ -610,10 +610,33 @@ func (p *planner) direct(c *imageCtx, leaving, gone map[string]bool, soon map[st
 		}
 		return !leaving[shareID] && !p.removing[shareID][target]
 	})
-	for _, a := range want {
-		if isCurrent[a] && len(ending[a]) > 0 {
-			c.plan.Reassert = append(c.plan.Reassert, a)
+	// Only accounts the tags name: an account additive mode keeps because the list
+	// shows it may be the grant itself, and asserting every grant of a leaving share
+	// would turn the share into direct shares the tags never asked for (a normal cloud
+	// drops them with the share too). And never past MAX_ACCOUNTS_PER_IMAGE: the
+	// accounts the list shows that no share covers now are direct shares for certain;
+	// the rest, in tag order, is refused with the remedy (R6).
+	certain := 0
+	unshared := map[string]bool{}
+	for _, u := range c.plan.Unshare {
+		unshared[u.Account] = true
+	}
+	for _, a := range current {
+		if len(covNow[a]) == 0 && !unshared[a] {
+			certain++
 		}
+	}
+	room = p.set.MaxAccountsPerImage - certain - len(c.plan.Share) - len(c.plan.Deferred)
+	for _, a := range c.allowed {
+		if !wanted[a] || !isCurrent[a] || len(ending[a]) == 0 {
+			continue
+		}
+		if room <= 0 {
+			c.refuse(a, ReasonShareLimit, fmt.Sprintf("the share list shows the account through a resource share the image leaves, and asserting it as a direct share would pass MAX_ACCOUNTS_PER_IMAGE (%d); share with a folder instead (imageshare:folders), or raise the ECS quota and the setting", p.set.MaxAccountsPerImage))
+			continue
+		}
+		c.plan.Reassert = append(c.plan.Reassert, a)
+		room--
 	}
 	if len(deferred) > 0 {
 		c.plan.Recheck = true

@@ -4,12 +4,10 @@ import (
 	"fmt"
 	"math/rand"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
-	"imageshare/pkg/policy"
 	"imageshare/pkg/settings"
 	"imageshare/pkg/state"
 )
@@ -22,20 +20,9 @@ type model struct {
 	nextID int
 }
 
-func (m *model) access(image string) map[string]bool {
-	out := map[string]bool{}
-	for i := range m.st.Images {
-		if m.st.Images[i].ID == image {
-			for _, a := range m.st.Images[i].Direct {
-				out[a] = true
-			}
-		}
-	}
-	for a := range m.st.Coverage(image, nil) {
-		out[a] = true
-	}
-	return out
-}
+// access is who can boot the image, by the test's own model (access_model_test.go),
+// never by the product's coverage.
+func (m *model) access(image string) map[string]bool { return modelAccess(m.st, image) }
 
 func (m *model) snapshot() map[string]map[string]bool {
 	out := map[string]map[string]bool{}
@@ -238,7 +225,7 @@ func randomState(r *rand.Rand) (*state.State, settings.Settings) {
 		if hand {
 			name = fmt.Sprintf("hand-%d", i)
 		} else {
-			name = ShareName(pick(r, []string{prod, dev, rdID, empty}, 1))
+			name = modelShareName(pick(r, []string{prod, dev, rdID, empty}, 1))
 		}
 		sh := state.Share{ID: fmt.Sprintf("rs-%d", i), Name: name, Created: t0.Add(time.Duration(i) * time.Second),
 			Resources: map[string]state.Association{}, Targets: map[string]state.Association{}}
@@ -367,7 +354,7 @@ func checkConfirmations(t *testing.T, seed int, st *state.State, set settings.Se
 		}
 		var wanted string
 		if im := imageOf(st, ip.Image); im != nil {
-			wanted = wantedShare(st, set, im)
+			wanted = wantedShare(im)
 		}
 		for _, ref := range ip.Disassociate {
 			sh := shareOf(st, ref.ID)
@@ -403,39 +390,12 @@ func shareOf(st *state.State, id string) *state.Share {
 
 // wantedShare is the name of the managed share the image's tags ask for ("" for none),
 // read independently of the planner.
-func wantedShare(st *state.State, set settings.Settings, im *state.Image) string {
-	pol := policy.Parse(set.TagPrefix, im.Tags)
-	o := normalizedFolders(st, pol.Folders)
+func wantedShare(im *state.Image) string {
+	o := modelTarget(modelRead(im.Tags).folders)
 	if len(o) == 0 {
 		return ""
 	}
-	return ShareName(o)
-}
-
-func normalizedFolders(st *state.State, folders []string) []string {
-	var ok []string
-	for _, f := range folders {
-		if f == rdID || st.FolderExists(f) {
-			ok = append(ok, f)
-		}
-	}
-	if slices.Contains(ok, rdID) {
-		return []string{rdID}
-	}
-	var o []string
-	for _, f := range ok {
-		under := false
-		for _, g := range ok {
-			if g != f && slices.Contains(st.Ancestors(f), g) {
-				under = true
-			}
-		}
-		if !under && !slices.Contains(o, f) {
-			o = append(o, f)
-		}
-	}
-	sort.Strings(o)
-	return o
+	return modelShareName(o)
 }
 
 func anyRecheck(p *Plan) bool {
@@ -447,79 +407,58 @@ func anyRecheck(p *Plan) bool {
 	return false
 }
 
-// checkEndState is an independent reading of sections 2–4 for a converged state.
+// checkEndState is an independent reading of sections 2–4 for a converged state: the
+// tags by the test's own parser, coverage by the test's own model of R5.
 func checkEndState(t *testing.T, seed int, st *state.State, set settings.Settings, trace string) {
 	t.Helper()
 	fail := func(format string, args ...any) {
 		t.Fatalf("seed %d: "+format+"\n%s", append([]any{seed}, append(args, trace)...)...)
 	}
 	for _, im := range st.Images {
-		pol := policy.Parse(set.TagPrefix, im.Tags)
-		if !pol.Managed || len(pol.Errors) > 0 {
+		tags := modelRead(im.Tags)
+		if !tags.managed || tags.broken {
 			continue
 		}
-		cov := st.Coverage(im.ID, nil)
+		cov := modelCoverage(st, im.ID)
 		// Organization part: in exactly the managed share of its normalized folders.
-		var okFolders []string
-		for _, f := range pol.Folders {
-			if f == rdID || st.FolderExists(f) {
-				okFolders = append(okFolders, f)
-			}
-		}
-		var o []string
-		if slices.Contains(okFolders, rdID) {
-			o = []string{rdID}
-		} else {
-			for _, f := range okFolders {
-				under := false
-				for _, g := range okFolders {
-					if g != f && slices.Contains(st.Ancestors(f), g) {
-						under = true
-					}
-				}
-				if !under {
-					o = append(o, f)
-				}
-			}
-		}
-		sort.Strings(o)
+		o := modelTarget(tags.folders)
 		var in []string
 		stuck := false // a Failed association not yet due for a retry keeps the old share (make before break)
 		for _, sh := range st.Shares {
-			if IsManagedName(sh.Name) && sh.Resources[im.ID].Holding() {
+			if modelManagedRE.MatchString(sh.Name) && modelHolding(sh.Resources[im.ID].Status) {
 				in = append(in, sh.Name)
-				stuck = stuck || sh.Resources[im.ID].Status == state.Failed && !st.RetryFailed
+				stuck = stuck || sh.Resources[im.ID].Status == "Failed" && !st.RetryFailed
 			}
 		}
 		var wantIn []string
 		if len(o) > 0 {
-			wantIn = []string{ShareName(o)}
+			wantIn = []string{modelShareName(o)}
 			for _, sh := range st.Shares {
 				for _, a := range sh.Targets {
-					stuck = stuck || sh.Name == wantIn[0] && a.Status == state.Failed && !st.RetryFailed
+					stuck = stuck || sh.Name == wantIn[0] && a.Status == "Failed" && !st.RetryFailed
 				}
 			}
 		}
-		limited := len(o) > 0 && managedSharesAtLimit(st, set, ShareName(o))
+		limited := len(o) > 0 && managedSharesAtLimit(st, set, modelShareName(o))
 		if !limited && !stuck && strings.Join(in, ",") != strings.Join(wantIn, ",") {
-			fail("image %s is in managed shares %v, want %v (folders %v)", im.ID, in, wantIn, pol.Folders)
+			fail("image %s is in managed shares %v, want %v (folders %v)", im.ID, in, wantIn, tags.folders)
 		}
 		// Direct part.
-		allowed := func(a string) bool { return a != owner && (st.IsMember(a) || set.Allowed(a)) }
+		allowed := func(a string) bool { return a != owner && (modelIsMember(a) || a == ext) }
 		for _, a := range im.Direct {
-			if len(cov[a]) > 0 && set.RevokeRedundant {
+			if cov[a] && set.RevokeRedundant {
 				fail("image %s: %s is covered and shared directly", im.ID, a)
 			}
-			if pol.Mode == policy.Exact && !slices.Contains(pol.Accounts, a) && !(len(cov[a]) > 0 && !set.RevokeRedundant) {
+			if !tags.additive && !slices.Contains(tags.accounts, a) && !(cov[a] && !set.RevokeRedundant) {
 				fail("image %s (exact): %s is shared directly but not tagged", im.ID, a)
 			}
-			if pol.Mode == policy.Exact && !allowed(a) {
+			if !tags.additive && !allowed(a) {
 				fail("image %s (exact): %s is not allowed but shared", im.ID, a)
 			}
 		}
 		n := 0
-		for _, a := range pol.Accounts {
-			if allowed(a) && len(cov[a]) == 0 && !slices.Contains(im.Direct, a) {
+		for _, a := range tags.accounts {
+			if allowed(a) && !cov[a] && !slices.Contains(im.Direct, a) {
 				n++
 			}
 		}
@@ -535,7 +474,7 @@ func managedSharesAtLimit(st *state.State, set settings.Settings, name string) b
 		if sh.Name == name {
 			return false
 		}
-		if IsManagedName(sh.Name) {
+		if modelManagedRE.MatchString(sh.Name) {
 			n++
 		}
 	}

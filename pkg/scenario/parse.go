@@ -500,6 +500,7 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 		}
 	}
 	imageIDs := map[string]int{}
+	elsewhere := map[string]string{} // images of another region → their region
 	if e, ok := f["images"]; ok {
 		items, present, err := p.list(e.val, "images")
 		if err != nil {
@@ -516,7 +517,13 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 			if l, dup := imageIDs[im.ID]; dup {
 				return nil, p.errf(it, "images[%d]: duplicate image %s (already at line %d)", i, im.ID, l)
 			}
+			if im.Region == sc.Region {
+				im.Region = ""
+			}
 			imageIDs[im.ID] = it.Line
+			if im.Region != "" {
+				elsewhere[im.ID] = im.Region
+			}
 			sc.Images = append(sc.Images, im)
 		}
 	}
@@ -534,6 +541,11 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 			rs, err := p.resourceShare(it, fmt.Sprintf("resource_shares[%d]", i), imageIDs)
 			if err != nil {
 				return nil, err
+			}
+			for _, id := range rs.Images {
+				if r := elsewhere[id]; r != "" {
+					return nil, p.errf(it, "resource_shares[%d]: image %s is in region %s: resource shares are the scenario's region's (%s)", i, id, r, sc.Region)
+				}
 			}
 			sc.ResourceShares = append(sc.ResourceShares, rs)
 		}

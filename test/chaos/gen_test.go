@@ -1,11 +1,17 @@
 package chaos
 
 // The generator: from a seed, a random organization (up to 30 accounts, folders nested
-// up to 3 deep), images with random tags (exact and additive, account and folder
-// targets, none, tag errors), hand-made resource shares, and a short sequence of steps
-// (tag edits, hand edits of share lists, joins, moves, removals, hand-made share edits,
-// lost events, `together` edits, hostile events). Every step it makes is one the
-// emulated cloud accepts, so the oracle need not model a person's failed call.
+// up to 3 deep; one seed in twenty over 150 members, more than one ListAccounts page),
+// images with random tags (exact and additive, account and folder targets, none, tag
+// errors), encrypted images (customer key with and without the role, service key),
+// images still Creating at the start, images in a second region that REGIONS names,
+// hand-made resource shares, settings (DRY_RUN,
+// REDUNDANCY_SCOPE=all with or without ecs:TagResources, no
+// ecs:ModifyImageSharePermission, a cloud that lists organization
+// grants with REVOKE_REDUNDANT=false, small MAX_ACCOUNTS_PER_IMAGE), and a short sequence
+// of steps (tag edits, hand edits of share lists, joins, moves, removals, hand-made
+// share edits, lost events, `together` edits, hostile events). Every step it makes is
+// one the emulated cloud accepts, so the oracle need not model a person's failed call.
 
 import (
 	"fmt"
@@ -20,6 +26,9 @@ import (
 const (
 	owner  = "1000000000000001"
 	region = "cn-hangzhou"
+	// region2 is a region without a deployment of its own that REGIONS names: only
+	// the sweep (and the jobs it starts, org changes) reach its images.
+	region2 = "cn-shanghai"
 )
 
 type gen struct {
@@ -40,6 +49,10 @@ type gen struct {
 	images      []*genImage
 	hand        []*genShare
 	eventsOn    bool
+	// maxAccounts bounds the accounts steps may add (30, or more with a directory
+	// over one ListAccounts page).
+	maxAccounts int
+	role        bool // the owner has AliyunECSShareEncryptImageDefaultRole
 }
 
 type genImage struct {
@@ -47,6 +60,8 @@ type genImage struct {
 	available bool // a person may change its share list (ECS refuses adds otherwise)
 	deleted   bool
 	others    bool
+	enc       string // none, cmk, service-key
+	elsewhere bool   // in region2: no step touches it
 }
 
 type genShare struct {
@@ -74,13 +89,20 @@ func (g *gen) account(base string) string {
 
 // generate makes the scenario of one seed.
 func generate(seed uint64) *scenario.Scenario {
-	g := &gen{r: rand.New(rand.NewPCG(seed, 0x1f2e3d4c)), depth: map[string]int{}, memberOf: map[string]string{}, eventsOn: true, nextAccount: 10, initial: map[string]bool{}}
+	g := &gen{r: rand.New(rand.NewPCG(seed, 0x1f2e3d4c)), depth: map[string]int{}, memberOf: map[string]string{}, eventsOn: true, nextAccount: 10, initial: map[string]bool{}, maxAccounts: 30}
 	sc := &scenario.Scenario{Region: region, Owner: owner, Cloud: scenario.Cloud{OrgEvents: !g.chance(0.15)},
 		Faults:   scenario.Faults{Seed: int64(seed), Throttle: 0.2, ServerError: 0.05, Kill: 0.02},
 		Settings: map[string]string{"RETRY_BASE": "1ms", "RETRY_MAX": "5ms", "NOTIFY_TOPIC": "imageshare-notify"}}
 	g.sc = sc
 	total := 3 + g.r.IntN(28) // accounts other than the owner, at most 30 with it
-	if g.chance(0.93) {
+	// Now and then a directory over one ListAccounts page (100 members): every member
+	// counts, not only the first page's.
+	big := g.chance(0.05)
+	if big {
+		total = 152 + g.r.IntN(30)
+		g.maxAccounts = total + 6
+	}
+	if g.chance(0.93) || big {
 		g.dirID, g.root = "rd-"+alnum(g.r, 6), "r-"+alnum(g.r, 6)
 		d := &scenario.Directory{ID: g.dirID, Root: g.root, SharingEnabled: true}
 		for i, n := 0, 1+g.r.IntN(7); i < n; i++ {
@@ -136,20 +158,70 @@ func generate(seed uint64) *scenario.Scenario {
 	if g.chance(0.15) {
 		sc.Settings["REVOKE_REDUNDANT"] = "false"
 	}
+	if g.chance(0.08) {
+		// A cloud that lists organization grants as direct shares, deployed as
+		// `imageshare probe` then advises (R7).
+		sc.Cloud.OrgGrantsListed = true
+		sc.Settings["REVOKE_REDUNDANT"] = "false"
+	}
+	scopeAll := g.chance(0.15)
+	if scopeAll {
+		sc.Settings["REDUNDANCY_SCOPE"] = "all"
+		if g.chance(0.3) {
+			// R8 cannot record what it would revoke: it revokes nothing and refuses.
+			sc.Deny = []string{"ecs:TagResources"}
+		}
+	}
+	if g.chance(0.04) {
+		// No share-list write is allowed: every image that needs one is refused
+		// (Forbidden.RAM), the failed calls' events are dropped, nothing loops.
+		sc.Deny = append(sc.Deny, "ecs:ModifyImageSharePermission")
+	}
+	if g.chance(0.06) {
+		sc.Settings["DRY_RUN"] = "true"
+	}
+	if g.chance(0.5) {
+		sc.Roles = []string{"AliyunECSShareEncryptImageDefaultRole"}
+		g.role = true
+	}
+	untagged, handShares := 0.15, 0.35
+	if scopeAll {
+		untagged, handShares = 0.4, 0.8 // R8 needs untagged images that a share covers
+	}
 	// Images present at the start.
 	for i, n := 0, 1+g.r.IntN(4); i < n; i++ {
-		im := &genImage{id: fmt.Sprintf("m-Chaos%02d%05d", i, g.r.IntN(100000)), available: true}
-		si := scenario.Image{ID: im.id, Status: "Available", Owner: "self", Encrypted: "none", Tags: g.tags()}
+		im := &genImage{id: fmt.Sprintf("m-Chaos%02d%05d", i, g.r.IntN(100000)), available: true, enc: "none"}
+		switch x := g.r.Float64(); {
+		case x < 0.1:
+			im.enc = "cmk" // shareable only with the role
+		case x < 0.15:
+			im.enc = "service-key" // never shareable
+		}
+		si := scenario.Image{ID: im.id, Status: "Available", Owner: "self", Encrypted: im.enc, Tags: g.tagsFor(im)}
 		switch {
 		case g.chance(0.05):
 			si.Status = g.pick([]string{"CreateFailed", "Deprecated", "UnAvailable"})
 			im.available = false
-		case g.chance(0.15):
+		case g.chance(0.08):
+			// Still being made: Available a minute after the start (R2 postpones).
+			si.Status = g.pick([]string{"Creating", "Waiting"})
+			im.available = false
+		}
+		if g.chance(untagged) {
 			si.Tags = map[string]string{"team": "web"} // never managed
 		}
 		si.SharedWith = g.someAccounts(g.r.IntN(4), false)
 		g.images = append(g.images, im)
 		sc.Images = append(sc.Images, si)
+	}
+	if g.chance(0.1) {
+		sc.Settings["REGIONS"] = region2
+		for i, n := 0, 1+g.r.IntN(2); i < n; i++ {
+			im := &genImage{id: fmt.Sprintf("m-Second%02d%05d", i, g.r.IntN(100000)), enc: "none", elsewhere: true}
+			g.images = append(g.images, im)
+			sc.Images = append(sc.Images, scenario.Image{ID: im.id, Status: "Available", Owner: "self", Encrypted: "none",
+				Tags: g.tags(), SharedWith: g.someAccounts(g.r.IntN(4), false), Region: region2})
+		}
 	}
 	if g.chance(0.3) {
 		// An image of another account, shared with the owner and tagged: R1 leaves it.
@@ -159,7 +231,7 @@ func generate(seed uint64) *scenario.Scenario {
 			Tags: map[string]string{prefix + ":accounts": g.join(g.someAccounts(2, true))}, SharedWith: []string{owner}})
 	}
 	// Hand-made resource shares present at the start.
-	if g.dirID != "" && g.chance(0.35) {
+	if g.dirID != "" && g.chance(handShares) {
 		hs := &genShare{name: "golden-" + alnum(g.r, 4), targets: g.shareTargets(), images: g.someImages(1 + g.r.IntN(2))}
 		g.hand = append(g.hand, hs)
 		sc.ResourceShares = append(sc.ResourceShares, scenario.ResourceShare{Name: hs.name, Targets: slices.Clone(hs.targets), Images: slices.Clone(hs.images)})
@@ -207,7 +279,7 @@ func (g *gen) someImages(n int) []string {
 	for i := 0; i < n; i++ {
 		var pool []string
 		for _, im := range g.images {
-			if !im.deleted && !im.others && im.available && !slices.Contains(out, im.id) {
+			if !im.deleted && !im.others && !im.elsewhere && im.available && im.enc != "service-key" && !slices.Contains(out, im.id) {
 				pool = append(pool, im.id)
 			}
 		}
@@ -303,6 +375,23 @@ func (g *gen) folderToken() string {
 	}
 }
 
+// tagsFor makes tags for an image: an image encrypted with the service key never names
+// folders (its association would fail, a case the scenario library covers).
+func (g *gen) tagsFor(im *genImage) map[string]string {
+	t := g.tags()
+	if im.enc == "service-key" {
+		for k := range t {
+			if strings.HasPrefix(k, prefix+":folders") {
+				delete(t, k)
+			}
+		}
+		if len(t) == 0 {
+			t["env"] = "prod"
+		}
+	}
+	return t
+}
+
 // tags makes a random set of imageshare tags, now and then with a tag error.
 func (g *gen) tags() map[string]string {
 	t := map[string]string{}
@@ -367,7 +456,7 @@ func (g *gen) step(top bool) (scenario.Step, bool) {
 	live := func() []*genImage {
 		var out []*genImage
 		for _, im := range g.images {
-			if !im.deleted && !im.others {
+			if !im.deleted && !im.others && !im.elsewhere {
 				out = append(out, im)
 			}
 		}
@@ -381,7 +470,7 @@ func (g *gen) step(top bool) (scenario.Step, bool) {
 	switch {
 	case x < 25 && len(imgs) > 0: // tag edit
 		im := imgs[g.r.IntN(len(imgs))]
-		return scenario.Step{TagImage: &scenario.TagImage{Image: im.id, Tags: g.tags()}}, true
+		return scenario.Step{TagImage: &scenario.TagImage{Image: im.id, Tags: g.tagsFor(im)}}, true
 	case x < 33 && len(imgs) > 0: // untag some (perhaps all) prefix keys
 		im := imgs[g.r.IntN(len(imgs))]
 		keys := []string{prefix + ":accounts"}
@@ -395,7 +484,9 @@ func (g *gen) step(top bool) (scenario.Step, bool) {
 	case x < 45: // a person edits a share list by hand
 		var pool []*genImage
 		for _, im := range imgs {
-			if im.available {
+			// ECS refuses a person's adds to an image not Available, encrypted with the
+			// service key, or with a customer key while the role is missing.
+			if im.available && (im.enc == "none" || im.enc == "cmk" && g.role) {
 				pool = append(pool, im)
 			}
 		}
@@ -413,7 +504,7 @@ func (g *gen) step(top bool) (scenario.Step, bool) {
 		}
 		return scenario.Step{ShareImage: &scenario.ShareImage{Image: im.id, Add: add, Remove: remove}}, true
 	case x < 51: // a new image
-		im := &genImage{id: fmt.Sprintf("m-ChaosNew%05d", g.r.IntN(100000)), available: true}
+		im := &genImage{id: fmt.Sprintf("m-ChaosNew%05d", g.r.IntN(100000)), available: true, enc: "none"}
 		for _, o := range g.images {
 			if o.id == im.id {
 				return scenario.Step{}, false
@@ -428,7 +519,7 @@ func (g *gen) step(top bool) (scenario.Step, bool) {
 			h.images = slices.DeleteFunc(h.images, func(s string) bool { return s == im.id })
 		}
 		return scenario.Step{DeleteImage: &scenario.DeleteImage{Image: im.id}}, true
-	case x < 60 && g.dirID != "" && len(g.members)+len(g.outside)+len(g.fresh) < 30:
+	case x < 60 && g.dirID != "" && len(g.members)+len(g.outside)+len(g.fresh) < g.maxAccounts:
 		a := g.account("1000")
 		f := g.place()
 		g.members = append(g.members, a)

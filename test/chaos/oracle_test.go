@@ -1,6 +1,6 @@
 package chaos
 
-// The oracle: a second, deliberately simple implementation of the tag language and rules R1-R11 (tag
+// The oracle: a second, deliberately simple implementation of the tag language and rules R1-R12 (tag
 // language, settings, reconcile rules), written for this test from the text of the rules and
 // sharing no code with the product (no pkg/policy, pkg/plan, pkg/state). It works on
 // plain maps: a world (directory, hand-made resource shares, images) that the scenario's
@@ -21,8 +21,19 @@ package chaos
 // first look, and only those both looks found. So removals happen, SETTLE_DELAY later;
 // and a removal the tags took back in between (an untag-then-tag straddling a sweep)
 // does not happen at all.
+//
+// The settings and clouds the generator varies are modelled too: DRY_RUN (a look
+// changes nothing and records what it would do), REDUNDANCY_SCOPE=all (R8: an untagged
+// image's covered direct shares recorded in tags, then revoked), a cloud that lists
+// organization grants as direct shares (the list is direct shares ∪ coverage), encrypted
+// images (adds refused for the whole image; make before break then keeps the shares it
+// was to leave), and the actions RAM denies (ecs:TagResources for R8,
+// ecs:ModifyImageSharePermission). Each look records its refusals and when it was, for
+// the exact comparison of refusals.
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"regexp"
 	"slices"
@@ -182,17 +193,23 @@ func readTags(tags map[string]string) tagsRead {
 
 // world is what the oracle knows of the cloud.
 type world struct {
-	owner      string
-	dirID      string            // "" when the owner has no directory
-	parent     map[string]string // folder → parent (a folder or the root)
-	members    map[string]string // member → folder (or the root)
-	accounts   map[string]bool   // accounts that exist
-	allowed    map[string]bool   // ALLOWED_EXTERNAL_ACCOUNTS
-	maxDirect  int
-	revoke     bool
-	hand       []*handShare
-	images     map[string]*image
-	imageOrder []string
+	owner     string
+	dirID     string            // "" when the owner has no directory
+	parent    map[string]string // folder → parent (a folder or the root)
+	members   map[string]string // member → folder (or the root)
+	accounts  map[string]bool   // accounts that exist
+	allowed   map[string]bool   // ALLOWED_EXTERNAL_ACCOUNTS
+	maxDirect int
+	revoke    bool
+	// dryRun: DRY_RUN=true, nothing changes; scopeAll: REDUNDANCY_SCOPE=all (R8);
+	// listed: the cloud lists organization grants in DescribeImageSharePermission;
+	// role: the owner has AliyunECSShareEncryptImageDefaultRole; denyTag: the
+	// functions' role may not call ecs:TagResources.
+	// denyModify: nor ecs:ModifyImageSharePermission.
+	dryRun, scopeAll, listed, role, denyTag, denyModify bool
+	hand                                                []*handShare
+	images                                              map[string]*image
+	imageOrder                                          []string
 	// R12 in this simulation: second looks, removals they did, removals the tags took
 	// back in between (counted for the suite's tally).
 	looks, confirmed, withdrawn int
@@ -214,8 +231,26 @@ type image struct {
 	// it waits for the confirmation of leaving the ones the tags no longer ask for.
 	shares  [][]string
 	deleted bool
-	// refusals of the image's last reconcile
-	refusals []refusal
+	enc     string // none, cmk, service-key
+	// refusals of the image's last reconcile, and when it was
+	refusals   []refusal
+	lastLook   time.Time
+	lastFailed bool
+	lastJoined bool      // the last look joined a managed share (two runs of the product)
+	joinedAt   time.Time // when a look last did
+	// lastPoint: the last look that is a point of the timeline (no confirmation nor
+	// postponed job of one).
+	lastPoint time.Time
+	// would: under DRY_RUN, what the last reconcile reported it would do
+	would []change
+}
+
+// change is one change a reconcile reports (R10): share, unshare, associate,
+// disassociate, with its subject (an account, or a managed share's name); after: an R12
+// removal a dry run reports "after confirmation".
+type change struct {
+	action, subject string
+	after           bool
 }
 
 func cloneMap[K comparable, V any](m map[K]V) map[K]V {
@@ -329,17 +364,24 @@ func (w *world) reconcile(im *image, now time.Time, carried *confirmation) (post
 		return false, nil // R1: gone, or not ours
 	}
 	t := readTags(im.tags)
-	if !t.managed {
-		return false, nil // never managed, or released: left as it is
-	}
 	status := im.status
-	if status == "Creating" || status == "Waiting" {
-		if im.readyAt.IsZero() || now.Before(im.readyAt) {
-			return true, nil
-		}
+	if (status == "Creating" || status == "Waiting") && !im.readyAt.IsZero() && !now.Before(im.readyAt) {
 		status = "Available"
+		im.status = status
 	}
-	im.status = status
+	if !t.managed {
+		// Never managed, or released: left as it is, except that R8 records and revokes
+		// the redundant direct shares of an Available one when REDUNDANCY_SCOPE=all.
+		im.lastLook, im.refusals, im.would = now, nil, nil
+		if w.scopeAll && w.revoke && status == "Available" {
+			w.retain(im)
+		}
+		return false, nil
+	}
+	if status == "Creating" || status == "Waiting" {
+		return true, nil
+	}
+	im.lastLook, im.would, im.lastJoined = now, nil, false
 	if status != "Available" {
 		im.refusals = []refusal{{"", "image-status"}}
 		return false, nil
@@ -347,6 +389,13 @@ func (w *world) reconcile(im *image, now time.Time, carried *confirmation) (post
 	if len(t.errs) > 0 {
 		im.refusals = t.errs // frozen: left exactly as it is
 		return false, nil
+	}
+	if w.dryRun {
+		// Decide and report, change nothing: every run is a first look (R12 queues no
+		// confirming job under DRY_RUN).
+		direct, shares := cloneMap(im.direct), slices.Clone(im.shares)
+		defer func() { im.direct, im.shares = direct, shares }()
+		carried = nil
 	}
 	fp := fingerprint(im.tags)
 	wait := &confirmation{fp: fp, keys: map[string]bool{}}
@@ -410,30 +459,198 @@ func (w *world) reconcile(im *image, now time.Time, carried *confirmation) (post
 				soon[m] = true
 			}
 		}
-		w.direct(im, t, allowed, w.coverage(im), w.coverage(im, im.shares...), soon, confirmed, wait)
+		before := cloneMap(im.direct)
+		first, _ := w.direct(im, t, allowed, w.coverage(im), w.coverage(im, im.shares...), soon, nil, confirmed, wait)
+		if w.dryRun {
+			// The dry run's look: the association it would start, the direct part
+			// against the coverage there is now; nothing after it happens.
+			im.would = append(w.changes(before, im.direct, wait), change{"associate", shareName(target), false})
+			im.refusals = append(refused, first...)
+			return false, nil
+		}
 		im.shares = append(im.shares, target)
+		// The product does this in two runs, the second a re-check once the association
+		// reads Associated (tens of seconds later, more under faults): the refusals the
+		// first one logged are not this look's.
+		im.lastJoined, im.joinedAt = true, now
 	}
-	var keep [][]string
+	var keep, leaving [][]string
 	for _, set := range im.shares {
 		switch {
 		case slices.Equal(set, target):
 			keep = append(keep, set)
 		case confirmed(shareKey(set)):
+			leaving = append(leaving, set)
 		default:
 			keep = append(keep, set)
 			wait.keys[shareKey(set)] = true
 		}
 	}
-	im.shares = keep
 	var remain [][]string
 	if len(target) > 0 {
 		remain = [][]string{target}
 	}
-	im.refusals = append(refused, w.direct(im, t, allowed, w.coverage(im, remain...), w.coverage(im, im.shares...), nil, confirmed, wait)...)
+	before := cloneMap(im.direct)
+	covNow := w.coverage(im, im.shares...)
+	im.shares = keep
+	ending := map[string]bool{}
+	for _, set := range leaving {
+		for _, t := range set {
+			for _, m := range w.reach(t) {
+				ending[m] = true
+			}
+		}
+	}
+	more, broken := w.direct(im, t, allowed, w.coverage(im, remain...), covNow, nil, ending, confirmed, wait)
+	im.refusals = append(refused, more...)
+	if broken {
+		// The adds failed (R9, the image's whole direct part): make before break keeps
+		// the image in the shares it was to leave. The leave was confirmed, so no
+		// confirming job follows: a later run looks again.
+		im.shares = append(im.shares, leaving...)
+		leaving = nil
+	}
+	if w.dryRun {
+		im.would = w.changes(before, im.direct, wait)
+		for _, set := range leaving {
+			im.would = append(im.would, change{"disassociate", shareName(set), false})
+		}
+		return false, nil
+	}
 	if len(wait.keys) == 0 {
 		return false, nil
 	}
 	return false, wait
+}
+
+// changes lists what a dry run reports for the direct part: the shares it would add
+// and remove, and the removals awaiting a second look, "after confirmation".
+func (w *world) changes(before, after map[string]bool, wait *confirmation) []change {
+	var out []change
+	for a := range after {
+		if !before[a] {
+			out = append(out, change{"share", a, false})
+		}
+	}
+	for a := range before {
+		if !after[a] {
+			out = append(out, change{"unshare", a, false})
+		}
+	}
+	for k := range wait.keys {
+		if strings.HasPrefix(k, "share:") {
+			out = append(out, change{"disassociate", shareName(strings.Split(strings.TrimPrefix(k, "share:"), ",")), true})
+		} else {
+			out = append(out, change{"unshare", k, true})
+		}
+	}
+	return out
+}
+
+// shareName is R4's name of the managed share of a normalized target set.
+func shareName(set []string) string {
+	s := slices.Clone(set)
+	sort.Strings(s)
+	sum := sha256.Sum256([]byte(strings.Join(s, ",")))
+	return "imageshare-" + hex.EncodeToString(sum[:])[:32]
+}
+
+// retain is R8 for an untagged image: the direct shares its coverage reaches are
+// recorded in one tag write (mode additive, the accounts under accounts:retained, the
+// targets of the managed shares that hold it under folders) and then revoked; the image
+// is managed from then on. Without the right to tag, nothing is revoked: a refusal.
+func (w *world) retain(im *image) {
+	cov := w.coverage(im, im.shares...)
+	var revoke []string
+	for _, a := range sortedSet(im.direct) {
+		if cov[a] {
+			revoke = append(revoke, a)
+		}
+	}
+	if len(revoke) == 0 {
+		return
+	}
+	if w.dryRun {
+		for _, a := range revoke {
+			im.would = append(im.would, change{"unshare", a, false})
+		}
+		return
+	}
+	if w.denyTag {
+		im.refusals = []refusal{{"", "retain-limit"}}
+		return
+	}
+	base := prefix + ":accounts:retained"
+	var ids []string
+	for i := 1; ; i++ {
+		k := base
+		if i > 1 {
+			k = fmt.Sprintf("%s:%d", base, i)
+		}
+		v, ok := im.tags[k]
+		if !ok {
+			break
+		}
+		ids = append(ids, splitValue(v)...)
+	}
+	for _, a := range revoke {
+		if !slices.Contains(ids, a) {
+			ids = append(ids, a)
+		}
+	}
+	im.tags[prefix+":mode"] = "additive"
+	for i, v := range chunks(ids) {
+		k := base
+		if i > 0 {
+			k = fmt.Sprintf("%s:%d", base, i+1)
+		}
+		im.tags[k] = v
+	}
+	sets := slices.Clone(im.shares)
+	sort.Slice(sets, func(i, j int) bool { return shareName(sets[i]) < shareName(sets[j]) })
+	var folders []string
+	for _, set := range sets {
+		for _, t := range set {
+			if !slices.Contains(folders, t) {
+				folders = append(folders, t)
+			}
+		}
+	}
+	for i, v := range chunks(folders) {
+		k := prefix + ":folders"
+		if i > 0 {
+			k = fmt.Sprintf("%s:%d", k, i+1)
+		}
+		im.tags[k] = v
+	}
+	if w.denyModify {
+		im.refusals = []refusal{{"", "Forbidden.RAM"}} // recorded, not revoked
+		return
+	}
+	for _, a := range revoke {
+		delete(im.direct, a)
+	}
+}
+
+// chunks joins IDs with commas into tag values of at most 128 characters.
+func chunks(ids []string) []string {
+	var out []string
+	cur := ""
+	for _, id := range ids {
+		switch {
+		case cur == "":
+			cur = id
+		case len(cur)+1+len(id) <= 128:
+			cur += "," + id
+		default:
+			out = append(out, cur)
+			cur = id
+		}
+	}
+	if cur != "" {
+		out = append(out, cur)
+	}
+	return out
 }
 
 // direct is R6, R7 and R12 in one run: the wanted direct shares are the allowed tag
@@ -444,8 +661,27 @@ func (w *world) reconcile(im *image, now time.Time, carried *confirmation) (post
 // REVOKE_REDUNDANT=false it would stay, making the end state depend on timing). A
 // covered account goes at once (R7) unless REVOKE_REDUNDANT=false, which keeps any
 // account covered now (covNow); any other removal waits for a confirmation (R12).
-func (w *world) direct(im *image, t tagsRead, allowed []string, cov, covNow, soon map[string]bool, confirmed func(string) bool, wait *confirmation) []refusal {
-	var refused []refusal
+//
+// On a cloud that lists organization grants, the current list is the direct shares
+// and every account covered now: an account only listed is never written (R7 off keeps
+// it), unless the tags name it and a share the run leaves (ending) reaches it — then it
+// is added again before the break, while MAX_ACCOUNTS_PER_IMAGE leaves room, and is a
+// direct share from then on.
+//
+// An image encrypted with the service key, or with a customer key without the role,
+// cannot be shared with: its adds fail, one refusal of the image, and broken says the
+// run then leaves no share (make before break). A dry run makes no call.
+func (w *world) direct(im *image, t tagsRead, allowed []string, cov, covNow, soon, ending map[string]bool, confirmed func(string) bool, wait *confirmation) (refused []refusal, broken bool) {
+	current := cloneMap(im.direct)
+	onlyListed := map[string]bool{}
+	if w.listed {
+		for a := range covNow {
+			if a != w.owner && !current[a] {
+				current[a] = true
+				onlyListed[a] = true
+			}
+		}
+	}
 	var want []string
 	for _, a := range allowed {
 		if !cov[a] {
@@ -453,7 +689,7 @@ func (w *world) direct(im *image, t tagsRead, allowed []string, cov, covNow, soo
 		}
 	}
 	if t.additive {
-		for _, a := range sortedSet(im.direct) {
+		for _, a := range sortedSet(current) {
 			if !cov[a] && !slices.Contains(want, a) {
 				want = append(want, a)
 				if a != w.owner && w.members[a] == "" && !w.allowed[a] {
@@ -463,7 +699,7 @@ func (w *world) direct(im *image, t tagsRead, allowed []string, cov, covNow, soo
 		}
 	}
 	next := map[string]bool{}
-	for a := range im.direct {
+	for a := range current {
 		switch {
 		case slices.Contains(want, a):
 			next[a] = true
@@ -480,6 +716,7 @@ func (w *world) direct(im *image, t tagsRead, allowed []string, cov, covNow, soo
 			wait.keys[a] = true
 		}
 	}
+	var adds []string
 	for _, a := range want {
 		if next[a] {
 			continue
@@ -492,9 +729,74 @@ func (w *world) direct(im *image, t tagsRead, allowed []string, cov, covNow, soo
 			continue
 		}
 		next[a] = true
+		adds = append(adds, a)
 	}
-	im.direct = next
-	return refused
+	// What the cloud ends up with: the direct shares kept, the adds, and the listed
+	// accounts added again before a share that reaches them is left.
+	real := map[string]bool{}
+	for a := range next {
+		if !onlyListed[a] {
+			real[a] = true
+		}
+	}
+	// Assert again, before the break, the accounts the tags name that the list shows
+	// and a share the run leaves reaches, in tag order, while MAX_ACCOUNTS_PER_IMAGE
+	// leaves room counting the accounts that are direct shares for certain (listed, not
+	// covered now) and the adds; the rest is refused. On a cloud that does not list
+	// grants these are direct shares already: a no-op.
+	room, reasserted := w.maxDirect-len(adds), 0
+	for a := range next {
+		if current[a] && !covNow[a] {
+			room--
+		}
+	}
+	for _, a := range allowed {
+		if cov[a] || !current[a] || !ending[a] {
+			continue
+		}
+		if room <= 0 {
+			refused = append(refused, refusal{a, "share-limit"})
+			continue
+		}
+		room--
+		reasserted++ // a call all the same: it fails where the adds fail
+		if onlyListed[a] {
+			real[a] = true
+			adds = append(adds, a)
+		}
+	}
+	removes := false
+	for a := range im.direct {
+		removes = removes || !real[a]
+	}
+	if w.denyModify && !w.dryRun && (removes || len(adds)+reasserted > 0) {
+		// RAM denies every share-list write: the first one fails (removes go first),
+		// the image's direct part is refused as a whole, and a refused removal ends the
+		// chain of confirmations (the next look starts over).
+		refused = append(refused, refusal{"", "Forbidden.RAM"})
+		if removes {
+			clear(wait.keys)
+		}
+		return refused, true
+	}
+	if len(adds)+reasserted > 0 && !w.dryRun {
+		code := ""
+		switch {
+		case im.enc == "service-key":
+			code = "InvalidOperation.ServiceKeyEncryptedImageUnsupported"
+		case im.enc == "cmk" && !w.role:
+			code = "AssumeRoleError"
+		}
+		if code != "" {
+			for _, a := range adds {
+				delete(real, a)
+			}
+			refused = append(refused, refusal{"", code})
+			broken = true
+		}
+	}
+	im.direct = real
+	return refused, broken
 }
 
 func sortedSet(m map[string]bool) []string {
@@ -534,8 +836,14 @@ func newWorld(sc *scenario.Scenario) *world {
 		w.maxDirect = v
 	}
 	w.revoke = sc.Settings["REVOKE_REDUNDANT"] != "false"
+	w.dryRun = sc.Settings["DRY_RUN"] == "true"
+	w.scopeAll = sc.Settings["REDUNDANCY_SCOPE"] == "all"
+	w.listed = sc.Cloud.OrgGrantsListed
+	w.role = slices.Contains(sc.Roles, "AliyunECSShareEncryptImageDefaultRole")
+	w.denyTag = slices.Contains(sc.Deny, "ecs:TagResources")
+	w.denyModify = slices.Contains(sc.Deny, "ecs:ModifyImageSharePermission")
 	for _, si := range sc.Images {
-		im := &image{id: si.ID, others: si.Owner == "others", status: si.Status, tags: cloneMap(si.Tags), direct: map[string]bool{}}
+		im := &image{id: si.ID, others: si.Owner == "others", status: si.Status, tags: cloneMap(si.Tags), direct: map[string]bool{}, enc: si.Encrypted}
 		if im.status == "" {
 			im.status = "Available"
 		}
@@ -678,22 +986,28 @@ func timeline(sc *scenario.Scenario, rec []sandbox.StepRecord) ([]item, []*point
 					when = ready
 				}
 				add(when, &point{images: []string{p.CreateImage.Image}, why: "create event"})
-			case p.CreateAccount != nil && eventsOn && orgEvents:
-				add(at.Add(settleDelay), &point{all: true, org: "join", account: p.CreateAccount.Account, why: "account created"})
-			case p.RemoveAccount != nil && eventsOn && orgEvents:
-				add(at.Add(settleDelay), &point{all: true, org: "join", account: p.RemoveAccount.Account, why: "account removed"})
-			case p.MoveAccount != nil && eventsOn && orgEvents:
-				add(at.Add(settleDelay), &point{all: true, org: "move", account: p.MoveAccount.Account, why: "account moved"})
+			case p.CreateAccount != nil:
+				if when, ok := orgNoticed(at, eventsOn && orgEvents); ok {
+					add(when, &point{all: true, org: "join", account: p.CreateAccount.Account, why: "account created"})
+				}
+			case p.RemoveAccount != nil:
+				if when, ok := orgNoticed(at, eventsOn && orgEvents); ok {
+					add(when, &point{all: true, org: "join", account: p.RemoveAccount.Account, why: "account removed"})
+				}
+			case p.MoveAccount != nil:
+				if when, ok := orgNoticed(at, eventsOn && orgEvents); ok {
+					add(when, &point{all: true, org: "move", account: p.MoveAccount.Account, why: "account moved"})
+				}
 			case p.InviteAccount != nil:
 				acc := p.InviteAccount.AcceptAfter
 				if acc == 0 {
 					acc = scenario.DefaultAcceptAfter
 				}
 				items = append(items, item{at: at.Add(acc), order: 0, join: p.InviteAccount})
-				if eventsOn && orgEvents {
+				if when, ok := orgNoticed(at, eventsOn && orgEvents); ok {
 					// Nothing changes until the invitation is accepted: a run at the
 					// invitation may happen or not.
-					add(at.Add(settleDelay), &point{all: true, uncertain: true, why: "invitation sent"})
+					add(when, &point{all: true, uncertain: true, why: "invitation sent"})
 					when := at.Add(handshakeWait)
 					for when.Before(at.Add(acc)) {
 						when = when.Add(handshakeWait)
@@ -749,6 +1063,21 @@ func timeline(sc *scenario.Scenario, rec []sandbox.StepRecord) ([]item, []*point
 	return items, points, nil
 }
 
+// orgNoticed says when the functions act on a Resource Directory write made at `at`
+// whose event reaches the owner's bus (onBus) or not: SETTLE_DELAY after it, through
+// the bus, or never (the sweep covers it). This is the one place that knows how
+// directory changes are noticed: when org-events also polls ActionTrail (ORG_POLL), a
+// write off the bus is found by the first poll at a multiple of ORG_POLL after it was
+// listed (cloud.lookup_delay), and acted on SETTLE_DELAY after that poll; a write on
+// the bus may be found twice (the jobs carry the eventId, and a second run only
+// repeats the first's decision).
+func orgNoticed(at time.Time, onBus bool) (time.Time, bool) {
+	if !onBus {
+		return time.Time{}, false
+	}
+	return at.Add(settleDelay), true
+}
+
 var imageIDRE = regexp.MustCompile(`m-[A-Za-z0-9]+`)
 
 func itemTime(items []item, p *point) time.Time {
@@ -792,14 +1121,22 @@ func simulate(sc *scenario.Scenario, items []item, skip func(w *world, p *point,
 					continue
 				}
 				postponed, awaiting := w.reconcile(im, it.at, it.carry)
+				if im.lastLook.Equal(it.at) && it.recon.id >= 0 {
+					im.lastPoint = it.at
+				}
+				if im.lastLook.Equal(it.at) {
+					// A look that follows from a run the chaos may have cut short (or
+					// that is one) may not have happened, nor logged its refusals.
+					im.lastFailed = it.recon.failed || it.recon.uncertain
+				}
 				var later *item
 				switch {
 				case postponed && !im.readyAt.IsZero():
 					// The postponed job runs once the image is Available.
-					later = &item{at: im.readyAt, order: 1, recon: &point{id: -1, images: []string{id}, why: "postponed"}}
+					later = &item{at: im.readyAt, order: 1, recon: &point{id: -1, images: []string{id}, why: "postponed", failed: it.recon.failed || it.recon.uncertain}}
 				case awaiting != nil:
 					// R12: the confirming job, SETTLE_DELAY later.
-					later = &item{at: it.at.Add(settleDelay), order: 1, recon: &point{id: -1, images: []string{id}, why: "confirmation"}, carry: awaiting}
+					later = &item{at: it.at.Add(settleDelay), order: 1, recon: &point{id: -1, images: []string{id}, why: "confirmation", failed: it.recon.failed || it.recon.uncertain}, carry: awaiting}
 				}
 				if later != nil {
 					j := i + 1
@@ -899,11 +1236,20 @@ type outcome struct {
 	tags                 map[string]string
 	refusals             []refusal
 	deleted              bool
+	// lastLook: when the image was last reconciled (zero: never); would: what a dry
+	// run's last look reported it would do.
+	lastLook, lastPoint    time.Time
+	joinedAt               time.Time
+	lastFailed, lastJoined bool
+	would                  []change
+	// viaFailed: the branch has a run the chaos cut short happen in full; its history
+	// of looks (and so of refusals) need not be the product's.
+	viaFailed bool
 }
 
 func (w *world) outcome(id string) outcome {
 	im := w.images[id]
-	o := outcome{direct: sortedSet(im.direct), tags: im.tags, refusals: im.refusals, deleted: im.deleted}
+	o := outcome{direct: sortedSet(im.direct), tags: im.tags, refusals: im.refusals, deleted: im.deleted, lastLook: im.lastLook, lastFailed: im.lastFailed, lastJoined: im.lastJoined, lastPoint: im.lastPoint, joinedAt: im.joinedAt, would: im.would}
 	org := map[string]bool{}
 	for _, set := range im.shares {
 		for _, t := range set {
@@ -940,6 +1286,8 @@ type expectation struct {
 	// may lie between the branches, e.g. the organization share joined and the direct
 	// part not applied.
 	lost bool
+	// lostAt: the time of the latest such run; a reconcile after it logged its refusals.
+	lostAt time.Time
 }
 
 // maxBranchPoints bounds the branching per image (2^n simulations).
@@ -964,23 +1312,35 @@ func expect(sc *scenario.Scenario, rec []sandbox.StepRecord) (map[string]*expect
 			if (p.uncertain || p.org != "") && (p.all || slices.Contains(p.images, id)) {
 				unc = append(unc, p)
 				e.uncertain = append(e.uncertain, p.why)
-				e.lost = e.lost || p.failed
+				if p.failed {
+					e.lost = true
+					if at := itemTime(items, p); at.After(e.lostAt) {
+						e.lostAt = at
+					}
+				}
 			}
 		}
+		failedKept := len(unc) > maxBranchPoints && slices.ContainsFunc(unc[:len(unc)-maxBranchPoints], func(p *point) bool { return p.failed })
 		if len(unc) > maxBranchPoints {
 			unc = unc[len(unc)-maxBranchPoints:] // the latest ones decide the end state most
 		}
+		e.allowed[0].viaFailed = e.lost
 		for mask := 1; mask < 1<<len(unc); mask++ {
 			dropped := map[int]bool{}
+			viaFailed := failedKept
 			for i, p := range unc {
 				if mask&(1<<i) != 0 {
 					dropped[p.id] = true
+				} else if p.failed {
+					viaFailed = true
 				}
 			}
 			w := simulate(sc, items, func(w *world, p *point, im *image) bool {
 				return im.id == id && dropped[p.id] && (p.uncertain || !w.affected(im, p))
 			})
-			e.allowed = append(e.allowed, w.outcome(id))
+			o := w.outcome(id)
+			o.viaFailed = viaFailed
+			e.allowed = append(e.allowed, o)
 		}
 		out[id] = e
 	}

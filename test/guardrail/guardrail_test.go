@@ -150,6 +150,12 @@ func TestAuditorCatchesEachBreach(t *testing.T) {
 	}
 	over := base("ModifyImageSharePermission", map[string]string{"ImageId": "m-Mine", "AddAccount.1": "1000000000000002"})
 	over.DirectAfter["m-Mine"] = 3
+	// A person pushed the list over the limit; the functions add again an account
+	// already shared (a no-op): the list does not grow.
+	again := base("ModifyImageSharePermission", map[string]string{"ImageId": "m-Mine", "AddAccount.1": "1000000000000002"})
+	again.DirectBefore, again.DirectAfter = map[string]int{"m-Mine": 3}, map[string]int{"m-Mine": 3}
+	grown := base("ModifyImageSharePermission", map[string]string{"ImageId": "m-Mine", "AddAccount.1": "1000000000000002"})
+	grown.DirectBefore, grown.DirectAfter = map[string]int{"m-Mine": 3}, map[string]int{"m-Mine": 4}
 	twoManaged := base("AssociateResourceShare", map[string]string{"ResourceShareId": "rs-managed", "Resources.1.ResourceId": "m-Mine", "Resources.1.ResourceType": "Image"})
 	twoManaged.Shares = append(twoManaged.Shares, cloudsim.ShareView{ID: "rs-2", Name: "imageshare-ffffffffffffffffffffffffffffffff", Status: "Active"})
 	cases := []struct {
@@ -165,6 +171,8 @@ func TestAuditorCatchesEachBreach(t *testing.T) {
 		{"public", base("ModifyImageSharePermission", map[string]string{"ImageId": "m-Mine", "IsPublic": "true"}), "IsPublic"},
 		{"their image", base("ModifyImageSharePermission", map[string]string{"ImageId": "m-Theirs", "RemoveAccount.1": "1000000000000002"}), "does not own"},
 		{"over the quota", over, "over MAX_ACCOUNTS_PER_IMAGE"},
+		{"asserted again over a person's excess", again, ""},
+		{"grown over a person's excess", grown, "over MAX_ACCOUNTS_PER_IMAGE"},
 		{"tags", base("TagResources", map[string]string{"ResourceId.1": "m-Mine", "ResourceType": "image"}), "writes tags"},
 		{"hand-made share", base("DisassociateResourceShare", map[string]string{"ResourceShareId": "rs-hand", "Resources.1.ResourceId": "m-Mine"}), "did not create"},
 		{"managed share", base("DisassociateResourceShare", map[string]string{"ResourceShareId": "rs-managed", "Resources.1.ResourceId": "m-Mine"}), ""},

@@ -166,6 +166,18 @@ var catalogue = []Mutant{
 		Tests:       []Test{{Pkg: "./pkg/state"}, {Pkg: "./pkg/plan"}},
 	},
 
+	{
+		// The same bug, caught by the planner's property test alone: it measures access
+		// with its own model of R5 (pkg/plan/access_model_test.go), not with
+		// state.Coverage, so the planner and its check no longer share the bug.
+		Name: "state/coverage-no-subfolders", Rule: "R5",
+		Breaks:      "a folder target covers the members of its sub-folders, as the planner's property test measures it",
+		File:        "pkg/state/state.go",
+		Original:    `if target == s.Directory.ID || slices.Contains(m.Path, target) {`,
+		Replacement: `if target == s.Directory.ID || slices.Index(m.Path, target) == len(m.Path)-1 {`,
+		Tests:       []Test{{Pkg: "./pkg/plan", Run: "TestPlanConverges"}},
+	},
+
 	// ---- R6 direct part ----
 	{
 		Name: "plan/additive-read-as-exact", Rule: "R6",
@@ -185,8 +197,8 @@ var catalogue = []Mutant{
 		Name: "plan/quota-off-by-one", Rule: "R6",
 		Breaks:      "an image never has more than MAX_ACCOUNTS_PER_IMAGE direct shares",
 		File:        "pkg/plan/planner.go",
-		Original:    "if room <= 0 {\n\t\t\tc.refuse(a, ReasonShareLimit,",
-		Replacement: "if room < 0 {\n\t\t\tc.refuse(a, ReasonShareLimit,",
+		Original:    "if room <= 0 {\n\t\t\tc.refuse(a, ReasonShareLimit, fmt.Sprintf(\"the image already has",
+		Replacement: "if room < 0 {\n\t\t\tc.refuse(a, ReasonShareLimit, fmt.Sprintf(\"the image already has",
 		Tests:       []Test{{Pkg: "./pkg/plan"}},
 	},
 

@@ -12,7 +12,7 @@ import (
 
 // catalogueFloor is the number of mutants the catalogue may never go below: raise it
 // when you add mutants, never lower it.
-const catalogueFloor = 69
+const catalogueFloor = 70
 
 func TestCatalogueOnlyGrows(t *testing.T) {
 	if len(catalogue) < catalogueFloor {
