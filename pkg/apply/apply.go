@@ -708,10 +708,12 @@ func (r *run) breakPhase(ctx context.Context) error {
 	names := map[string]string{}
 	var order []string
 	for _, ip := range r.p.Images {
-		if r.broken[ip.Image] {
-			continue
-		}
 		for _, ref := range ip.Disassociate {
+			if r.broken[ip.Image] && !(ref.Merge && !r.gone[ip.Image]) {
+				// The image's adds were refused: the leaves that take access away wait
+				// (make before break); merging a duplicate of the share it stays in does not.
+				continue
+			}
 			if _, ok := byShare[ref.ID]; !ok {
 				order = append(order, ref.ID)
 			}

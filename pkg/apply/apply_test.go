@@ -204,6 +204,33 @@ func TestNoBreakWhenMakeFailed(t *testing.T) {
 	}
 }
 
+// A duplicate of the share the image stays in (same name, R4) is merged even when the
+// image's adds were refused: leaving it takes no access away. A leave to another share
+// still waits for the make.
+func TestMergeWhenMakeFailed(t *testing.T) {
+	api := &fakeAPI{fail: func(call string, _ int) error {
+		if strings.Contains(call, "add=1") {
+			return &cloud.Error{Code: "Forbidden.RAM", HTTPStatus: 403}
+		}
+		return nil
+	}}
+	a, _ := testApplier(t, api, nil)
+	p := &plan.Plan{Images: []plan.ImagePlan{{Image: "m-1", Share: accounts(1), Disassociate: []plan.ShareRef{
+		{ID: "rs-dup", Name: "imageshare-same", Merge: true}, {ID: "rs-old", Name: "imageshare-old"}}}}}
+	if _, err := a.Apply(context.Background(), st, p); err != nil {
+		t.Fatal(err)
+	}
+	var leaves []string
+	for _, c := range api.calls {
+		if strings.HasPrefix(c, "Disassociate") {
+			leaves = append(leaves, c)
+		}
+	}
+	if !slices.Equal(leaves, []string{"Disassociate rs-dup res=m-1 targets="}) {
+		t.Fatalf("leaves %q, want only the merge of rs-dup", leaves)
+	}
+}
+
 func TestWholeRunErrorStopsResourceSharing(t *testing.T) {
 	api := &fakeAPI{fail: func(call string, _ int) error {
 		if strings.HasPrefix(call, "Create") {

@@ -121,6 +121,10 @@ func Fingerprint(prefix string, tags map[string]string) string {
 type ShareRef struct {
 	ID   string `json:"id,omitempty"` // empty for a share this plan creates
 	Name string `json:"name"`
+	// Merge: leaving a duplicate of the share the image stays in (same name, R4), which
+	// takes no access away, so it is done even when the run's other writes for the image
+	// were refused.
+	Merge bool `json:"merge,omitempty"`
 }
 
 // Retain is R8: tags that record direct shares before they are revoked.

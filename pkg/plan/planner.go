@@ -457,7 +457,7 @@ func (p *planner) organization(c *imageCtx) (leaving, out map[string]bool) {
 	}
 	leaving, out = map[string]bool{}, map[string]bool{}
 	leave := func(sh *state.Share) {
-		c.plan.Disassociate = append(c.plan.Disassociate, ShareRef{ID: sh.ID, Name: sh.Name})
+		c.plan.Disassociate = append(c.plan.Disassociate, ShareRef{ID: sh.ID, Name: sh.Name, Merge: sh.Name == c.name})
 		leaving[sh.ID] = true
 		c.plan.Recheck = true
 	}

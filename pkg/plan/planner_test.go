@@ -439,7 +439,7 @@ func TestDuplicatesMergeIntoOldest(t *testing.T) {
 
 	st.Shares[1].Resources["m-1"] = assoc(state.Associated)
 	p = Make(st, set)
-	eq(t, "m-1 disassociate", p.Image("m-1").Disassociate, []ShareRef{{ID: "rs-b", Name: name}})
+	eq(t, "m-1 disassociate", p.Image("m-1").Disassociate, []ShareRef{{ID: "rs-b", Name: name, Merge: true}})
 }
 
 func TestFailedAssociation(t *testing.T) {

@@ -162,8 +162,9 @@ func Load(getenv func(string) string) (Settings, error) {
 	if s.DryRun, err = boolean(get, "DRY_RUN"); err != nil {
 		return s, err
 	}
-	// MNS delays a message at most 7 days.
-	if s.SettleDelay, err = duration(get, "SETTLE_DELAY", 0, 7*24*time.Hour); err != nil {
+	// From 5s (a tool's untag-then-tag takes a few seconds) to 10m (a removal takes
+	// effect about two SETTLE_DELAY after the edit, R12).
+	if s.SettleDelay, err = duration(get, "SETTLE_DELAY", 5*time.Second, 10*time.Minute); err != nil {
 		return s, err
 	}
 	v, _ = get("REGIONS")

@@ -30,7 +30,7 @@ func TestValues(t *testing.T) {
 	s, err := Load(env(map[string]string{
 		"TAG_PREFIX": "share", "ALLOWED_EXTERNAL_ACCOUNTS": "2000000000000001, 2000000000000002;2000000000000001",
 		"MAX_ACCOUNTS_PER_IMAGE": "3", "REVOKE_REDUNDANT": "FALSE", "REDUNDANCY_SCOPE": "all", "DRY_RUN": "true",
-		"SETTLE_DELAY": "0s", "REGIONS": "cn-shanghai cn-beijing", "NOTIFY_TOPIC": "imageshare-notices",
+		"SETTLE_DELAY": "5s", "REGIONS": "cn-shanghai cn-beijing", "NOTIFY_TOPIC": "imageshare-notices",
 		"RETRY_BASE": "1ms", "RETRY_MAX": "5ms", "ECS_ENDPOINT": "http://127.0.0.1:4000/",
 		"MNS_ENDPOINT": "https://1.mns.cn-hangzhou-internal.aliyuncs.com",
 	}))
@@ -38,7 +38,7 @@ func TestValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	if s.TagPrefix != "share" || !reflect.DeepEqual(s.AllowedExternal, []string{"2000000000000001", "2000000000000002"}) ||
-		s.MaxAccountsPerImage != 3 || s.RevokeRedundant || s.RedundancyScope != ScopeAll || !s.DryRun || s.SettleDelay != 0 ||
+		s.MaxAccountsPerImage != 3 || s.RevokeRedundant || s.RedundancyScope != ScopeAll || !s.DryRun || s.SettleDelay != 5*time.Second ||
 		!reflect.DeepEqual(s.Regions, []string{"cn-shanghai", "cn-beijing"}) || s.NotifyTopic != "imageshare-notices" ||
 		s.RetryBase != time.Millisecond || s.RetryMax != 5*time.Millisecond {
 		t.Fatalf("got %+v", s)
@@ -57,7 +57,7 @@ func TestInvalid(t *testing.T) {
 		{"ALLOWED_EXTERNAL_ACCOUNTS", "123"}, {"ALLOWED_EXTERNAL_ACCOUNTS", "fd-Prod000001"},
 		{"MAX_ACCOUNTS_PER_IMAGE", "0"}, {"MAX_ACCOUNTS_PER_IMAGE", "ten"}, {"MAX_ACCOUNTS_PER_IMAGE", "-1"},
 		{"REVOKE_REDUNDANT", "yes"}, {"REDUNDANCY_SCOPE", "some"}, {"DRY_RUN", "1"},
-		{"SETTLE_DELAY", "60"}, {"SETTLE_DELAY", "-1s"}, {"SETTLE_DELAY", "8d"}, {"SETTLE_DELAY", "200h"},
+		{"SETTLE_DELAY", "60"}, {"SETTLE_DELAY", "-1s"}, {"SETTLE_DELAY", "0s"}, {"SETTLE_DELAY", "4s"}, {"SETTLE_DELAY", "11m"}, {"SETTLE_DELAY", "8d"},
 		{"REGIONS", "Hangzhou"}, {"JOB_QUEUE", "jobs_queue"}, {"JOB_QUEUE", "-x"}, {"NOTIFY_TOPIC", "a b"},
 		{"IMAGE_WAIT_MAX", "1s"}, {"MAX_MANAGED_SHARES", "0"}, {"RETRY_BASE", "0s"}, {"RETRY_MAX", "1ns"},
 		{"FUNCTION_ROLE", "role/x"},
