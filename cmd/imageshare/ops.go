@@ -359,6 +359,20 @@ func (p pairs) Set(v string) error {
 }
 
 // parse parses flags and positional arguments in any order.
+// parseFlags parses the flags of a command that takes no positional argument (hint,
+// when not empty, says where one goes instead); false: the usage error is printed.
+func parseFlags(fs *flag.FlagSet, args []string, e *env, name, hint string) bool {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return false
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(e.stderr, "imageshare %s: unexpected argument %q%s\n", name, pos[0], hint)
+		return false
+	}
+	return true
+}
+
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {

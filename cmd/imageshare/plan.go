@@ -74,12 +74,7 @@ func planCmd(ctx context.Context, args []string, e *env) int {
 	if wantsHelp(args) {
 		return help(fs, e)
 	}
-	pos, err := parse(fs, args)
-	if err != nil {
-		return exitUsage
-	}
-	if len(pos) > 0 {
-		fmt.Fprintf(e.stderr, "imageshare plan: unexpected argument %q (images go in --image)\n", pos[0])
+	if !parseFlags(fs, args, e, "plan", " (images go in --image)") {
 		return exitUsage
 	}
 	if (len(set) > 0 || len(unset) > 0) && len(images) == 0 {

@@ -26,12 +26,7 @@ func reportCmd(ctx context.Context, args []string, e *env) int {
 	if wantsHelp(args) {
 		return help(fs, e)
 	}
-	pos, err := parse(fs, args)
-	if err != nil {
-		return exitUsage
-	}
-	if len(pos) > 0 {
-		fmt.Fprintf(e.stderr, "imageshare report: unexpected argument %q\n", pos[0])
+	if !parseFlags(fs, args, e, "report", "") {
 		return exitUsage
 	}
 	if *file == "" {

@@ -35,12 +35,7 @@ func statusCmd(ctx context.Context, args []string, e *env) int {
 	if wantsHelp(args) {
 		return help(fs, e)
 	}
-	pos, err := parse(fs, args)
-	if err != nil {
-		return exitUsage
-	}
-	if len(pos) > 0 {
-		fmt.Fprintf(e.stderr, "imageshare status: unexpected argument %q\n", pos[0])
+	if !parseFlags(fs, args, e, "status", "") {
 		return exitUsage
 	}
 	if *progress != "auto" && *progress != "always" && *progress != "never" {

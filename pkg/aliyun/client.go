@@ -59,7 +59,23 @@ type Client struct {
 
 var _ cloud.API = (*Client)(nil)
 
-// New builds the three SDK clients.
+// Credential is the SDK's credential for c: an STS token when it has one.
+func Credential(c cloud.Credentials) auth.Credential {
+	if c.SecurityToken != "" {
+		return credentials.NewStsTokenCredential(c.AccessKeyID, c.AccessKeySecret, c.SecurityToken)
+	}
+	return credentials.NewAccessKeyCredential(c.AccessKeyID, c.AccessKeySecret)
+}
+
+// SDKConfig is the SDK client configuration every client of the project uses: HTTPS,
+// the timeout, and no retries by the SDK (our own policy, R9, decides).
+func SDKConfig(timeout time.Duration) *sdk.Config {
+	c := sdk.NewConfig().WithAutoRetry(false).WithTimeout(timeout)
+	c.Scheme = "https"
+	return c
+}
+
+// New builds the SDK clients.
 func New(cfg Config) (*Client, error) {
 	if cfg.Credentials.AccessKeyID == "" || cfg.Credentials.AccessKeySecret == "" {
 		return nil, errors.New("aliyun: no credentials")
@@ -67,18 +83,8 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 10 * time.Second
 	}
-	var cred auth.Credential
-	if cfg.Credentials.SecurityToken != "" {
-		cred = credentials.NewStsTokenCredential(cfg.Credentials.AccessKeyID, cfg.Credentials.AccessKeySecret, cfg.Credentials.SecurityToken)
-	} else {
-		cred = credentials.NewAccessKeyCredential(cfg.Credentials.AccessKeyID, cfg.Credentials.AccessKeySecret)
-	}
-	// Our own retry policy (R9) decides; the SDK must not retry behind our back.
-	conf := func() *sdk.Config {
-		c := sdk.NewConfig().WithAutoRetry(false).WithTimeout(cfg.Timeout)
-		c.Scheme = "https"
-		return c
-	}
+	cred := Credential(cfg.Credentials)
+	conf := func() *sdk.Config { return SDKConfig(cfg.Timeout) }
 	if cfg.Pacer == nil {
 		cfg.Pacer = DefaultPacer
 	}

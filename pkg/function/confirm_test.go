@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"imageshare/pkg/aliyun"
-	"imageshare/pkg/cloud"
 	"imageshare/pkg/cloudsim"
 	"imageshare/pkg/cloudsim/emu"
 	"imageshare/pkg/job"
@@ -24,19 +22,7 @@ import (
 // longer matches leaves nothing.
 func TestConfirmationChain(t *testing.T) {
 	clock, keys := emu.NewClock(emu.Epoch), emu.NewKeyring()
-	c := cloudsim.New(cloudsim.Config{Clock: clock, Keys: keys, FunctionRole: "imageshare-fc", AssociationDelay: 20 * time.Second})
-	grantPolicy(t, c)
-	eps, stop, err := c.Serve()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
-	c.AddAccount(pOwner, "china")
-	c.SetDirectory(cloudsim.DirectorySpec{ID: pDir, RootID: pRoot, Master: pOwner, SharingEnabled: true})
-	c.AddFolder(pF, "f", pRoot)
-	c.AddFolder(pG, "g", pRoot)
-	c.AddAccount(pX, "china")
-	c.AddMember(pX, pG)
+	c, eps := testCloud(t, cloudsim.Config{Clock: clock, Keys: keys, AssociationDelay: 20 * time.Second}, []string{pX})
 	const image = "m-Chain0000001"
 	c.PutImage("cn-hangzhou", cloudsim.ImageSpec{ID: image, Owner: pOwner, Status: "Available", Created: clock.Now().Add(-time.Hour),
 		Tags: map[string]string{"imageshare:folders": pF}})
@@ -46,11 +32,7 @@ func TestConfirmationChain(t *testing.T) {
 
 	d, q, _ := deps(t, map[string]string{"RETRY_BASE": "1ms", "RETRY_MAX": "10ms", "SETTLE_DELAY": "30s", "NOTIFY_TOPIC": "notices"})
 	d.Now = clock.Now
-	cred := keys.AssumeRole(pOwner, "imageshare-fc", "test", time.Hour)
-	d.API = func(Invocation) (cloud.API, error) {
-		return aliyun.New(aliyun.Config{Region: "cn-hangzhou", Endpoints: eps, Pacer: cloud.NewPacer(),
-			Credentials: cloud.Credentials{AccessKeyID: cred.AccessKeyID, AccessKeySecret: cred.AccessKeySecret, SecurityToken: cred.SecurityToken}})
-	}
+	useCloud(d, keys, eps, "cn-hangzhou")
 	alice := report.Actor{Type: "ram-user", AccountID: pOwner, PrincipalID: "28", UserName: "alice"}
 	run := func(j job.Job) []sent {
 		t.Helper()

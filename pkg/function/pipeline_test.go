@@ -43,9 +43,21 @@ func grantPolicy(t *testing.T, c *cloudsim.Cloud, regions ...string) {
 // simDeps returns handlers whose cloud is an emulated one, reached through the SDK.
 func simDeps(t *testing.T) (*Deps, *fakeQueue, *cloudsim.Cloud, emu.Identity) {
 	t.Helper()
-	clock, keys := emu.NewClock(emu.Epoch), emu.NewKeyring()
-	c := cloudsim.New(cloudsim.Config{Clock: clock, Keys: keys, FunctionRole: "imageshare-fc"})
-	grantPolicy(t, c)
+	keys := emu.NewKeyring()
+	c, eps := testCloud(t, cloudsim.Config{Clock: emu.NewClock(emu.Epoch), Keys: keys}, []string{pX, pY})
+	d, q, _ := deps(t, map[string]string{"RETRY_BASE": "1ms", "RETRY_MAX": "10ms"})
+	useCloud(d, keys, eps, "cn-hangzhou")
+	return d, q, c, keys.AccessKey(pOwner).Identity
+}
+
+// testCloud serves an emulated cloud made with cfg (its clock and keys; the functions'
+// role is set here, holding the policy for cn-hangzhou and regions) with the tests'
+// directory: the owner, folders pF and pG under the root, and members in pG.
+func testCloud(t *testing.T, cfg cloudsim.Config, members []string, regions ...string) (*cloudsim.Cloud, map[string]string) {
+	t.Helper()
+	cfg.FunctionRole = "imageshare-fc"
+	c := cloudsim.New(cfg)
+	grantPolicy(t, c, regions...)
 	eps, stop, err := c.Serve()
 	if err != nil {
 		t.Fatal(err)
@@ -55,17 +67,21 @@ func simDeps(t *testing.T) (*Deps, *fakeQueue, *cloudsim.Cloud, emu.Identity) {
 	c.SetDirectory(cloudsim.DirectorySpec{ID: pDir, RootID: pRoot, Master: pOwner, SharingEnabled: true})
 	c.AddFolder(pF, "f", pRoot)
 	c.AddFolder(pG, "g", pRoot)
-	for _, a := range []string{pX, pY} {
+	for _, a := range members {
 		c.AddAccount(a, "china")
 		c.AddMember(a, pG)
 	}
-	d, q, _ := deps(t, map[string]string{"RETRY_BASE": "1ms", "RETRY_MAX": "10ms"})
+	return c, eps
+}
+
+// useCloud makes d's handlers call the emulated cloud at eps through the SDK, as the
+// functions' role in region.
+func useCloud(d *Deps, keys *emu.Keyring, eps map[string]string, region string) {
 	cred := keys.AssumeRole(pOwner, "imageshare-fc", "test", time.Hour)
 	d.API = func(Invocation) (cloud.API, error) {
-		return aliyun.New(aliyun.Config{Region: "cn-hangzhou", Endpoints: eps, Pacer: cloud.NewPacer(),
+		return aliyun.New(aliyun.Config{Region: region, Endpoints: eps, Pacer: cloud.NewPacer(),
 			Credentials: cloud.Credentials{AccessKeyID: cred.AccessKeyID, AccessKeySecret: cred.AccessKeySecret, SecurityToken: cred.SecurityToken}})
 	}
-	return d, q, c, keys.AccessKey(pOwner).Identity
 }
 
 func jobEvent(t *testing.T, j job.Job) []byte {

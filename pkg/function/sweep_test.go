@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"imageshare/pkg/aliyun"
-	"imageshare/pkg/cloud"
 	"imageshare/pkg/cloudsim"
 	"imageshare/pkg/cloudsim/emu"
 	"imageshare/pkg/job"
@@ -74,27 +72,9 @@ type sweepWorld struct {
 func newSweepWorld(t *testing.T) *sweepWorld {
 	t.Helper()
 	clock, keys := emu.NewClock(emu.Epoch), emu.NewKeyring()
-	c := cloudsim.New(cloudsim.Config{Clock: clock, Keys: keys, FunctionRole: "imageshare-fc"})
-	grantPolicy(t, c, "cn-shanghai", "cn-beijing")
-	eps, stop, err := c.Serve()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
-	c.AddAccount(pOwner, "china")
-	c.SetDirectory(cloudsim.DirectorySpec{ID: pDir, RootID: pRoot, Master: pOwner, SharingEnabled: true})
-	c.AddFolder(pF, "f", pRoot)
-	c.AddFolder(pG, "g", pRoot)
-	for _, a := range []string{pX, pY} {
-		c.AddAccount(a, "china")
-		c.AddMember(a, pG)
-	}
+	c, eps := testCloud(t, cloudsim.Config{Clock: clock, Keys: keys}, []string{pX, pY}, "cn-shanghai", "cn-beijing")
 	d, q, _ := deps(t, nil)
-	cred := keys.AssumeRole(pOwner, "imageshare-fc", "test", time.Hour)
-	d.API = func(Invocation) (cloud.API, error) {
-		return aliyun.New(aliyun.Config{Region: sweepRegion, Endpoints: eps, Pacer: cloud.NewPacer(),
-			Credentials: cloud.Credentials{AccessKeyID: cred.AccessKeyID, AccessKeySecret: cred.AccessKeySecret, SecurityToken: cred.SecurityToken}})
-	}
+	useCloud(d, keys, eps, sweepRegion)
 	return &sweepWorld{d: d, q: q, c: c, clock: clock, person: keys.AccessKey(pOwner).Identity}
 }
 

@@ -32,6 +32,21 @@ type simWorld struct {
 }
 
 // grantPolicy gives the functions' role the deployment's policy, as a deployment holds it.
+// serve serves an emulated cloud made with cfg, the functions' role (role) holding
+// the deployment's policy.
+func serve(t *testing.T, cfg cloudsim.Config) (*cloudsim.Cloud, map[string]string) {
+	t.Helper()
+	cfg.FunctionRole = role
+	c := cloudsim.New(cfg)
+	grantPolicy(t, c)
+	eps, stop, err := c.Serve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return c, eps
+}
+
 func grantPolicy(t *testing.T, c *cloudsim.Cloud) {
 	t.Helper()
 	doc, err := rampolicy.Render(rampolicy.Deployment{Account: tOwner, Region: region, JobQueue: "imageshare-jobs"})
@@ -46,13 +61,7 @@ func grantPolicy(t *testing.T, c *cloudsim.Cloud) {
 func newSimWorld(t *testing.T, r *rand.Rand) *simWorld {
 	t.Helper()
 	clock, keys := emu.NewClock(emu.Epoch), emu.NewKeyring()
-	c := cloudsim.New(cloudsim.Config{Clock: clock, Keys: keys, FunctionRole: role, AssociationDelay: 20 * time.Second})
-	grantPolicy(t, c)
-	eps, stop, err := c.Serve()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
+	c, eps := serve(t, cloudsim.Config{Clock: clock, Keys: keys, AssociationDelay: 20 * time.Second})
 	c.AddAccount(tOwner, "china")
 	c.SetDirectory(cloudsim.DirectorySpec{ID: tDir, RootID: tRoot, Master: tOwner, SharingEnabled: true})
 	var folders []string
@@ -190,13 +199,7 @@ func TestTargetedObservationPlansLikeAFullOne(t *testing.T) {
 // associations; a full observation pages everything once.
 func TestObservationCallCounts(t *testing.T) {
 	clock, keys := emu.NewClock(emu.Epoch), emu.NewKeyring()
-	c := cloudsim.New(cloudsim.Config{Clock: clock, Keys: keys, FunctionRole: role})
-	grantPolicy(t, c)
-	eps, stop, err := c.Serve()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
+	c, eps := serve(t, cloudsim.Config{Clock: clock, Keys: keys})
 	c.AddAccount(tOwner, "china")
 	c.SetDirectory(cloudsim.DirectorySpec{ID: tDir, RootID: tRoot, Master: tOwner, SharingEnabled: true})
 	c.AddFolder(folder(1), "f1", tRoot)
@@ -253,13 +256,7 @@ func TestObservationCallCounts(t *testing.T) {
 func TestDelegatedAdministratorObserves(t *testing.T) {
 	const mgmt = "1000000000000090"
 	clock, keys := emu.NewClock(emu.Epoch), emu.NewKeyring()
-	c := cloudsim.New(cloudsim.Config{Clock: clock, Keys: keys, FunctionRole: role})
-	grantPolicy(t, c)
-	eps, stop, err := c.Serve()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
+	c, eps := serve(t, cloudsim.Config{Clock: clock, Keys: keys})
 	c.AddAccount(mgmt, "china")
 	c.AddAccount(tOwner, "china")
 	c.SetDirectory(cloudsim.DirectorySpec{ID: tDir, RootID: tRoot, Master: mgmt, SharingEnabled: true})

@@ -20,13 +20,7 @@ import (
 // lists the directory shares the image with it — and an account on no page is refused.
 func TestTaggedAccountOnTheSecondDirectoryPageIsShared(t *testing.T) {
 	clock, keys := emu.NewClock(emu.Epoch), emu.NewKeyring()
-	c := cloudsim.New(cloudsim.Config{Clock: clock, Keys: keys, FunctionRole: role})
-	grantPolicy(t, c)
-	eps, stop, err := c.Serve()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
+	c, eps := serve(t, cloudsim.Config{Clock: clock, Keys: keys})
 	c.AddAccount(tOwner, "china")
 	c.SetDirectory(cloudsim.DirectorySpec{ID: tDir, RootID: tRoot, Master: tOwner, SharingEnabled: true})
 	c.AddFolder(folder(1), "f1", tRoot)

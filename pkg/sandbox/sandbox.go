@@ -62,6 +62,26 @@ type Options struct {
 	RolePolicy []byte
 }
 
+// LogBuffer collects what the function processes print (Options.Logs, Options.Trace):
+// they write from several goroutines at once.
+type LogBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String returns everything written so far.
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // Refusal is one refusal a function reported.
 type Refusal struct {
 	Image   string `json:"image"`

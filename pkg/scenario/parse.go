@@ -1338,36 +1338,8 @@ func (p *parser) expect(n *yaml.Node, out *Expect) error {
 				if err != nil {
 					return err
 				}
-				if e, ok := ff["direct"]; ok {
-					if isNull(e.val) {
-						return p.errf(e.val, "%s.direct: want a list (use [] for none)", w)
-					}
-					l, err := p.accounts(e.val, w+".direct")
-					if err != nil {
-						return err
-					}
-					ei.Direct = &l
-				}
-				if e, ok := ff["organization"]; ok {
-					if isNull(e.val) {
-						return p.errf(e.val, "%s.organization: want a list (use [] for none)", w)
-					}
-					l, err := p.strings(e.val, w+".organization", func(n *yaml.Node, w string) (string, error) {
-						s, err := p.text(n, w)
-						if err == nil && !directoryRE.MatchString(s) && !folderRE.MatchString(s) && !accountRE.MatchString(s) {
-							err = p.errf(n, "%s: bad target %q (want a directory, folder or account ID)", w, s)
-						}
-						return s, err
-					})
-					if err != nil {
-						return err
-					}
-					ei.Organization = &l
-				}
-				if e, ok := ff["tags"]; ok {
-					if ei.Tags, err = p.tags(e.val, w+".tags"); err != nil {
-						return err
-					}
+				if ei, err = p.expectImage(ff, w); err != nil {
+					return err
 				}
 			}
 			out.Images[id] = ei
@@ -1421,7 +1393,44 @@ func (p *parser) expect(n *yaml.Node, out *Expect) error {
 	return nil
 }
 
-// sortedKeys returns the keys of m in order.
+// expectImage reads the direct, organization and tags expectations of an image (or of
+// the copies of a source in a region) from its fields ff; w names it in errors.
+func (p *parser) expectImage(ff map[string]entry, w string) (ExpectImage, error) {
+	var ei ExpectImage
+	if e, ok := ff["direct"]; ok {
+		if isNull(e.val) {
+			return ei, p.errf(e.val, "%s.direct: want a list (use [] for none)", w)
+		}
+		l, err := p.accounts(e.val, w+".direct")
+		if err != nil {
+			return ei, err
+		}
+		ei.Direct = &l
+	}
+	if e, ok := ff["organization"]; ok {
+		if isNull(e.val) {
+			return ei, p.errf(e.val, "%s.organization: want a list (use [] for none)", w)
+		}
+		l, err := p.strings(e.val, w+".organization", func(n *yaml.Node, w string) (string, error) {
+			s, err := p.text(n, w)
+			if err == nil && !directoryRE.MatchString(s) && !folderRE.MatchString(s) && !accountRE.MatchString(s) {
+				err = p.errf(n, "%s: bad target %q (want a directory, folder or account ID)", w, s)
+			}
+			return s, err
+		})
+		if err != nil {
+			return ei, err
+		}
+		ei.Organization = &l
+	}
+	if e, ok := ff["tags"]; ok {
+		var err error
+		if ei.Tags, err = p.tags(e.val, w+".tags"); err != nil {
+			return ei, err
+		}
+	}
+	return ei, nil
+}
 
 // expectCopies reads expect.copies: source image → region → what must hold there.
 func (p *parser) expectCopies(n *yaml.Node, out *Expect) error {
@@ -1474,36 +1483,8 @@ func (p *parser) expectCopies(n *yaml.Node, out *Expect) error {
 						return err
 					}
 				}
-				if e, ok := ff["direct"]; ok {
-					if isNull(e.val) {
-						return p.errf(e.val, "%s.direct: want a list (use [] for none)", w)
-					}
-					l, err := p.accounts(e.val, w+".direct")
-					if err != nil {
-						return err
-					}
-					ec.Direct = &l
-				}
-				if e, ok := ff["organization"]; ok {
-					if isNull(e.val) {
-						return p.errf(e.val, "%s.organization: want a list (use [] for none)", w)
-					}
-					l, err := p.strings(e.val, w+".organization", func(n *yaml.Node, w string) (string, error) {
-						s, err := p.text(n, w)
-						if err == nil && !directoryRE.MatchString(s) && !folderRE.MatchString(s) && !accountRE.MatchString(s) {
-							err = p.errf(n, "%s: bad target %q (want a directory, folder or account ID)", w, s)
-						}
-						return s, err
-					})
-					if err != nil {
-						return err
-					}
-					ec.Organization = &l
-				}
-				if e, ok := ff["tags"]; ok {
-					if ec.Tags, err = p.tags(e.val, w+".tags"); err != nil {
-						return err
-					}
+				if ec.ExpectImage, err = p.expectImage(ff, w); err != nil {
+					return err
 				}
 			}
 			byRegion[r] = ec

@@ -156,11 +156,9 @@ type ExpectImage struct {
 // checked); the other fields are about the live copy (the newest one that is not
 // CreateFailed), which must exist when any of them is given.
 type ExpectCopy struct {
-	Count        *int
-	Status       string
-	Direct       *[]string
-	Organization *[]string
-	Tags         map[string]string
+	Count  *int
+	Status string
+	ExpectImage
 }
 
 // ExpectRefusal must be among the run's refusals: same image and subject, and, when

@@ -17,8 +17,6 @@ import (
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
-	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth"
-	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/responses"
@@ -69,17 +67,8 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 10 * time.Second
 	}
-	var cred auth.Credential
-	if cfg.Credentials.SecurityToken != "" {
-		cred = credentials.NewStsTokenCredential(cfg.Credentials.AccessKeyID, cfg.Credentials.AccessKeySecret, cfg.Credentials.SecurityToken)
-	} else {
-		cred = credentials.NewAccessKeyCredential(cfg.Credentials.AccessKeyID, cfg.Credentials.AccessKeySecret)
-	}
-	conf := func() *sdk.Config {
-		c := sdk.NewConfig().WithAutoRetry(false).WithTimeout(cfg.Timeout)
-		c.Scheme = "https"
-		return c
-	}
+	cred := aliyun.Credential(cfg.Credentials)
+	conf := func() *sdk.Config { return aliyun.SDKConfig(cfg.Timeout) }
 	c := &Client{cfg: cfg}
 	var err error
 	if c.ram, err = ram.NewClientWithOptions(cfg.Region, conf(), cred); err != nil {

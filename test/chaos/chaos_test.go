@@ -120,7 +120,7 @@ func runSeedWith(t *testing.T, seed uint64, concurrent int) {
 	if _, err := sc.Marshal(); err != nil {
 		t.Fatalf("the generator made an invalid scenario: %v", err)
 	}
-	trace := &syncBuilder{}
+	trace := &sandbox.LogBuffer{}
 	audit := guardrail.New(sc)
 	res, err := sandbox.Run(context.Background(), sc, sandbox.Options{SYAML: imageshare.SYAML, FunctionCommand: command, Trace: trace, Logs: trace,
 		Chaos: sandbox.Chaos{Seed: int64(seed), Duplicate: duplicateRate, Reorder: reorderRate}, Concurrent: concurrent, OnWrite: audit.OnWrite})
@@ -149,24 +149,6 @@ func runSeedWith(t *testing.T, seed uint64, concurrent int) {
 	file := writeFailure(t, seed, concurrent, sc, exp, problems, trace.String())
 	t.Errorf("seed %d: %d problem(s):\n  %s\nscenario: %s (replay: go run ./cmd/imageshare sandbox %s)\ntrace: %s",
 		seed, len(problems), strings.Join(problems, "\n  "), file, file, strings.TrimSuffix(file, ".yaml")+".trace")
-}
-
-// syncBuilder collects the trace and the functions' logs, written from several goroutines.
-type syncBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuilder) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuilder) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 var managedNameRE = regexp.MustCompile(`^imageshare-[0-9a-f]{32}$`)

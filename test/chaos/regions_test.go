@@ -182,7 +182,7 @@ func TestRegionsChaos(t *testing.T) {
 			if _, err := c.sc.Marshal(); err != nil {
 				t.Fatalf("the generator made an invalid scenario: %v", err)
 			}
-			trace := &syncBuilder{}
+			trace := &sandbox.LogBuffer{}
 			audit := guardrail.New(c.sc)
 			res, err := sandbox.Run(context.Background(), c.sc, sandbox.Options{SYAML: imageshare.SYAML, FunctionCommand: command, Trace: trace, Logs: trace,
 				Chaos: sandbox.Chaos{Seed: int64(seed), Duplicate: duplicateRate, Reorder: reorderRate}, Concurrent: concurrent, OnWrite: audit.OnWrite})

@@ -45,29 +45,11 @@ func TestMain(m *testing.M) {
 
 func command(name string) []string { return []string{os.Args[0], "imageshare-function", name} }
 
-// lines collects what the function processes print.
-type lines struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lines) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // run runs a scenario with the auditor and returns the result, the auditor and the logs.
 func run(t *testing.T, sc *scenario.Scenario, opts sandbox.Options) (*sandbox.Result, *Auditor, string) {
 	t.Helper()
 	a := New(sc)
-	logs := &lines{}
+	logs := &sandbox.LogBuffer{}
 	opts.SYAML = imageshare.SYAML
 	if opts.FunctionCommand == nil {
 		opts.FunctionCommand = command

@@ -181,7 +181,7 @@ expect:
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuf
+	var logs sandbox.LogBuffer
 	res := runParsed(t, parsed, sandbox.Options{Logs: &logs})
 	if !res.OK() {
 		t.Fatalf("%v %v", res.Failures, res.Violations)
@@ -208,7 +208,7 @@ expect:
 // R10: the share-limit refusal of the first run is in the log, but the association of
 // the same chain resolves it, so it is not published.
 func TestQuotaFalseAlarmIsNotPublished(t *testing.T) {
-	var logs syncBuf
+	var logs sandbox.LogBuffer
 	res := runFile(t, "r10-quota-false-alarm.yaml", sandbox.Options{Logs: &logs})
 	if !res.OK() {
 		t.Fatalf("%v %v", res.Failures, res.Violations)
@@ -270,7 +270,7 @@ func TestNotificationsNameTheActor(t *testing.T) {
 // Section 2: an untag that releases an image with its shares is reported, with how to
 // withdraw them; an image withdrawn first is released quietly.
 func TestReleasedWithSharesIsReported(t *testing.T) {
-	var logs syncBuf
+	var logs sandbox.LogBuffer
 	res := runFile(t, "release.yaml", sandbox.Options{Logs: &logs})
 	if !res.OK() {
 		t.Fatalf("%v %v", res.Failures, res.Violations)
@@ -296,22 +296,4 @@ func TestReleasedWithSharesIsReported(t *testing.T) {
 	if slices.ContainsFunc(notifications(t, res), func(x report.Notification) bool { return x.Action == "refuse" }) {
 		t.Errorf("unexpected refusals: %v", res.Notifications)
 	}
-}
-
-// syncBuf collects the function processes' log lines, written from several goroutines.
-type syncBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
