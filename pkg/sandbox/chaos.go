@@ -80,7 +80,8 @@ type Delivery struct {
 type TimerFiring struct {
 	Function string
 	At       time.Time
-	// OK: the invocation succeeded (a timer invocation that fails is not retried).
+	// OK: the invocation, or one of its retries (Function Compute retries a failed
+	// asynchronous invocation up to 3 times, at once here), succeeded.
 	OK bool
 }
 

@@ -210,9 +210,19 @@ func (sb *sandbox) deliverDue(ctx context.Context) (bool, error) {
 			p, _ := json.Marshal(map[string]string{"triggerTime": tm.next.UTC().Format(time.RFC3339), "triggerName": tm.trig.name, "payload": tm.payload})
 			at := tm.next
 			tm.next = tm.sched.Next(tm.next)
-			ok, err := sb.invoke(ctx, tm.trig.fn, p, 0)
-			if err != nil {
-				return did, err
+			// A timer invokes asynchronously, and Function Compute retries a failed
+			// asynchronous invocation up to 3 times by default
+			// (https://www.alibabacloud.com/help/en/functioncompute/fc/error-handling-1-2);
+			// the interval is not documented: the retries come at once.
+			ok := false
+			for try := 0; try <= timerRetries && !ok; try++ {
+				var err error
+				if ok, err = sb.invoke(ctx, tm.trig.fn, p, try); err != nil {
+					return did, err
+				}
+				if !ok && try < timerRetries {
+					sb.tracef("%s: the timer's invocation is retried (%d of %d)", tm.trig.fn.key, try+1, timerRetries)
+				}
 			}
 			sb.recordTimer(tm.trig.fn.key, at, ok)
 		}
@@ -228,6 +238,10 @@ func (sb *sandbox) sortedFuncs() []*function {
 	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
 	return out
 }
+
+// timerRetries is how many times Function Compute retries a failed asynchronous
+// invocation, a timer's included, by default.
+const timerRetries = 3
 
 // mnsEvent wraps a queue message the way the EventBridge MNS source does.
 func (sb *sandbox) mnsEvent(t *trigger, id, body string) []byte {
