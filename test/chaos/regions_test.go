@@ -211,24 +211,7 @@ func lostAfterLastSweep(res *sandbox.Result) bool {
 				return true
 			}
 			for _, id := range named {
-				if !deliveredAfter(res, id, dl.At) {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
-
-// deliveredAfter says whether a reconcile delivery that succeeded after at named image.
-func deliveredAfter(res *sandbox.Result, image string, at time.Time) bool {
-	for _, st := range res.Steps {
-		for _, d := range st.Delivered {
-			if d.Function != function.Reconcile || !d.At.After(at) {
-				continue
-			}
-			for _, ev := range d.Events {
-				if strings.Contains(ev, image) {
+				if !reconciledAfter(res, id, dl.At) {
 					return true
 				}
 			}
